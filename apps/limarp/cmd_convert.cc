@@ -1,0 +1,49 @@
+// `limarp convert IN OUT [--type T]`: any supported model to GGUF (hyper-parameters and
+// tokenizer included) or to a Hugging Face safetensors folder. Written to a temporary file
+// and renamed into place.
+#include <filesystem>
+
+#include "commands.h"
+#include "formats/gguf.h"
+#include "formats/hf_folder.h"
+#include "infer/model_bundle.h"
+#include "infer/model_writer.h"
+
+namespace limarp::cli {
+namespace {
+
+struct ConvertOptions {
+  std::string in, out, type, tokenizer;
+};
+
+Status run_convert(const ConvertOptions& o) {
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.in, {o.tokenizer, false}));
+  std::optional<DType> type;
+  if (!o.type.empty()) {
+    type = dtype_from_name(o.type);
+    if (!type) return make_error("unknown --type {}", o.type);
+  }
+  WriteOptions w;
+  w.type = type;
+  w.vocab = bundle.tokenizer ? &bundle.tokenizer->vocab() : nullptr;
+  w.name = bundle.model.metadata().get_string("general.name").value_or("");
+  LIMARP_TRY(write_model(bundle.model, o.out, w));
+  std::fprintf(stderr, "wrote %s\n", o.out.c_str());
+  return {};
+}
+
+}  // namespace
+
+void register_convert(CLI::App& root, RunState& state) {
+  auto opts = std::make_shared<ConvertOptions>();
+  CLI::App* cmd = root.add_subcommand(
+      "convert", "Convert a model (GGUF, safetensors, Hugging Face folder, llama2.c) to GGUF or safetensors");
+  cmd->add_option("input", opts->in, "Model file or folder")->required();
+  cmd->add_option("output", opts->out,
+                  "Output: NAME.gguf, NAME.safetensors, or a folder (Hugging Face layout)")->required();
+  cmd->add_option("--type", opts->type, "Weight type: f32, f16, bf16, q8_0, q4_0 (default: keep)");
+  cmd->add_option("--tokenizer", opts->tokenizer, "Tokenizer to embed, when not inside or beside the model");
+  cmd->callback([opts, &state] { state.exit_code = report(run_convert(*opts)); });
+}
+
+}  // namespace limarp::cli

@@ -1,0 +1,98 @@
+// `limarp generate`: continue a prompt, streaming the text; --json ends with the ids.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <random>
+
+#include "base/json_util.h"
+#include "base/log.h"
+#include "base/thread_pool.h"
+#include "commands.h"
+#include "infer/generate.h"
+#include "infer/model_bundle.h"
+
+namespace limarp::cli {
+namespace {
+
+struct GenerateCliOptions {
+  std::string model, tokenizer, prompt;
+  int64_t n = 128;
+  int64_t ctx = 0;
+  float temperature = 0.8f, top_p = 0.95f;
+  int top_k = 40;
+  uint64_t seed = 0;
+  bool seed_given = false, json = false, no_bos = false;
+  int threads = 1;
+};
+
+Status run_generate(const GenerateCliOptions& o) {
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true}));
+  const LlamaModel& model = bundle.model;
+  const Tokenizer& tok = *bundle.tokenizer;
+  log::info("model: {} ({})", model.config().describe(), model.weight_type_name());
+
+  std::vector<int32_t> prompt = tok.encode(o.prompt, {.add_bos = !o.no_bos});
+  if (prompt.empty()) prompt.push_back(tok.bos());
+  const int64_t ctx = o.ctx > 0 ? o.ctx : model.config().context_length;
+  if (static_cast<int64_t>(prompt.size()) >= ctx)
+    return make_error("the prompt has {} tokens; the context holds {}", prompt.size(), ctx);
+
+  ThreadPool pool(o.threads);
+  Forward forward(model, pool);
+  KvCache cache(model.config(), ctx);
+  SamplerChain sampler = make_basic_chain({o.temperature, o.top_k, o.top_p});
+  Rng rng(o.seed_given ? o.seed : static_cast<uint64_t>(std::random_device{}()));
+  StreamDecoder decoder(tok);
+  for (int32_t id : prompt) decoder.push(id);  // so the leading-space rule knows what came before
+  std::string text;
+  GenerateOptions g;
+  g.max_tokens = std::min<int64_t>(o.n, ctx - static_cast<int64_t>(prompt.size()));
+  g.eos_id = tok.eos();
+  LIMARP_ASSIGN_OR_RETURN(GenerateResult r, generate(forward, cache, prompt, sampler, rng, g, [&](int32_t id) {
+    std::string piece = decoder.push(id);
+    text += piece;
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  }));
+  std::string rest = decoder.flush();
+  text += rest;
+  std::fwrite(rest.data(), 1, rest.size(), stdout);
+  std::fputc('\n', stdout);
+  const double tps = r.decode_ms > 0 ? 1000.0 * static_cast<double>(r.tokens.size()) / static_cast<double>(r.decode_ms) : 0;
+  log::info("prompt: {} tokens in {} ms; generated {} tokens in {} ms ({:.1f} tok/s); finish: {}", prompt.size(),
+            r.prompt_eval_ms, r.tokens.size(), r.decode_ms, tps, finish_reason_name(r.finish));
+  if (o.json) {
+    Json j;
+    j["prompt_tokens"] = prompt;
+    j["tokens"] = r.tokens;
+    j["text"] = text;
+    j["finish_reason"] = finish_reason_name(r.finish);
+    std::printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+  }
+  return {};
+}
+
+}  // namespace
+
+void register_generate(CLI::App& root, RunState& state) {
+  auto o = std::make_shared<GenerateCliOptions>();
+  CLI::App* cmd = root.add_subcommand("generate", "Continue a prompt with a model, streaming the text");
+  cmd->add_option("-m,--model", o->model, "Model file or folder")->required();
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
+  cmd->add_option("-p,--prompt", o->prompt, "Prompt text (empty: start from BOS)");
+  cmd->add_option("-n,--n-predict", o->n, "Tokens to generate at most")->capture_default_str();
+  cmd->add_option("-c,--ctx", o->ctx, "Context length (default: the model's)");
+  cmd->add_option("--temperature,--temp", o->temperature, "Temperature; 0 = greedy")->capture_default_str();
+  cmd->add_option("--top-k", o->top_k, "Top-k; 0 = off")->capture_default_str();
+  cmd->add_option("--top-p", o->top_p, "Top-p; 1 = off")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Random seed (default: random)")->each([o](const std::string&) {
+    o->seed_given = true;
+  });
+  cmd->add_flag("--no-bos", o->no_bos, "Do not start the prompt with BOS");
+  cmd->add_flag("--json", o->json, "End with one JSON line: prompt_tokens, tokens, text");
+  add_threads_option(*cmd, o->threads);
+  cmd->callback([o, &state] { state.exit_code = report(run_generate(*o)); });
+}
+
+}  // namespace limarp::cli

@@ -1,0 +1,29 @@
+// The CLI: one file per subcommand. Each registers its options on the root app and, when
+// chosen, parses nothing more: it calls into the libraries and reports errors as messages.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "base/status.h"
+
+namespace limarp::cli {
+
+// Shared by all commands: where the chosen command leaves its exit status.
+struct RunState {
+  int exit_code = 0;
+};
+
+// Prints "limarp: error: ..." and returns 1 for a failed status; 0 otherwise.
+int report(const Status& status);
+
+// Adds -t/--threads with the machine's default.
+void add_threads_option(CLI::App& app, int& threads);
+
+void register_info(CLI::App& root, RunState& state);
+void register_convert(CLI::App& root, RunState& state);
+void register_init(CLI::App& root, RunState& state);
+void register_generate(CLI::App& root, RunState& state);
+
+}  // namespace limarp::cli

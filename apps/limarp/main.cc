@@ -1,0 +1,50 @@
+// limarp: one native program for a LimaRP-style roleplay model: load, convert, quantize,
+// generate, chat, serve, train and evaluate.
+#include <cstdio>
+
+#include "base/log.h"
+#include "base/thread_pool.h"
+#include "commands.h"
+
+namespace limarp::cli {
+
+int report(const Status& status) {
+  if (status.ok()) return 0;
+  std::fflush(stdout);
+  std::fprintf(stderr, "limarp: error: %s\n", status.error().message().c_str());
+  return 1;
+}
+
+void add_threads_option(CLI::App& app, int& threads) {
+  threads = ThreadPool::default_threads();
+  app.add_option("-t,--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
+}
+
+}  // namespace limarp::cli
+
+int main(int argc, char** argv) {
+  using namespace limarp;
+  CLI::App app{"limarp — load, convert, run, chat with, serve and train LimaRP-style Llama-2 roleplay models"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "limarp 0.1.0");
+  bool verbose = false, quiet = false;
+  app.add_flag("-v,--verbose", verbose, "Print debug messages");
+  app.add_flag("-q,--quiet", quiet, "Print only errors");
+  app.parse_complete_callback([&] {
+    if (verbose) log::set_level(log::Level::kDebug);
+    if (quiet) log::set_level(log::Level::kError);
+  });
+
+  cli::RunState state;
+  cli::register_init(app, state);
+  cli::register_info(app, state);
+  cli::register_convert(app, state);
+  cli::register_generate(app, state);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return state.exit_code;
+}

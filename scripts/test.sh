@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds limarp and runs the whole test suite: the Release build with every test, then the
+# sanitizer build (ASan + UBSan) for the tests that feed hostile input to the parsers.
+# Usage: scripts/test.sh            (from anywhere; uses all cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+scripts/setup.sh
+
+echo "== Release build"
+cmake --preset release -DLIMARP_BUILD_TESTS=ON -DLIMARP_BUILD_BENCH=ON >/dev/null
+cmake --build --preset release -j "$jobs"
+echo "== Release tests"
+ctest --preset release -j "$jobs" --timeout 900
+
+# Under the sanitizers: every test whose name says it handles hostile or malformed input.
+sanitized='(hostile|malformed|truncat|mutat|bad_file|fuzz)'
+echo "== Sanitizer build (ASan + UBSan)"
+cmake --preset asan >/dev/null
+targets=$(ls tests | while read -r d; do [ -d "tests/$d" ] && ls tests/$d/*_test.cc >/dev/null 2>&1 && echo "test_$d"; done)
+cmake --build --preset asan -j "$jobs" --target limarp $targets
+echo "== Sanitizer tests: $sanitized"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --preset asan -j "$jobs" --timeout 900 -R "$sanitized"

@@ -1,0 +1,29 @@
+// JSON parsing of untrusted text with limits: a size cap, a nesting-depth cap, and errors
+// returned as values naming the source instead of exceptions escaping.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace limarp {
+
+using Json = nlohmann::json;
+
+struct JsonLimits {
+  size_t max_bytes = size_t{256} << 20;
+  int max_depth = 64;
+};
+
+Result<Json> parse_json(std::string_view text, std::string_view source, JsonLimits limits = {});
+Result<Json> read_json_file(const std::string& path, JsonLimits limits = {});
+
+// Typed field access with errors naming the field: "config.json: hidden_size must be an integer".
+Result<int64_t> json_int(const Json& obj, std::string_view key, std::string_view source);
+Result<double> json_number(const Json& obj, std::string_view key, std::string_view source);
+Result<std::string> json_string(const Json& obj, std::string_view key, std::string_view source);
+
+}  // namespace limarp

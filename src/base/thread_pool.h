@@ -1,0 +1,47 @@
+// A persistent pool of worker threads. Decoding one token of a 7B model runs a few hundred
+// parallel operations, so threads are created once and woken per operation (spin briefly,
+// then sleep on a futex) instead of being created per op.
+//
+// The calling thread takes part as worker 0. Work is split by output index, and every output
+// element is computed by exactly one thread in a fixed order, so results do not depend on the
+// thread count.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <vector>
+
+namespace limarp {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Runs fn(thread_index, n_threads) once on every thread and waits for all.
+  void run(const std::function<void(int thread, int n_threads)>& fn);
+
+  // Calls fn(begin, end) over [0, n) in chunks of at most `grain`, handed out dynamically.
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
+
+  // A pool sized for the machine when the user gave no -t.
+  static int default_threads();
+
+ private:
+  void worker_loop(int index);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int, int)>* job_ = nullptr;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace limarp

@@ -1,0 +1,28 @@
+// GGUF v2/v3: reader (memory-mapped; tensors are views into the mapping) and writer.
+// Every count, length, offset, type and shape is validated before data is touched, so a
+// truncated or hostile file yields an error naming the file and the problem.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "formats/tensor_store.h"
+
+namespace limarp {
+
+constexpr uint32_t kGgufDefaultAlignment = 32;
+
+// Reads a GGUF file. Tensor shapes come out outermost-first (GGUF stores the fastest
+// dimension first; the order is reversed here).
+Result<TensorStore> read_gguf(const std::string& path);
+
+// Parses GGUF bytes that the caller keeps alive (tests, fuzzing).
+Result<TensorStore> parse_gguf(std::span<const uint8_t> bytes, const std::string& source);
+
+// Writes a GGUF v3 file atomically. `general.alignment` in metadata, when present, sets the
+// alignment; otherwise 32.
+Status write_gguf(const std::string& path, const Metadata& metadata, const std::vector<OutTensor>& tensors);
+
+}  // namespace limarp

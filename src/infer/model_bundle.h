@@ -1,0 +1,29 @@
+// A model together with its tokenizer, found the way users expect: an explicit --tokenizer,
+// else the vocabulary inside a GGUF, else tokenizer.model / tokenizer.json in a Hugging Face
+// folder, else a tokenizer file beside a llama2.c checkpoint.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "model/llama_model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace limarp {
+
+struct ModelBundle {
+  LlamaModel model;
+  std::optional<Tokenizer> tokenizer;  // absent when none could be found (ids-only use)
+};
+
+struct LoadOptions {
+  std::string tokenizer_path;     // empty: discover
+  bool require_tokenizer = true;
+};
+
+Result<ModelBundle> load_model_bundle(const std::string& model_path, const LoadOptions& options = {});
+Result<Tokenizer> find_tokenizer(const std::string& model_path, const LlamaModel& model, const std::string& explicit_path);
+
+}  // namespace limarp

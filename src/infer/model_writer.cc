@@ -1,0 +1,93 @@
+#include "infer/model_writer.h"
+
+#include <filesystem>
+
+#include "formats/gguf.h"
+#include "formats/hf_folder.h"
+#include "formats/safetensors.h"
+#include "model/tensor_names.h"
+#include "tensor/quantize.h"
+#include "tokenizer/sentencepiece_writer.h"
+
+namespace fs = std::filesystem;
+
+namespace limarp {
+
+OutputKind output_kind(const std::string& path) {
+  std::error_code ec;
+  if (path.ends_with(".gguf")) return OutputKind::kGguf;
+  if (path.ends_with(".safetensors")) return OutputKind::kSafetensorsFile;
+  return OutputKind::kHfFolder;
+}
+
+namespace {
+
+bool safetensors_type(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
+
+Status check_safetensors_types(const std::vector<OutTensor>& tensors, const std::string& path) {
+  for (const auto& t : tensors)
+    if (t.type != DType::kF32 && t.type != DType::kF16 && t.type != DType::kBF16)
+      return make_error("{}: safetensors holds f32, f16 or bf16, not {} (tensor {}); pass --type f16", path,
+                        dtype_name(t.type), t.name);
+  return {};
+}
+
+Metadata gguf_metadata(const LlamaConfig& config, const WriteOptions& o) {
+  Metadata m;
+  m.set("general.architecture", MetaValue::str("llama"));
+  m.set("general.name", MetaValue::str(o.name.empty() ? "limarp model" : o.name));
+  config.to_metadata(m);
+  if (o.vocab) o.vocab->to_gguf_metadata(m);
+  return m;
+}
+
+Status write_hf(const LlamaConfig& config, const std::vector<OutTensor>& hf, const std::string& path,
+                const WriteOptions& o) {
+  LIMARP_TRY(check_safetensors_types(hf, path));
+  Metadata m;
+  config.to_metadata(m);
+  m.set("limarp.tie_word_embeddings", MetaValue::boolean(config.tied_output));
+  Json hf_config = metadata_to_hf_config(m);
+  if (output_kind(path) == OutputKind::kSafetensorsFile)
+    return write_safetensors(path, hf, {{"format", "pt"}, {"limarp.config", hf_config.dump()}});
+  LIMARP_TRY(write_hf_folder(path, hf_config, hf));
+  if (o.vocab) LIMARP_TRY(write_sentencepiece_model((fs::path(path) / "tokenizer.model").string(), *o.vocab));
+  return {};
+}
+
+}  // namespace
+
+Status write_model(const LlamaModel& model, const std::string& path, const WriteOptions& o) {
+  const auto policy = o.type ? LlamaModel::TypePolicy::kConvert : LlamaModel::TypePolicy::kKeep;
+  const DType type = o.type.value_or(DType::kF32);
+  if (output_kind(path) == OutputKind::kGguf)
+    return write_gguf(path, gguf_metadata(model.config(), o), model.canonical_tensors(policy, type));
+  std::vector<OutTensor> hf = model.hf_tensors(policy, type);
+  // Stored quantized types cannot go into safetensors: widen them to f32.
+  for (auto& t : hf)
+    if (!safetensors_type(t.type)) t = t.transformed(DType::kF32, [](Tensor q) { return dequantize(q.view()); });
+  return write_hf(model.config(), hf, path, o);
+}
+
+Status write_model_tensors(const LlamaConfig& config, const std::vector<OutTensor>& canonical, const std::string& path,
+                           const WriteOptions& o) {
+  if (output_kind(path) == OutputKind::kGguf) return write_gguf(path, gguf_metadata(config, o), canonical);
+  std::vector<OutTensor> hf;
+  for (const auto& t : canonical) {
+    auto name = hf_tensor_name(t.name);
+    if (!name) return make_error("{}: no Hugging Face name for tensor {}", path, t.name);
+    const bool q = t.name.ends_with("attn_q.weight"), k = t.name.ends_with("attn_k.weight");
+    OutTensor h = t;
+    if (q || k) {
+      const int64_t heads = q ? config.n_heads : config.n_kv_heads;
+      h = t.transformed(t.type, [heads](Tensor w) -> Result<Tensor> {
+        return permute_rope_rows(w.view(), heads, /*to_interleaved=*/false);
+      });
+    }
+    h.name = *name;
+    hf.push_back(std::move(h));
+  }
+  return write_hf(config, hf, path, o);
+}
+
+}  // namespace limarp

@@ -1,0 +1,23 @@
+// Matrix products against stored weights of any type: y = x · Wᵀ, with W [out, in] in its
+// file type (f32, f16, bf16, q8_0, q4_0, k-quants, nf4), x [T, in] in f32.
+// Each output element is computed by one thread in a fixed order, so results do not depend
+// on the thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "base/thread_pool.h"
+#include "tensor/tensor.h"
+
+namespace limarp::kernels {
+
+// y[t, o] = sum_i x[t, i] * W[o, i]   for t < T, o < W.rows()
+void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool);
+
+// The transposed product, for backward passes: dx[t, i] += sum_o dy[t, o] * W[o, i].
+void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& w, int64_t T, ThreadPool& pool);
+
+// Row r of W as floats (embedding lookup).
+void weight_row(float* out, const TensorView& w, int64_t r);
+
+}  // namespace limarp::kernels

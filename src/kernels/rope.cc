@@ -1,0 +1,43 @@
+#include "kernels/rope.h"
+
+#include <cmath>
+
+namespace limarp::kernels {
+
+void rope_cos_sin(float* cos_sin, int64_t pos, int64_t head_dim, float theta) {
+  for (int64_t i = 0; i < head_dim / 2; ++i) {
+    // inv_freq in float, as reference implementations compute it, then the angle in double.
+    const float inv_freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
+    const double angle = static_cast<double>(pos) * static_cast<double>(inv_freq);
+    cos_sin[2 * i] = static_cast<float>(std::cos(angle));
+    cos_sin[2 * i + 1] = static_cast<float>(std::sin(angle));
+  }
+}
+
+namespace {
+template <int kSign>
+void rotate(float* x, const float* cs, int64_t n_heads, int64_t head_dim, RopeLayout layout) {
+  const int64_t half = head_dim / 2;
+  for (int64_t h = 0; h < n_heads; ++h) {
+    float* v = x + h * head_dim;
+    for (int64_t i = 0; i < half; ++i) {
+      const float c = cs[2 * i], s = kSign * cs[2 * i + 1];
+      const int64_t a = layout == RopeLayout::kInterleaved ? 2 * i : i;
+      const int64_t b = layout == RopeLayout::kInterleaved ? 2 * i + 1 : i + half;
+      const float x0 = v[a], x1 = v[b];
+      v[a] = x0 * c - x1 * s;
+      v[b] = x0 * s + x1 * c;
+    }
+  }
+}
+}  // namespace
+
+void rope_apply(float* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout) {
+  rotate<1>(x, cos_sin, n_heads, head_dim, layout);
+}
+
+void rope_apply_inverse(float* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout) {
+  rotate<-1>(x, cos_sin, n_heads, head_dim, layout);
+}
+
+}  // namespace limarp::kernels

@@ -1,0 +1,79 @@
+// A Llama model bound to its weights: the config plus, per layer, views of the projection
+// matrices (still in the mapped file, in their stored type). Whatever the file format, the
+// weights are addressed by canonical (GGUF) names and validated against the config, so a
+// wrong or damaged file fails here with the tensor's name, never later inside a kernel.
+//
+//   LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load("model.gguf"));
+//   model.config().dim;  model.layer(3).wq;
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "formats/tensor_store.h"
+#include "model/llama_config.h"
+#include "model/tensor_names.h"
+#include "tensor/tensor.h"
+
+namespace limarp {
+
+struct LayerWeights {
+  TensorView attn_norm;  // [dim], f32
+  TensorView wq;         // [dim, dim]
+  TensorView wk;         // [kv_dim, dim]
+  TensorView wv;         // [kv_dim, dim]
+  TensorView wo;         // [dim, dim]
+  TensorView ffn_norm;   // [dim], f32
+  TensorView w_gate;     // [hidden, dim]
+  TensorView w_up;       // [hidden, dim]
+  TensorView w_down;     // [dim, hidden]
+
+  const TensorView& projection(Projection p) const;
+};
+
+struct LlamaWeights {
+  TensorView token_embd;   // [vocab, dim]
+  TensorView output_norm;  // [dim], f32
+  TensorView output;       // [vocab, dim]; the embedding when tied
+  std::vector<LayerWeights> layers;
+};
+
+class LlamaModel {
+ public:
+  // Opens any supported file or folder (GGUF, safetensors, Hugging Face folder, llama2.c).
+  static Result<LlamaModel> load(const std::string& path);
+  static Result<LlamaModel> from_store(TensorStore store);
+
+  const LlamaConfig& config() const { return config_; }
+  const LlamaWeights& weights() const { return weights_; }
+  const LayerWeights& layer(int64_t i) const { return weights_.layers[static_cast<size_t>(i)]; }
+  const TensorStore& store() const { return *store_; }
+  const Metadata& metadata() const { return store_->metadata; }
+  const std::string& source() const { return store_->source; }
+  // The dominant weight type ("q4_0", "f16", "mixed").
+  std::string weight_type_name() const;
+  uint64_t weight_bytes() const;
+
+  // Tensors in canonical GGUF names and the interleaved rotary layout, converted to `type`
+  // (norms stay f32; `keep` leaves every tensor in its stored type).
+  enum class TypePolicy { kKeep, kConvert };
+  std::vector<OutTensor> canonical_tensors(TypePolicy policy, DType type) const;
+  // The same in Hugging Face names and the rotate-half layout.
+  std::vector<OutTensor> hf_tensors(TypePolicy policy, DType type) const;
+
+ private:
+  std::vector<OutTensor> tensors_in_layout(TypePolicy policy, DType type, RopeLayout layout, bool hf_names) const;
+
+  LlamaConfig config_;
+  LlamaWeights weights_;
+  std::shared_ptr<TensorStore> store_;
+};
+
+// Reorders the rows of a q/k projection between the Hugging Face (rotate-half) and the
+// interleaved rotary layouts. Rows move whole, so any stored type works. `to_interleaved`
+// picks the direction. Works on any [n_heads * head_dim, ...] tensor, e.g. a LoRA B matrix.
+Tensor permute_rope_rows(const TensorView& w, int64_t n_heads, bool to_interleaved);
+
+}  // namespace limarp
