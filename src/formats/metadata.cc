@@ -95,6 +95,8 @@ std::string MetaValue::to_display(size_t max_items) const {
   }
 }
 
+bool operator==(const MetaValue& a, const MetaValue& b) { return a.type == b.type && a.v == b.v; }
+
 const MetaValue* Metadata::find(std::string_view key) const {
   for (const auto& [k, val] : entries_)
     if (k == key) return &val;

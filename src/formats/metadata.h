@@ -52,6 +52,12 @@ struct MetaValue {
   std::string to_display(size_t max_items = 8) const;  // for `limarp info`
 };
 
+// Exact equality: same type and value (floats compared as stored).
+bool operator==(const MetaValue& a, const MetaValue& b);
+inline bool operator==(const MetaArray& a, const MetaArray& b) {
+  return a.elem_type == b.elem_type && a.items == b.items;
+}
+
 class Metadata {
  public:
   const MetaValue* find(std::string_view key) const;

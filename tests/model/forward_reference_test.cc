@@ -1,0 +1,160 @@
+// The forward pass against the python3-torch oracle (tests/reference/tiny_llama.py): a tiny
+// random Llama with GQA, three layers and odd sizes in the Hugging Face layout. Logits must
+// match for a multi-token prompt and for single-token decode steps through the KV cache, read
+// directly and after conversion to GGUF in f32, f16 and bf16, and for any thread count.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "base/json_util.h"
+#include "base/thread_pool.h"
+#include "infer/model_writer.h"
+#include "model/forward.h"
+#include "support/test_support.h"
+
+namespace limarp {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::max_abs_diff;
+
+struct Reference {
+  std::string dir;
+  std::vector<int32_t> tokens;
+  int64_t n_prompt = 0, vocab = 0;
+  std::vector<float> logits(const std::string& type) const {
+    return testing::read_f32(dir + "/logits_" + type + ".f32");
+  }
+};
+
+Reference make_reference(const std::string& name, const std::string& flags) {
+  Reference r;
+  r.dir = testing::scratch_dir(name);
+  if (!testing::run_reference("tiny_llama.py", r.dir + " " + flags)) return r;
+  r.tokens = testing::read_i32(r.dir + "/tokens.i32");
+  auto meta = read_json_file(r.dir + "/meta.json");
+  EXPECT_TRUE(meta.ok());
+  r.n_prompt = (*meta)["n_prompt"].get<int64_t>();
+  r.vocab = (*meta)["vocab"].get<int64_t>();
+  return r;
+}
+
+// Logits for every token: the prompt in one batch (all rows), then one token at a time
+// through the KV cache.
+std::vector<float> run_model(const LlamaModel& model, const Reference& ref, int threads) {
+  ThreadPool pool(threads);
+  Forward fwd(model, pool);
+  KvCache cache(model.config(), 64);
+  std::vector<float> all, logits;
+  std::span<const int32_t> tokens(ref.tokens);
+  EXPECT_TRUE(fwd.eval(tokens.first(static_cast<size_t>(ref.n_prompt)), cache, logits, LogitsWanted::kAll).ok());
+  all = logits;
+  for (size_t i = static_cast<size_t>(ref.n_prompt); i < tokens.size(); ++i) {
+    EXPECT_TRUE(fwd.eval(tokens.subspan(i, 1), cache, logits).ok());
+    all.insert(all.end(), logits.begin(), logits.end());
+  }
+  EXPECT_EQ(cache.size(), static_cast<int64_t>(tokens.size()));
+  return all;
+}
+
+// Tolerances: f32 end to end is limited by summation order (~1e-6 relative); 1e-4 absolute on
+// logits of magnitude ~1..5 leaves a wide margin without hiding a real bug (a wrong rotary
+// pair or head mapping moves logits by 0.1 or more).
+constexpr double kTolF32 = 1e-4;
+
+TEST(ForwardReference, HfFolderMatchesTorch) {
+  Reference ref = make_reference("fwd_hf", "");
+  ASSERT_FALSE(ref.tokens.empty());
+  auto model = LlamaModel::load(ref.dir);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  EXPECT_EQ(model->config().rope_layout, RopeLayout::kHalf);
+  EXPECT_FALSE(model->config().tied_output);
+  const auto got = run_model(*model, ref, 2);
+  const auto want = ref.logits("f32");
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_LT(max_abs_diff(got, want), kTolF32);
+}
+
+TEST(ForwardReference, ShardedTiedMatchesTorch) {
+  Reference ref = make_reference("fwd_sharded", "--sharded --tied --seed 7");
+  ASSERT_FALSE(ref.tokens.empty());
+  auto model = LlamaModel::load(ref.dir);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  EXPECT_TRUE(model->config().tied_output);
+  EXPECT_LT(max_abs_diff(run_model(*model, ref, 1), ref.logits("f32")), kTolF32);
+}
+
+TEST(ForwardReference, ResultsIndependentOfThreadCount) {
+  Reference ref = make_reference("fwd_threads", "--seed 3");
+  ASSERT_FALSE(ref.tokens.empty());
+  auto model = LlamaModel::load(ref.dir);
+  ASSERT_TRUE(model.ok());
+  const auto one = run_model(*model, ref, 1);
+  for (int t : {2, 3, 5}) EXPECT_EQ(run_model(*model, ref, t), one) << t << " threads";
+}
+
+TEST(ForwardReference, BatchOfSequencesEqualsSeparateRuns) {
+  Reference ref = make_reference("fwd_batch", "--seed 5");
+  ASSERT_FALSE(ref.tokens.empty());
+  auto model = LlamaModel::load(ref.dir);
+  ASSERT_TRUE(model.ok());
+  ThreadPool pool(2);
+  Forward fwd(*model, pool);
+  // Two sequences of different lengths in one call give the same logits as alone.
+  std::span<const int32_t> all(ref.tokens);
+  KvCache a(model->config(), 64), b(model->config(), 64), solo(model->config(), 64);
+  std::vector<float> la, lb, ls;
+  BatchItem items[2] = {{all.first(5), &a, LogitsWanted::kLast, &la, nullptr},
+                        {all.subspan(2, 9), &b, LogitsWanted::kLast, &lb, nullptr}};
+  ASSERT_TRUE(fwd.eval(items).ok());
+  ASSERT_TRUE(fwd.eval(all.subspan(2, 9), solo, ls).ok());
+  EXPECT_EQ(lb, ls);
+  const auto want = ref.logits("f32");
+  std::vector<float> row4(want.begin() + 4 * ref.vocab, want.begin() + 5 * ref.vocab);
+  EXPECT_LT(max_abs_diff(la, row4), kTolF32);
+}
+
+struct ConvertCase {
+  const char* type;
+  double tolerance;  // against the torch logits computed with weights rounded the same way
+};
+
+void PrintTo(const ConvertCase& c, std::ostream* os) { *os << c.type; }
+
+class ForwardConverted : public ::testing::TestWithParam<ConvertCase> {};
+
+TEST_P(ForwardConverted, GgufMatchesTorch) {
+  const ConvertCase c = GetParam();
+  Reference ref = make_reference(std::string("fwd_gguf_") + c.type, "--seed 11");
+  ASSERT_FALSE(ref.tokens.empty());
+  auto hf = LlamaModel::load(ref.dir);
+  ASSERT_TRUE(hf.ok());
+  const std::string out = ref.dir + "/model.gguf";
+  WriteOptions w;
+  w.type = dtype_from_name(c.type);
+  ASSERT_TRUE(write_model(*hf, out, w).ok());
+  auto gguf = LlamaModel::load(out);
+  ASSERT_TRUE(gguf.ok()) << gguf.error().message();
+  EXPECT_EQ(gguf->config().rope_layout, RopeLayout::kInterleaved);
+  EXPECT_EQ(gguf->layer(0).wq.type, *w.type);
+  EXPECT_LT(max_abs_diff(run_model(*gguf, ref, 2), ref.logits(c.type)), c.tolerance) << c.type;
+}
+
+// 16-bit: the reference rounds the same matrices to the same type, so only summation order and
+// activation rounding differ; kept as tight as f32.
+INSTANTIATE_TEST_SUITE_P(Types, ForwardConverted,
+                         ::testing::Values(ConvertCase{"f32", kTolF32}, ConvertCase{"f16", kTolF32},
+                                           ConvertCase{"bf16", kTolF32}),
+                         [](const auto& p) { return std::string(p.param.type); });
+
+TEST(ForwardReference, Bf16StoredHfFolderMatchesTorch) {
+  Reference ref = make_reference("fwd_bf16_store", "--dtype bf16 --seed 13");
+  ASSERT_FALSE(ref.tokens.empty());
+  auto model = LlamaModel::load(ref.dir);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  EXPECT_EQ(model->layer(1).w_up.type, DType::kBF16);
+  EXPECT_LT(max_abs_diff(run_model(*model, ref, 2), ref.logits("f32")), kTolF32);
+}
+
+}  // namespace
+}  // namespace limarp
