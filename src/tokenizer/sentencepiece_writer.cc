@@ -59,11 +59,19 @@ std::string encode_sentencepiece_model(const Vocab& v) {
   trainer.int_field(41, v.bos_id);
   trainer.int_field(42, v.eos_id);
   trainer.int_field(43, -1);  // pad_id
+  // libsentencepiece finds <unk>/BOS/EOS by these names, not by the ids above.
+  auto name_field = [&](uint32_t field, int32_t id) {
+    if (id >= 0 && id < v.size()) trainer.bytes_field(field, v.pieces[static_cast<size_t>(id)]);
+  };
+  name_field(45, v.unk_id);
+  name_field(46, v.bos_id);
+  name_field(47, v.eos_id);
+  trainer.bytes_field(44, v.unk_surface);
   model.bytes_field(2, trainer.str());
   ProtoWriter normalizer;
   normalizer.bytes_field(1, "identity");
   normalizer.int_field(3, v.add_space_prefix ? 1 : 0);
-  normalizer.int_field(4, 0);  // remove_extra_whitespaces
+  normalizer.int_field(4, v.remove_extra_whitespaces ? 1 : 0);
   normalizer.int_field(5, 1);  // escape_whitespaces
   model.bytes_field(3, normalizer.str());
   return model.str();

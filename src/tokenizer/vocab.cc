@@ -1,8 +1,23 @@
 #include "tokenizer/vocab.h"
 
-#include <unordered_set>
+#include <cstdint>
 
 namespace limarp {
+
+int byte_piece_value(std::string_view piece) {
+  if (piece.size() != 6 || !piece.starts_with("<0x") || piece[5] != '>') return -1;
+  int v = 0;
+  for (size_t i = 3; i < 5; ++i) {
+    const char c = piece[i];
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
 
 Status Vocab::validate(const std::string& source) const {
   if (pieces.empty()) return make_error("{}: empty vocabulary", source);
@@ -51,13 +66,31 @@ Result<Vocab> Vocab::from_gguf_metadata(const Metadata& m, const std::string& so
       v.types[i] = static_cast<TokenType>(*t);
     }
   }
-  auto id = [&](const char* key, int32_t def) { return static_cast<int32_t>(m.get_int(key).value_or(def)); };
+  auto id = [&](const char* key, int32_t def) -> int32_t {
+    const int64_t x = m.get_int(key).value_or(def);
+    return x < -1 || x > INT32_MAX ? -2 : static_cast<int32_t>(x);  // -2: validate() names it
+  };
   v.bos_id = id("tokenizer.ggml.bos_token_id", 1);
   v.eos_id = id("tokenizer.ggml.eos_token_id", 2);
   v.unk_id = id("tokenizer.ggml.unknown_token_id", 0);
+  if (!m.find("tokenizer.ggml.token_type")) {
+    // Early GGUF files have no token types: infer Llama's (<0xNN> pieces are bytes, the
+    // special ids are what they say).
+    for (size_t i = 0; i < n; ++i) {
+      const std::string& p = v.pieces[i];
+      if (byte_piece_value(p) >= 0) v.types[i] = TokenType::kByte;
+    }
+    auto mark = [&](int32_t i, TokenType t) {
+      if (i >= 0 && static_cast<size_t>(i) < n) v.types[static_cast<size_t>(i)] = t;
+    };
+    mark(v.bos_id, TokenType::kControl);
+    mark(v.eos_id, TokenType::kControl);
+    mark(v.unk_id, TokenType::kUnknown);
+  }
   v.add_bos = m.get_int("tokenizer.ggml.add_bos_token").value_or(1) != 0;
   v.add_eos = m.get_int("tokenizer.ggml.add_eos_token").value_or(0) != 0;
   v.add_space_prefix = m.get_int("tokenizer.ggml.add_space_prefix").value_or(1) != 0;
+  v.remove_extra_whitespaces = m.get_int("tokenizer.ggml.remove_extra_whitespaces").value_or(0) != 0;
   LIMARP_TRY(v.validate(source));
   return v;
 }
@@ -75,6 +108,7 @@ void Vocab::to_gguf_metadata(Metadata& m) const {
   m.set("tokenizer.ggml.add_bos_token", MetaValue::boolean(add_bos));
   m.set("tokenizer.ggml.add_eos_token", MetaValue::boolean(add_eos));
   if (!add_space_prefix) m.set("tokenizer.ggml.add_space_prefix", MetaValue::boolean(false));
+  if (remove_extra_whitespaces) m.set("tokenizer.ggml.remove_extra_whitespaces", MetaValue::boolean(true));
 }
 
 }  // namespace limarp

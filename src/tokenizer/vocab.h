@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -25,6 +26,12 @@ struct Vocab {
   bool add_bos = true;
   bool add_eos = false;
   bool add_space_prefix = true;  // SentencePiece's add_dummy_prefix
+  // SentencePiece's remove_extra_whitespaces: drop leading and trailing spaces and collapse
+  // runs of spaces into one. Off for Llama-2; on in some small llama2.c-trained models.
+  bool remove_extra_whitespaces = false;
+  // What <unk> decodes to (SentencePiece's trainer_spec.unk_surface; only tokenizer.model
+  // files can say otherwise).
+  std::string unk_surface = " \xE2\x81\x87 ";  // " ⁇ "
 
   int32_t size() const { return static_cast<int32_t>(pieces.size()); }
   Status validate(const std::string& source) const;
@@ -36,5 +43,8 @@ struct Vocab {
 
 // The 3-byte UTF-8 encoding of U+2581, SentencePiece's visible space.
 inline constexpr const char* kSpaceMark = "\xE2\x96\x81";
+
+// The byte a byte piece stands for ("<0x0A>" → 10), or -1 when `piece` is not of that form.
+int byte_piece_value(std::string_view piece);
 
 }  // namespace limarp

@@ -1,5 +1,8 @@
+// Format detection, and the llama2.c tokenizer .bin (the other formats have their own files:
+// sentencepiece_model.cc, hf_tokenizer_json.cc, hf_tokenizer_config.cc; GGUF is in vocab.cc).
 #include "tokenizer/vocab_loaders.h"
 
+#include <cstring>
 #include <filesystem>
 
 #include "base/mapped_file.h"
@@ -9,6 +12,33 @@
 namespace fs = std::filesystem;
 
 namespace limarp {
+namespace {
+
+// llama2.c files start with int32 max_token_length. A SentencePiece model starts with a
+// protobuf key (0x0A) and a length, followed by another key, so its bytes 2..3 are never
+// both zero; a plausible small int32 therefore means llama2.c.
+bool looks_like_llama2c_tokenizer(std::span<const uint8_t> b) {
+  if (b.size() < 4) return false;
+  uint32_t max_len;
+  std::memcpy(&max_len, b.data(), 4);
+  return max_len >= 1 && max_len <= 65536;
+}
+
+// tokenizer_config.json beside a tokenizer.model or tokenizer.json, when there is one.
+Status apply_sibling_config(const std::string& tokenizer_path, Vocab& vocab) {
+  const fs::path config = fs::path(tokenizer_path).parent_path() / "tokenizer_config.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(config, ec)) return {};
+  return apply_hf_tokenizer_config(config.string(), vocab);
+}
+
+Result<Vocab> with_sibling_config(Result<Vocab> vocab, const std::string& path) {
+  if (!vocab.ok()) return vocab;
+  LIMARP_TRY(apply_sibling_config(path, *vocab));
+  return vocab;
+}
+
+}  // namespace
 
 Result<Vocab> load_llama2c_vocab(const std::string& path, int64_t vocab_size) {
   LIMARP_ASSIGN_OR_RETURN(Llama2cVocab raw, read_llama2c_tokenizer(path, vocab_size));
@@ -25,11 +55,10 @@ Result<Vocab> load_llama2c_vocab(const std::string& path, int64_t vocab_size) {
     }
     v.pieces.push_back(std::move(p));
   }
-  // llama2.c writes the specials as "<unk>", "\n<s>\n", "\n</s>\n" and bytes as <0xNN> at 3..258.
-  if (n > 0) {
-    v.pieces[0] = "<unk>";
-    v.types[0] = TokenType::kUnknown;
-  }
+  // llama2.c's export (tokenizer.py) writes the SentencePiece vocabulary in order with
+  // "▁" as ' ' and BOS/EOS as "\n<s>\n" / "\n</s>\n", and drops the piece types: Llama's
+  // layout is <unk>, <s>, </s>, then the 256 byte pieces <0x00>..<0xFF>.
+  if (n > 0) v.types[0] = TokenType::kUnknown;
   if (n > 1) {
     v.pieces[1] = "<s>";
     v.types[1] = TokenType::kControl;
@@ -50,22 +79,40 @@ Result<Vocab> load_vocab(const std::string& path, int64_t vocab_size) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     const fs::path dir(path);
-    if (fs::exists(dir / "tokenizer.model")) return load_sentencepiece_vocab((dir / "tokenizer.model").string());
-    if (fs::exists(dir / "tokenizer.json")) return load_hf_tokenizer_json((dir / "tokenizer.json").string());
+    for (const char* name : {"tokenizer.model", "tokenizer.json"}) {
+      if (fs::is_regular_file(dir / name, ec)) return load_vocab((dir / name).string(), vocab_size);
+    }
     return make_error("{}: no tokenizer.model or tokenizer.json in this folder", path);
   }
   LIMARP_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
   const auto bytes = file.bytes();
-  if (bytes.size() >= 4 && std::equal(bytes.begin(), bytes.begin() + 4, "GGUF")) {
+  if (bytes.empty()) return make_error("{}: empty file, not a tokenizer", path);
+  if (bytes.size() >= 4 && std::memcmp(bytes.data(), "GGUF", 4) == 0) {
     LIMARP_ASSIGN_OR_RETURN(TensorStore store, parse_gguf(bytes, path));
     return Vocab::from_gguf_metadata(store.metadata, path);
   }
   size_t first = 0;
   while (first < bytes.size() && std::isspace(bytes[first])) ++first;
-  if (first < bytes.size() && bytes[first] == '{') return load_hf_tokenizer_json(path);
-  // A SentencePiece model starts with field 1 (pieces), wire type 2: byte 0x0A.
-  if (!bytes.empty() && bytes[0] == 0x0A) return load_sentencepiece_vocab(path);
-  return load_llama2c_vocab(path, vocab_size);
+  if (first < bytes.size() && bytes[first] == '{') {
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return with_sibling_config(parse_hf_tokenizer_json(text, path), path);
+  }
+  if (looks_like_llama2c_tokenizer(bytes)) return load_llama2c_vocab(path, vocab_size);
+  if (bytes[0] == 0x0A) return with_sibling_config(parse_sentencepiece_vocab(bytes, path), path);
+  return make_error("{}: not a tokenizer file (expected GGUF, SentencePiece tokenizer.model, Hugging Face "
+                    "tokenizer.json or a llama2.c tokenizer .bin)",
+                    path);
+}
+
+Result<Vocab> load_sentencepiece_vocab(const std::string& path) {
+  LIMARP_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+  return with_sibling_config(parse_sentencepiece_vocab(file.bytes(), path), path);
+}
+
+Result<Vocab> load_hf_tokenizer_json(const std::string& path) {
+  LIMARP_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+  const std::string_view text(reinterpret_cast<const char*>(file.bytes().data()), file.size());
+  return with_sibling_config(parse_hf_tokenizer_json(text, path), path);
 }
 
 }  // namespace limarp
