@@ -7,6 +7,7 @@
 #include "formats/gguf.h"
 #include "formats/hf_folder.h"
 #include "formats/llama2c.h"
+#include "formats/pytorch_zip.h"
 #include "formats/safetensors.h"
 
 namespace limarp {
@@ -75,7 +76,7 @@ Result<TensorStore> open_tensor_file(const std::string& path) {
   if (looks_like_safetensors(bytes)) return read_safetensors_model(path);
   if (looks_like_llama2c(bytes)) return read_llama2c(path);
   if (bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K')
-    return make_error("{} is a zip archive (a PyTorch checkpoint?); open its folder or convert it first", path);
+    return read_pytorch_checkpoint(path);
   return make_error("{}: unrecognised model file (not GGUF, safetensors or llama2.c)", path);
 }
 
