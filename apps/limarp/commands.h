@@ -25,5 +25,8 @@ void register_info(CLI::App& root, RunState& state);
 void register_convert(CLI::App& root, RunState& state);
 void register_init(CLI::App& root, RunState& state);
 void register_generate(CLI::App& root, RunState& state);
+void register_tokenize(CLI::App& root, RunState& state);
+void register_detokenize(CLI::App& root, RunState& state);
+void register_prompt(CLI::App& root, RunState& state);
 
 }  // namespace limarp::cli

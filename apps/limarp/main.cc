@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   cli::register_info(app, state);
   cli::register_convert(app, state);
   cli::register_generate(app, state);
+  cli::register_tokenize(app, state);
+  cli::register_detokenize(app, state);
+  cli::register_prompt(app, state);
 
   try {
     app.parse(argc, argv);
