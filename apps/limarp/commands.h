@@ -25,5 +25,7 @@ void register_info(CLI::App& root, RunState& state);
 void register_convert(CLI::App& root, RunState& state);
 void register_init(CLI::App& root, RunState& state);
 void register_generate(CLI::App& root, RunState& state);
+void register_bench(CLI::App& root, RunState& state);
+void register_quantize(CLI::App& root, RunState& state);
 
 }  // namespace limarp::cli

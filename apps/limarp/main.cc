@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   cli::register_info(app, state);
   cli::register_convert(app, state);
   cli::register_generate(app, state);
+  cli::register_bench(app, state);
+  cli::register_quantize(app, state);
 
   try {
     app.parse(argc, argv);

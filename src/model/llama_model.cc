@@ -161,10 +161,10 @@ uint64_t LlamaModel::weight_bytes() const {
 namespace {
 
 // A tensor written out: converted when asked; q/k rows permuted when the layouts differ.
-OutTensor out_tensor(std::string name, const TensorView& view, LlamaModel::TypePolicy policy, DType type,
-                     int64_t rope_heads, bool to_interleaved) {
+OutTensor out_tensor(std::string name, const std::string& canonical, const TensorView& view, const QuantRecipe* recipe,
+                     int64_t n_layers, int64_t rope_heads, bool to_interleaved) {
   const bool is_vector = view.shape.size() == 1;
-  const DType target = (policy == LlamaModel::TypePolicy::kKeep || is_vector) ? view.type : type;
+  const DType target = (!recipe || is_vector) ? view.type : recipe->type_for(canonical, n_layers);
   // A vector stays f32 unless asked otherwise only through kKeep; quantized types need rows of whole blocks.
   DType final_type = target;
   if (!row_bytes(final_type, view.cols())) {
@@ -187,14 +187,15 @@ OutTensor out_tensor(std::string name, const TensorView& view, LlamaModel::TypeP
 
 }  // namespace
 
-std::vector<OutTensor> LlamaModel::tensors_in_layout(TypePolicy policy, DType type, RopeLayout layout,
+std::vector<OutTensor> LlamaModel::tensors_in_layout(const QuantRecipe* recipe, RopeLayout layout,
                                                      bool hf_names) const {
   std::vector<OutTensor> out;
   const bool permute = config_.rope_layout != layout;
   const bool to_interleaved = layout == RopeLayout::kInterleaved;
   auto add = [&](const std::string& canonical, const TensorView& v, int64_t heads = 0) {
     std::string name = hf_names ? *hf_tensor_name(canonical) : canonical;
-    out.push_back(out_tensor(std::move(name), v, policy, type, permute ? heads : 0, to_interleaved));
+    out.push_back(out_tensor(std::move(name), canonical, v, recipe, config_.n_layers, permute ? heads : 0,
+                             to_interleaved));
   };
   add("token_embd.weight", weights_.token_embd);
   for (int64_t l = 0; l < config_.n_layers; ++l) {
@@ -215,12 +216,12 @@ std::vector<OutTensor> LlamaModel::tensors_in_layout(TypePolicy policy, DType ty
   return out;
 }
 
-std::vector<OutTensor> LlamaModel::canonical_tensors(TypePolicy policy, DType type) const {
-  return tensors_in_layout(policy, type, RopeLayout::kInterleaved, false);
+std::vector<OutTensor> LlamaModel::canonical_tensors(const QuantRecipe* recipe) const {
+  return tensors_in_layout(recipe, RopeLayout::kInterleaved, false);
 }
 
-std::vector<OutTensor> LlamaModel::hf_tensors(TypePolicy policy, DType type) const {
-  return tensors_in_layout(policy, type, RopeLayout::kHalf, true);
+std::vector<OutTensor> LlamaModel::hf_tensors(const QuantRecipe* recipe) const {
+  return tensors_in_layout(recipe, RopeLayout::kHalf, true);
 }
 
 }  // namespace limarp

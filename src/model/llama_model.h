@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "formats/tensor_store.h"
 #include "model/llama_config.h"
+#include "model/quant_recipe.h"
 #include "model/tensor_names.h"
 #include "tensor/tensor.h"
 
@@ -56,15 +57,14 @@ class LlamaModel {
   std::string weight_type_name() const;
   uint64_t weight_bytes() const;
 
-  // Tensors in canonical GGUF names and the interleaved rotary layout, converted to `type`
-  // (norms stay f32; `keep` leaves every tensor in its stored type).
-  enum class TypePolicy { kKeep, kConvert };
-  std::vector<OutTensor> canonical_tensors(TypePolicy policy, DType type) const;
+  // Tensors in canonical GGUF names and the interleaved rotary layout, matrices converted as
+  // the recipe says (norms stay f32); a null recipe keeps every tensor in its stored type.
+  std::vector<OutTensor> canonical_tensors(const QuantRecipe* recipe) const;
   // The same in Hugging Face names and the rotate-half layout.
-  std::vector<OutTensor> hf_tensors(TypePolicy policy, DType type) const;
+  std::vector<OutTensor> hf_tensors(const QuantRecipe* recipe) const;
 
  private:
-  std::vector<OutTensor> tensors_in_layout(TypePolicy policy, DType type, RopeLayout layout, bool hf_names) const;
+  std::vector<OutTensor> tensors_in_layout(const QuantRecipe* recipe, RopeLayout layout, bool hf_names) const;
 
   LlamaConfig config_;
   LlamaWeights weights_;

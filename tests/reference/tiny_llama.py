@@ -24,17 +24,21 @@ p.add_argument("--sharded", action="store_true")
 p.add_argument("--tied", action="store_true")
 p.add_argument("--seed", type=int, default=1234)
 p.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
+p.add_argument("--wide", action="store_true", help="rows that quantized types can hold (multiples of 256)")
 args = p.parse_args()
 
 # Odd sizes on purpose: 3 layers, GQA 6 heads over 2 kv heads, head size 8, ffn 100, vocab 300.
 dim, hidden, layers, heads, kv_heads, vocab, ctx = 48, 100, 3, 6, 2, 300, 64
+if args.wide:
+    dim, hidden, layers, heads, kv_heads, vocab, ctx = 256, 768, 2, 4, 2, 320, 64
 head = dim // heads
 eps, theta = 1e-5, 10000.0
 torch.manual_seed(args.seed)
 
 
 def rnd(*shape, std=0.08):
-    return torch.randn(*shape, dtype=torch.float32) * std
+    # Wider rows sum more terms: scale so activations stay in the same range.
+    return torch.randn(*shape, dtype=torch.float32) * std * (48 / dim) ** 0.5
 
 
 weights = {"model.embed_tokens.weight": rnd(vocab, dim, std=0.5)}
