@@ -27,5 +27,7 @@ void register_init(CLI::App& root, RunState& state);
 void register_generate(CLI::App& root, RunState& state);
 void register_bench(CLI::App& root, RunState& state);
 void register_quantize(CLI::App& root, RunState& state);
+void register_merge(CLI::App& root, RunState& state);
+void register_export_lora(CLI::App& root, RunState& state);
 
 }  // namespace limarp::cli

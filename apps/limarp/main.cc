@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   cli::register_generate(app, state);
   cli::register_bench(app, state);
   cli::register_quantize(app, state);
+  cli::register_merge(app, state);
+  cli::register_export_lora(app, state);
 
   try {
     app.parse(argc, argv);

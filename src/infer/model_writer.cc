@@ -60,8 +60,8 @@ Status write_hf(const LlamaConfig& config, const std::vector<OutTensor>& hf, con
 Status write_model(const LlamaModel& model, const std::string& path, const WriteOptions& o) {
   const QuantRecipe* recipe = o.recipe ? &*o.recipe : nullptr;
   if (output_kind(path) == OutputKind::kGguf)
-    return write_gguf(path, gguf_metadata(model.config(), o), model.canonical_tensors(recipe));
-  std::vector<OutTensor> hf = model.hf_tensors(recipe);
+    return write_gguf(path, gguf_metadata(model.config(), o), model.canonical_tensors(recipe, o.edit));
+  std::vector<OutTensor> hf = model.hf_tensors(recipe, o.edit);
   // Stored quantized types cannot go into safetensors: widen them to f32.
   for (auto& t : hf)
     if (!safetensors_type(t.type)) t = t.transformed(DType::kF32, [](Tensor q) { return dequantize(q.view()); });

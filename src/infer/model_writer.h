@@ -25,6 +25,7 @@ struct WriteOptions {
   std::optional<QuantRecipe> recipe;  // matrix types; nullopt keeps stored types
   const Vocab* vocab = nullptr;   // tokenizer to embed (GGUF) or write beside (folder)
   std::string name;               // general.name
+  const LlamaModel::TensorEdit* edit = nullptr;  // e.g. merging adapters
 };
 
 Status write_model(const LlamaModel& model, const std::string& path, const WriteOptions& options);

@@ -10,6 +10,7 @@
 #include "base/thread_pool.h"
 #include "infer/model_writer.h"
 #include "model/forward.h"
+#include "model/reference_model.h"
 #include "support/test_support.h"
 
 namespace limarp {
@@ -17,45 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::max_abs_diff;
-
-struct Reference {
-  std::string dir;
-  std::vector<int32_t> tokens;
-  int64_t n_prompt = 0, vocab = 0;
-  std::vector<float> logits(const std::string& type) const {
-    return testing::read_f32(dir + "/logits_" + type + ".f32");
-  }
-};
-
-Reference make_reference(const std::string& name, const std::string& flags) {
-  Reference r;
-  r.dir = testing::scratch_dir(name);
-  if (!testing::run_reference("tiny_llama.py", r.dir + " " + flags)) return r;
-  r.tokens = testing::read_i32(r.dir + "/tokens.i32");
-  auto meta = read_json_file(r.dir + "/meta.json");
-  EXPECT_TRUE(meta.ok());
-  r.n_prompt = (*meta)["n_prompt"].get<int64_t>();
-  r.vocab = (*meta)["vocab"].get<int64_t>();
-  return r;
-}
-
-// Logits for every token: the prompt in one batch (all rows), then one token at a time
-// through the KV cache.
-std::vector<float> run_model(const LlamaModel& model, const Reference& ref, int threads) {
-  ThreadPool pool(threads);
-  Forward fwd(model, pool);
-  KvCache cache(model.config(), 64);
-  std::vector<float> all, logits;
-  std::span<const int32_t> tokens(ref.tokens);
-  EXPECT_TRUE(fwd.eval(tokens.first(static_cast<size_t>(ref.n_prompt)), cache, logits, LogitsWanted::kAll).ok());
-  all = logits;
-  for (size_t i = static_cast<size_t>(ref.n_prompt); i < tokens.size(); ++i) {
-    EXPECT_TRUE(fwd.eval(tokens.subspan(i, 1), cache, logits).ok());
-    all.insert(all.end(), logits.begin(), logits.end());
-  }
-  EXPECT_EQ(cache.size(), static_cast<int64_t>(tokens.size()));
-  return all;
-}
 
 // Tolerances: f32 end to end is limited by summation order (~1e-6 relative); 1e-4 absolute on
 // logits of magnitude ~1..5 leaves a wide margin without hiding a real bug (a wrong rotary
