@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "kernels/bandwidth.h"
 #include "kernels/cpu_features.h"
+#include "infer/adapter_specs.h"
 #include "model/forward.h"
 
 namespace limarp::cli {
@@ -20,6 +21,7 @@ namespace {
 
 struct BenchOptions {
   std::string model;
+  std::vector<std::string> loras;
   int64_t prompt = 512, gen = 128;
   int reps = 3;
   int threads = 1;
@@ -54,6 +56,8 @@ uint64_t bytes_per_token(const LlamaModel& m) {
 Status run_bench(const BenchOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(o.model));
   const LlamaConfig& c = model.config();
+  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, model));
+  const LinearAdapter* adapter = adapters.empty() ? nullptr : &adapters;
   ThreadPool pool(o.threads);
   Forward fwd(model, pool);
   Rng rng(1);
@@ -71,7 +75,7 @@ Status run_bench(const BenchOptions& o) {
   // Warm-up: page the weights in and let the clocks settle.
   {
     auto t = random_tokens(std::min<int64_t>(o.prompt > 0 ? o.prompt : 8, 32));
-    LIMARP_TRY(fwd.eval(t, cache, logits));
+    LIMARP_TRY(fwd.eval(t, cache, logits, LogitsWanted::kLast, adapter));
     cache.clear();
   }
   std::vector<double> pp, tg;
@@ -79,7 +83,7 @@ Status run_bench(const BenchOptions& o) {
     cache.clear();
     auto tokens = random_tokens(o.prompt);
     const auto t0 = std::chrono::steady_clock::now();
-    LIMARP_TRY(fwd.eval(tokens, cache, logits));
+    LIMARP_TRY(fwd.eval(tokens, cache, logits, LogitsWanted::kLast, adapter));
     pp.push_back(static_cast<double>(o.prompt) / seconds_since(t0));
     std::fprintf(stderr, "  pp%lld rep %d: %.2f tok/s\n", static_cast<long long>(o.prompt), r + 1, pp.back());
   }
@@ -88,7 +92,7 @@ Status run_bench(const BenchOptions& o) {
     int32_t tok = 1;
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < o.gen; ++i) {
-      LIMARP_TRY(fwd.eval(std::span<const int32_t>(&tok, 1), cache, logits));
+      LIMARP_TRY(fwd.eval(std::span<const int32_t>(&tok, 1), cache, logits, LogitsWanted::kLast, adapter));
       tok = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     }
     tg.push_back(static_cast<double>(o.gen) / seconds_since(t0));
@@ -96,7 +100,8 @@ Status run_bench(const BenchOptions& o) {
   }
   double bw = 0;
   if (!o.skip_bandwidth) bw = kernels::measure_read_bandwidth(pool).gb_per_s;
-  const uint64_t bpt = bytes_per_token(model);
+  uint64_t bpt = bytes_per_token(model);
+  for (size_t i = 0; i < adapters.size(); ++i) bpt += adapters.adapter(i).bytes();
   const double limit = bw > 0 ? bw * 1e9 / static_cast<double>(bpt) : 0;
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
@@ -105,11 +110,12 @@ Status run_bench(const BenchOptions& o) {
   const Stats p = stats(pp), g = stats(tg);
   std::printf("| model | type | size GiB | threads | test | t/s |\n|---|---|---|---|---|---|\n");
   if (!pp.empty())
-    std::printf("| %s | %s | %.2f | %d | pp%lld | %.2f ± %.2f |\n", c.describe().substr(0, 0).c_str(),
+    std::printf("| %s | %s | %.2f | %d | pp%lld | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
                 model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads,
                 static_cast<long long>(o.prompt), p.mean, p.sd);
   if (!tg.empty())
-    std::printf("| %s | %s | %.2f | %d | tg%lld | %.2f ± %.2f |\n", "", model.weight_type_name().c_str(),
+    std::printf("| %s | %s | %.2f | %d | tg%lld | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
+                model.weight_type_name().c_str(),
                 static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads, static_cast<long long>(o.gen),
                 g.mean, g.sd);
   if (bw > 0)
@@ -139,6 +145,7 @@ void register_bench(CLI::App& root, RunState& state) {
   cmd->add_option("-p,--n-prompt", o->prompt, "Prompt tokens per prompt-processing test (0 = skip)")->capture_default_str();
   cmd->add_option("-n,--n-gen", o->gen, "Tokens per generation test (0 = skip)")->capture_default_str();
   cmd->add_option("-r,--repetitions", o->reps, "Repetitions of each test")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--lora", o->loras, "Apply LoRA adapter PATH[:SCALE] at run time; repeatable");
   cmd->add_flag("--no-bandwidth", o->skip_bandwidth, "Skip the memory bandwidth measurement");
   cmd->add_flag("--json", o->json, "End with one JSON line of the results");
   add_threads_option(*cmd, o->threads);

@@ -10,6 +10,7 @@
 #include "infer/model_writer.h"
 #include "model/lora_export.h"
 #include "model/lora_merge.h"
+#include "model/lora_random.h"
 
 namespace limarp::cli {
 namespace {
@@ -83,6 +84,54 @@ void register_export_lora(CLI::App& root, RunState& state) {
   cmd->add_option("output", o->out, "NAME.gguf (GGUF LoRA) or a folder (PEFT, safetensors)")->required();
   cmd->add_option("-m,--model", o->model, "The base model the adapter belongs to")->required();
   cmd->callback([o, &state] { state.exit_code = report(run_export(*o)); });
+}
+
+}  // namespace limarp::cli
+
+namespace limarp::cli {
+namespace {
+
+struct InitLoraOptions {
+  std::string model, out, type = "f16";
+  int64_t rank = 256;
+  double alpha = 16;
+  uint64_t seed = 1;
+};
+
+Status run_init_lora(const InitLoraOptions& o) {
+  LIMARP_ASSIGN_OR_RETURN(LlamaModel base, LlamaModel::load(o.model));
+  RandomLoraOptions r;
+  r.rank = o.rank;
+  r.alpha = o.alpha;
+  r.seed = o.seed;
+  auto type = dtype_from_name(o.type);
+  if (!type || (*type != DType::kF32 && *type != DType::kF16 && *type != DType::kBF16))
+    return make_error("--type must be f32, f16 or bf16");
+  r.type = *type;
+  LIMARP_ASSIGN_OR_RETURN(LoraAdapter adapter, random_lora(base, r));
+  if (o.out.ends_with(".gguf")) {
+    LIMARP_TRY(write_gguf_lora(o.out, adapter, base.config()));
+  } else {
+    LIMARP_TRY(write_peft_folder(o.out, adapter, base.config()));
+  }
+  std::fprintf(stderr, "wrote %s: rank %lld on %lld projections, %.1f MiB\n", o.out.c_str(),
+               static_cast<long long>(o.rank), static_cast<long long>(adapter.pair_count()),
+               static_cast<double>(adapter.bytes()) / (1 << 20));
+  return {};
+}
+
+}  // namespace
+
+void register_init_lora(CLI::App& root, RunState& state) {
+  auto o = std::make_shared<InitLoraOptions>();
+  CLI::App* cmd = root.add_subcommand("init-lora", "Write a random LoRA adapter for a base model (benchmarks, tests)");
+  cmd->add_option("-m,--model", o->model, "Base model")->required();
+  cmd->add_option("output", o->out, "NAME.gguf (GGUF LoRA) or a folder (PEFT)")->required();
+  cmd->add_option("--rank", o->rank, "LoRA rank")->capture_default_str();
+  cmd->add_option("--alpha", o->alpha, "LoRA alpha")->capture_default_str();
+  cmd->add_option("--type", o->type, "f32, f16 or bf16")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  cmd->callback([o, &state] { state.exit_code = report(run_init_lora(*o)); });
 }
 
 }  // namespace limarp::cli

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   cli::register_quantize(app, state);
   cli::register_merge(app, state);
   cli::register_export_lora(app, state);
+  cli::register_init_lora(app, state);
 
   try {
     app.parse(argc, argv);

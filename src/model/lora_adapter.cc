@@ -96,14 +96,15 @@ struct Factors {
 
 }  // namespace
 
-Result<LoraAdapter> LoraAdapter::from_peft_store(TensorStore store, const LoraConfig& config, const LlamaModel& base) {
+Result<LoraAdapter> LoraAdapter::from_peft_store(TensorStore store, const LoraConfig& config, const LlamaModel& base,
+                                                 std::optional<RopeLayout> b_layout) {
   LoraAdapter ad;
   ad.path_ = store.source;
   ad.config_ = config;
   const bool gguf = store.format == FileFormat::kGguf;
   const LlamaConfig& bc = base.config();
   ad.layout_ = bc.rope_layout;
-  const RopeLayout file_layout = gguf ? RopeLayout::kInterleaved : RopeLayout::kHalf;
+  const RopeLayout file_layout = b_layout.value_or(gguf ? RopeLayout::kInterleaved : RopeLayout::kHalf);
   const std::string& src = store.source;
   std::map<std::pair<int64_t, int>, Factors> found;
   for (const auto& name : store.names()) {

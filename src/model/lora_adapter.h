@@ -32,8 +32,11 @@ struct LoraPair {
 class LoraAdapter {
  public:
   static Result<LoraAdapter> load(const std::string& path, const LlamaModel& base);
-  // From tensors already in memory (training, tests): PEFT names, PEFT config.
-  static Result<LoraAdapter> from_peft_store(TensorStore store, const LoraConfig& config, const LlamaModel& base);
+  // From tensors already in memory (training, tests): PEFT names (GGUF LoRA names when the
+  // store's format is GGUF) and a PEFT config. `b_layout` is the q/k row order of the stored B
+  // factors: PEFT files use the Hugging Face order, GGUF LoRA files the interleaved one.
+  static Result<LoraAdapter> from_peft_store(TensorStore store, const LoraConfig& config, const LlamaModel& base,
+                                             std::optional<RopeLayout> b_layout = std::nullopt);
 
   const LoraPair* pair(int64_t layer, Projection p) const;
   // modules_to_save replacements, or null.
