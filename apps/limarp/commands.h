@@ -30,5 +30,6 @@ void register_quantize(CLI::App& root, RunState& state);
 void register_merge(CLI::App& root, RunState& state);
 void register_export_lora(CLI::App& root, RunState& state);
 void register_init_lora(CLI::App& root, RunState& state);
+void register_prompt(CLI::App& root, RunState& state);
 
 }  // namespace limarp::cli

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   cli::register_merge(app, state);
   cli::register_export_lora(app, state);
   cli::register_init_lora(app, state);
+  cli::register_prompt(app, state);
 
   try {
     app.parse(argc, argv);

@@ -1,7 +1,16 @@
 // Samplers are small objects applied in order to a Candidates set, ending in a pick:
-// penalties → temperature → top-k → top-p → ... → draw. Each is testable on a hand-computed
-// distribution. The chat layer builds chains from user settings; `generate` uses the basic
-// chain (temperature, top-k, top-p; temperature 0 is greedy).
+// bias/bans → penalties → truncation → temperature → draw. Each is testable on a
+// hand-computed distribution. The chat layer builds chains from user settings with
+// build_chain() (sampler_settings.h); `generate` uses the basic chain (temperature, top-k,
+// top-p; temperature 0 is greedy).
+//
+//   SamplerChain chain = make_basic_chain({.temperature = 0.8f, .top_k = 40, .top_p = 0.95f});
+//   Rng rng(seed);
+//   SamplerContext ctx{history, &rng};
+//   int32_t id = chain.sample(logits, ctx);   // every sampler's accept(id) is called too
+//
+// The families live one per file: temperature.h, truncation.h (top-k, top-p, min-p, typical,
+// tail-free, top-a), penalties.h, dry.h, xtc.h, mirostat.h, logit_bias.h.
 #pragma once
 
 #include <memory>
@@ -14,10 +23,13 @@
 
 namespace limarp {
 
-// What samplers may look at besides the logits: the tokens so far (for penalties).
+// What samplers may look at besides the logits.
 struct SamplerContext {
-  std::span<const int32_t> history;
-  Rng* rng = nullptr;
+  std::span<const int32_t> history;  // every token so far, prompt included (for penalties)
+  Rng* rng = nullptr;                // null: no randomness (greedy draw, XTC off)
+  // Tokens banned for this one step only: the generation loop's banned-string rewind bans
+  // the token that began a banned string at that position (banned_strings.h).
+  std::span<const int32_t> banned_now = {};
 };
 
 class Sampler {
@@ -29,14 +41,21 @@ class Sampler {
   virtual void accept(int32_t /*token*/) {}
 };
 
+enum class DrawMode { kRandom, kGreedy };
+
 class SamplerChain {
  public:
   void add(std::unique_ptr<Sampler> s) { samplers_.push_back(std::move(s)); }
-  // Runs every sampler, then draws from what is left (argmax when greedy).
+  // Bans ctx.banned_now, runs every sampler, then draws from what is left (argmax, lowest id
+  // on ties, when greedy or when ctx.rng is null), then calls every sampler's accept().
   int32_t sample(std::span<const float> logits, SamplerContext& ctx);
   const std::vector<std::unique_ptr<Sampler>>& samplers() const { return samplers_; }
-  // Draw only greedily (argmax) at the end instead of by probability.
-  void set_greedy(bool greedy) { greedy_ = greedy; }
+  void set_draw_mode(DrawMode mode) { greedy_ = mode == DrawMode::kGreedy; }
+  bool greedy() const { return greedy_; }
+  // "logit_bias -> rep_pen -> top_k -> temperature -> draw", for logs.
+  std::string describe() const;
+  // The candidates as the last sample() left them before the draw (for tests and debugging).
+  const Candidates& last_candidates() const { return work_; }
 
  private:
   std::vector<std::unique_ptr<Sampler>> samplers_;
@@ -53,10 +72,5 @@ SamplerChain make_basic_chain(const BasicSamplerParams& params);
 
 // Draws an index from candidates' probabilities (after softmax) with one uniform number.
 int32_t draw_from(Candidates& c, Rng& rng);
-
-// The individual basic samplers (exposed for tests and chains).
-std::unique_ptr<Sampler> make_temperature(float t);
-std::unique_ptr<Sampler> make_top_k(int k);
-std::unique_ptr<Sampler> make_top_p(float p);
 
 }  // namespace limarp

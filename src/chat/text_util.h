@@ -1,0 +1,18 @@
+// Small text helpers shared by the chat layer.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace limarp {
+
+// Without leading and trailing spaces, tabs, CR and LF.
+std::string_view trim_whitespace(std::string_view s);
+// CRLF and lone CR become LF: the model never saw carriage returns, and a card written on
+// Windows should render like one written elsewhere.
+std::string normalize_newlines(std::string_view s);
+// normalize_newlines, then trim.
+std::string clean_field(std::string_view s);
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
+
+}  // namespace limarp

@@ -1,0 +1,155 @@
+// SamplerSettings: LimaRP defaults, KoboldCpp order numbering, stage placement, validation,
+// and request-body parsing.
+#include <gtest/gtest.h>
+
+#include "sampling/sampler_settings.h"
+#include "sampling_test_util.h"
+
+namespace limarp {
+namespace {
+using S = SamplerStage;
+
+std::string names(const std::vector<SamplerStage>& order) {
+  std::string out;
+  for (auto s : order) out += std::string(out.empty() ? "" : ",") + sampler_stage_name(s);
+  return out;
+}
+
+TEST(SamplerSettings, DefaultsAreTheLimaRpCardAdvice) {
+  SamplerSettings s;
+  EXPECT_FLOAT_EQ(s.temperature, 0.8f);
+  EXPECT_FLOAT_EQ(s.tfs, 0.95f);
+  EXPECT_FLOAT_EQ(s.rep_pen, 1.08f);
+  EXPECT_EQ(s.top_k, 0);
+  EXPECT_FLOAT_EQ(s.top_p, 1.0f);
+  auto chain = build_chain(s);
+  ASSERT_TRUE(chain.ok());
+  EXPECT_EQ(chain->describe(), "rep_pen -> tfs -> temperature -> draw");
+}
+
+TEST(SamplerSettings, KoboldCppNumbering) {
+  auto order = parse_sampler_order("6,0,1,3,4,2,5");
+  ASSERT_TRUE(order.ok());
+  EXPECT_EQ(*order, default_sampler_order());
+  EXPECT_EQ(names(*order), "rep_pen,top_k,top_a,tfs,typical,top_p,temperature");
+  auto by_name = parse_sampler_order(" temperature, top_p ,min_p,dry");
+  ASSERT_TRUE(by_name.ok());
+  EXPECT_EQ(*by_name, (std::vector<SamplerStage>{S::kTemperature, S::kTopP, S::kMinP, S::kDry}));
+  auto json = parse_sampler_order(Json::parse(R"([5, "top_k", 6])"), "body");
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(*json, (std::vector<SamplerStage>{S::kTemperature, S::kTopK, S::kRepPen}));
+}
+
+TEST(SamplerSettings, BadOrdersAreErrors) {
+  EXPECT_NE(parse_sampler_order("6,0,6").error().message().find("rep_pen twice"), std::string::npos);
+  EXPECT_NE(parse_sampler_order("7").error().message().find("unknown sampler \"7\""), std::string::npos);
+  EXPECT_NE(parse_sampler_order(Json::parse("[9]"), "body").error().message().find("sampler_order[0] = 9"),
+            std::string::npos);
+}
+
+TEST(SamplerSettings, UnnumberedStagesTakeTheirKoboldCppPlaces) {
+  SamplerSettings s;
+  EXPECT_EQ(names(resolve_sampler_order(s)),
+            "dry,rep_pen,presence_frequency,top_k,top_a,tfs,typical,top_p,min_p,temperature,xtc");
+  // No rep_pen: presence/frequency follows dry. No top_p: min_p goes last. xtc named: kept.
+  s.order = {S::kTemperature, S::kXtc, S::kTopK};
+  EXPECT_EQ(names(resolve_sampler_order(s)), "dry,presence_frequency,temperature,xtc,top_k,min_p");
+  s.mirostat = 2;
+  EXPECT_EQ(names(resolve_sampler_order(s)), "dry,rep_pen,presence_frequency,temperature");
+}
+
+TEST(SamplerSettings, ChainsLeaveOutNoOpsAndHonourGreedyAndMirostat) {
+  SamplerSettings s;
+  s.min_p = 0.05f;
+  s.presence_penalty = 0.1f;
+  s.xtc_probability = 0.5f;
+  auto chain = build_chain(s);
+  ASSERT_TRUE(chain.ok());
+  EXPECT_EQ(chain->describe(), "rep_pen -> presence_frequency -> tfs -> min_p -> temperature -> xtc -> draw");
+  s.temperature = 0;
+  auto greedy = build_chain(s);
+  ASSERT_TRUE(greedy.ok());
+  EXPECT_EQ(greedy->describe(), "rep_pen -> presence_frequency -> greedy");
+  s.temperature = 0.7f;
+  s.mirostat = 2;
+  s.logit_bias = {{2, -1.0f}};
+  auto miro = build_chain(s);
+  ASSERT_TRUE(miro.ok());
+  EXPECT_EQ(miro->describe(), "logit_bias -> rep_pen -> presence_frequency -> temperature -> mirostat_v2 -> draw");
+  s.mirostat = 0;
+  s.dynatemp_range = 0.2f;
+  auto dyn = build_chain(s);
+  ASSERT_TRUE(dyn.ok());
+  EXPECT_NE(dyn->describe().find("dynatemp"), std::string::npos);
+}
+
+TEST(SamplerSettings, DryNeedsTokenTextsForBreakers) {
+  SamplerSettings s;
+  s.dry_multiplier = 0.8f;
+  auto missing = build_chain(s);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message().find("token texts"), std::string::npos);
+  auto texts = std::make_shared<const TokenTexts>(TokenTexts{"a", "b"});
+  auto ok = build_chain(s, {.token_texts = texts});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->describe(), "dry -> rep_pen -> tfs -> temperature -> draw");
+  s.dry_sequence_breakers.clear();
+  EXPECT_TRUE(build_chain(s).ok());
+}
+
+TEST(SamplerSettings, ValidationNamesTheField) {
+  SamplerSettings s;
+  s.top_p = 1.5f;
+  EXPECT_EQ(validate(s).error().message(), "top_p must be in [0, 1], got 1.5");
+  s = {};
+  s.mirostat = 3;
+  EXPECT_NE(validate(s).error().message().find("mirostat"), std::string::npos);
+  s = {};
+  s.rep_pen = 0;
+  EXPECT_NE(build_chain(s).error().message().find("rep_pen"), std::string::npos);
+}
+
+TEST(SamplerSettings, ReadsKoboldCppAndOpenAiBodies) {
+  SamplerSettings s;
+  const Json body = Json::parse(R"({
+    "prompt": "x", "temperature": 0.7, "rep_pen": 1.1, "rep_pen_range": 1024, "rep_pen_slope": 0.7,
+    "sampler_order": [6, 0, 1, 3, 4, 2, 5], "logit_bias": {"13": -1.5, "2": false},
+    "sampler_seed": 42, "dry_multiplier": 0.8, "dry_sequence_breakers": "[\"\\n\", \":\"]",
+    "banned_tokens": ["shivers", 7], "typical": 0.9, "mirostat": 2, "unknown_key": {"a": 1}})");
+  ASSERT_TRUE(apply_sampler_json(s, body, "request").ok());
+  EXPECT_FLOAT_EQ(s.temperature, 0.7f);
+  EXPECT_FLOAT_EQ(s.rep_pen, 1.1f);
+  EXPECT_EQ(s.rep_pen_range, 1024);
+  EXPECT_FLOAT_EQ(s.rep_pen_slope, 0.7f);
+  EXPECT_FLOAT_EQ(s.logit_bias.at(13), -1.5f);
+  EXPECT_EQ(s.logit_bias.at(2), -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(s.seed, 42u);
+  EXPECT_EQ(s.dry_sequence_breakers, (std::vector<std::string>{"\n", ":"}));
+  EXPECT_EQ(s.banned_strings, (std::vector<std::string>{"shivers"}));
+  EXPECT_EQ(s.banned_tokens, (std::vector<int32_t>{7}));
+  EXPECT_FLOAT_EQ(s.typical_p, 0.9f);
+  EXPECT_EQ(s.mirostat, 2);
+  EXPECT_FLOAT_EQ(s.tfs, 0.95f);  // absent: unchanged
+
+  SamplerSettings o;
+  ASSERT_TRUE(apply_sampler_json(o, Json::parse(R"({"repetition_penalty": 1.2, "seed": -1, "top_k": 40})"), "req").ok());
+  EXPECT_FLOAT_EQ(o.rep_pen, 1.2f);
+  EXPECT_FALSE(o.seed.has_value());
+  EXPECT_EQ(o.top_k, 40);
+}
+
+TEST(SamplerSettings, BodyErrorsNameTheKey) {
+  SamplerSettings s;
+  EXPECT_EQ(apply_sampler_json(s, Json::parse(R"({"top_p": "high"})"), "request").error().message(),
+            "request: top_p must be a number, got \"high\"");
+  EXPECT_EQ(apply_sampler_json(s, Json::parse(R"({"top_k": 4.5})"), "request").error().message(),
+            "request: top_k must be an integer, got 4.5");
+  EXPECT_EQ(apply_sampler_json(s, Json::parse(R"({"top_p": 2})"), "request").error().message(),
+            "request: top_p must be in [0, 1], got 2");
+  EXPECT_NE(apply_sampler_json(s, Json::parse(R"({"logit_bias": {"x": 1}})"), "request").error().message().find(
+                "not a token id"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace limarp
