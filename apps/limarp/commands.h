@@ -31,5 +31,6 @@ void register_merge(CLI::App& root, RunState& state);
 void register_export_lora(CLI::App& root, RunState& state);
 void register_init_lora(CLI::App& root, RunState& state);
 void register_prompt(CLI::App& root, RunState& state);
+void register_chat(CLI::App& root, RunState& state);
 
 }  // namespace limarp::cli

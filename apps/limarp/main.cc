@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   cli::register_export_lora(app, state);
   cli::register_init_lora(app, state);
   cli::register_prompt(app, state);
+  cli::register_chat(app, state);
 
   try {
     app.parse(argc, argv);

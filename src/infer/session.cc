@@ -36,7 +36,7 @@ void Session::truncate(int64_t n) {
 }
 
 Result<SyncStats> Session::sync(std::span<const int32_t> prompt, Forward& forward, std::vector<float>& logits,
-                                const LinearAdapter* adapter, ShiftPolicy shift) {
+                                const LinearAdapter* adapter, const SyncOptions& options) {
   if (prompt.empty()) return make_error("empty prompt");
   if (static_cast<int64_t>(prompt.size()) > context())
     return make_error("the prompt has {} tokens; the context holds {}", prompt.size(), context());
@@ -46,7 +46,7 @@ Result<SyncStats> Session::sync(std::span<const int32_t> prompt, Forward& forwar
     adapter_ = adapter;
   }
   RemovedSpan span = find_removed_span(tokens_, prompt);
-  if (span.end > span.begin && shift == ShiftPolicy::kAllowed) {
+  if (span.end > span.begin && options.shift == ShiftPolicy::kAllowed) {
     LIMARP_TRY(cache_.shift_out(span.begin, span.end, model_.config()));
     tokens_.erase(tokens_.begin() + span.begin, tokens_.begin() + span.end);
     stats.shifted_out = span.end - span.begin;
@@ -58,9 +58,14 @@ Result<SyncStats> Session::sync(std::span<const int32_t> prompt, Forward& forwar
   truncate(keep);
   stats.reused = keep;
   const auto rest = prompt.subspan(static_cast<size_t>(keep));
-  LIMARP_TRY(forward.eval(rest, cache_, logits, LogitsWanted::kLast, adapter));
-  tokens_.insert(tokens_.end(), rest.begin(), rest.end());
-  stats.evaluated = static_cast<int64_t>(rest.size());
+  const auto batch = static_cast<size_t>(std::max<int64_t>(1, options.batch));
+  for (size_t i = 0; i < rest.size(); i += batch) {
+    if (options.cancel && options.cancel()) return make_error("cancelled while evaluating the prompt");
+    const auto part = rest.subspan(i, std::min(batch, rest.size() - i));
+    LIMARP_TRY(forward.eval(part, cache_, logits, LogitsWanted::kLast, adapter));
+    tokens_.insert(tokens_.end(), part.begin(), part.end());
+    stats.evaluated += static_cast<int64_t>(part.size());
+  }
   return stats;
 }
 

@@ -8,6 +8,7 @@
 // in view (what llama.cpp calls context shift); `ShiftPolicy::kNever` re-evaluates instead.
 #pragma once
 
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -29,9 +30,20 @@ class Session {
  public:
   Session(const LlamaModel& model, int64_t context);
 
-  // Makes the cache hold `prompt` and leaves the logits of its last token in `logits`.
+  // Makes the cache hold `prompt` and leaves the logits of its last token in `logits`. New
+  // tokens are evaluated in batches of `options.batch`; `options.cancel`, when set, is asked
+  // between batches and stops the sync with an error (what was evaluated stays cached).
+  struct SyncOptions {
+    ShiftPolicy shift = ShiftPolicy::kAllowed;
+    int64_t batch = 512;
+    std::function<bool()> cancel;
+  };
   Result<SyncStats> sync(std::span<const int32_t> prompt, Forward& forward, std::vector<float>& logits,
-                         const LinearAdapter* adapter = nullptr, ShiftPolicy shift = ShiftPolicy::kAllowed);
+                         const LinearAdapter* adapter, const SyncOptions& options);
+  Result<SyncStats> sync(std::span<const int32_t> prompt, Forward& forward, std::vector<float>& logits,
+                         const LinearAdapter* adapter = nullptr) {
+    return sync(prompt, forward, logits, adapter, SyncOptions{});
+  }
   // Evaluates one more token (a generated one) and leaves its logits.
   Status append(int32_t token, Forward& forward, std::vector<float>& logits, const LinearAdapter* adapter = nullptr);
   // Forgets everything after the first n tokens (regenerate, undo).
