@@ -3,6 +3,7 @@
 // and renamed into place.
 #include <filesystem>
 
+#include "base/log.h"
 #include "commands.h"
 #include "formats/gguf.h"
 #include "formats/hf_folder.h"
@@ -18,13 +19,15 @@ struct ConvertOptions {
 
 Status run_convert(const ConvertOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.in, {o.tokenizer, false}));
-  std::optional<DType> type;
-  if (!o.type.empty()) {
-    type = dtype_from_name(o.type);
-    if (!type) return make_error("unknown --type {}", o.type);
-  }
+  const std::string stored = bundle.model.weight_type_name();
+  if (!o.type.empty() && stored != "f32" && stored != "f16" && stored != "bf16")
+    log::warn("{} is stored as {}: quantizing already-quantized weights compounds the error; start from f32, "
+              "f16 or bf16 weights when you can",
+              o.in, stored);
   WriteOptions w;
-  w.type = type;
+  if (!o.type.empty()) {
+    LIMARP_ASSIGN_OR_RETURN(w.recipe, QuantRecipe::parse(o.type));
+  }
   w.vocab = bundle.tokenizer ? &bundle.tokenizer->vocab() : nullptr;
   w.name = bundle.model.metadata().get_string("general.name").value_or("");
   LIMARP_TRY(write_model(bundle.model, o.out, w));
@@ -41,7 +44,17 @@ void register_convert(CLI::App& root, RunState& state) {
   cmd->add_option("input", opts->in, "Model file or folder")->required();
   cmd->add_option("output", opts->out,
                   "Output: NAME.gguf, NAME.safetensors, or a folder (Hugging Face layout)")->required();
-  cmd->add_option("--type", opts->type, "Weight type: f32, f16, bf16, q8_0, q4_0 (default: keep)");
+  cmd->add_option("--type", opts->type, "Weight type: " + QuantRecipe::known_names() + " (default: keep)");
+  cmd->add_option("--tokenizer", opts->tokenizer, "Tokenizer to embed, when not inside or beside the model");
+  cmd->callback([opts, &state] { state.exit_code = report(run_convert(*opts)); });
+}
+
+void register_quantize(CLI::App& root, RunState& state) {
+  auto opts = std::make_shared<ConvertOptions>();
+  CLI::App* cmd = root.add_subcommand("quantize", "Quantize a model (from f32, f16 or bf16 weights) to GGUF");
+  cmd->add_option("input", opts->in, "Model file or folder")->required();
+  cmd->add_option("output", opts->out, "Output NAME.gguf")->required();
+  cmd->add_option("--type", opts->type, "Type or recipe: " + QuantRecipe::known_names())->required();
   cmd->add_option("--tokenizer", opts->tokenizer, "Tokenizer to embed, when not inside or beside the model");
   cmd->callback([opts, &state] { state.exit_code = report(run_convert(*opts)); });
 }

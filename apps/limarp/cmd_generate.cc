@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/thread_pool.h"
 #include "commands.h"
+#include "infer/adapter_specs.h"
 #include "infer/generate.h"
 #include "infer/model_bundle.h"
 
@@ -16,6 +17,7 @@ namespace {
 
 struct GenerateCliOptions {
   std::string model, tokenizer, prompt;
+  std::vector<std::string> loras;
   int64_t n = 128;
   int64_t ctx = 0;
   float temperature = 0.8f, top_p = 0.95f;
@@ -37,6 +39,7 @@ Status run_generate(const GenerateCliOptions& o) {
   if (static_cast<int64_t>(prompt.size()) >= ctx)
     return make_error("the prompt has {} tokens; the context holds {}", prompt.size(), ctx);
 
+  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, model));
   ThreadPool pool(o.threads);
   Forward forward(model, pool);
   KvCache cache(model.config(), ctx);
@@ -48,6 +51,7 @@ Status run_generate(const GenerateCliOptions& o) {
   GenerateOptions g;
   g.max_tokens = std::min<int64_t>(o.n, ctx - static_cast<int64_t>(prompt.size()));
   g.eos_id = tok.eos();
+  g.adapter = adapters.empty() ? nullptr : &adapters;
   LIMARP_ASSIGN_OR_RETURN(GenerateResult r, generate(forward, cache, prompt, sampler, rng, g, [&](int32_t id) {
     std::string piece = decoder.push(id);
     text += piece;
@@ -81,6 +85,7 @@ void register_generate(CLI::App& root, RunState& state) {
   cmd->add_option("-m,--model", o->model, "Model file or folder")->required();
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text (empty: start from BOS)");
+  cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE] (PEFT folder or GGUF LoRA); repeatable");
   cmd->add_option("-n,--n-predict", o->n, "Tokens to generate at most")->capture_default_str();
   cmd->add_option("-c,--ctx", o->ctx, "Context length (default: the model's)");
   cmd->add_option("--temperature,--temp", o->temperature, "Temperature; 0 = greedy")->capture_default_str();

@@ -29,8 +29,7 @@ Status run_init(const InitOptions& o) {
   over(c.vocab_size, o.vocab);
   over(c.context_length, o.ctx);
   if (o.heads > 0 && o.kv_heads == 0) c.n_kv_heads = c.n_heads;
-  auto type = dtype_from_name(o.type);
-  if (!type) return make_error("unknown --type {}", o.type);
+  LIMARP_ASSIGN_OR_RETURN(QuantRecipe recipe, QuantRecipe::parse(o.type));
 
   Vocab vocab;
   if (!o.tokenizer.empty()) {
@@ -42,13 +41,13 @@ Status run_init(const InitOptions& o) {
     if (vocab.size() != c.vocab_size) return make_error("--vocab must be at least 259 for the built-in byte vocabulary");
   }
   LIMARP_TRY(c.validate());
-  std::fprintf(stderr, "init: %s, %s weights, seed %llu\n", c.describe().c_str(), dtype_name(*type),
+  std::fprintf(stderr, "init: %s, %s weights, seed %llu\n", c.describe().c_str(), recipe.name().c_str(),
                static_cast<unsigned long long>(o.seed));
   const auto t0 = std::chrono::steady_clock::now();
   WriteOptions w;
   w.vocab = &vocab;
-  w.name = fmt::format("random {} ({})", o.shape, dtype_name(*type));
-  LIMARP_TRY(write_model_tensors(c, random_llama_tensors(c, *type, o.seed, o.stddev), o.out, w));
+  w.name = fmt::format("random {} ({})", o.shape, recipe.name());
+  LIMARP_TRY(write_model_tensors(c, random_llama_tensors(c, recipe, o.seed, o.stddev), o.out, w));
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fprintf(stderr, "wrote %s in %.1f s\n", o.out.c_str(), s);
   return {};
@@ -61,7 +60,7 @@ void register_init(CLI::App& root, RunState& state) {
   CLI::App* cmd = root.add_subcommand("init", "Write a random-initialised Llama (for tests and benchmarks)");
   cmd->add_option("output", o->out, "Output: NAME.gguf, NAME.safetensors or a folder")->required();
   cmd->add_option("--shape", o->shape, "Named shape: " + named_shape_list())->capture_default_str();
-  cmd->add_option("--type", o->type, "Weight type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")->capture_default_str();
+  cmd->add_option("--type", o->type, "Weight type: " + QuantRecipe::known_names())->capture_default_str();
   cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
   cmd->add_option("--std", o->stddev, "Standard deviation of the weights")->capture_default_str();
   cmd->add_option("--tokenizer", o->tokenizer, "Embed this tokenizer (its size sets the vocabulary)");

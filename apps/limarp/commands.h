@@ -27,6 +27,12 @@ void register_init(CLI::App& root, RunState& state);
 void register_generate(CLI::App& root, RunState& state);
 void register_tokenize(CLI::App& root, RunState& state);
 void register_detokenize(CLI::App& root, RunState& state);
+void register_bench(CLI::App& root, RunState& state);
+void register_quantize(CLI::App& root, RunState& state);
+void register_merge(CLI::App& root, RunState& state);
+void register_export_lora(CLI::App& root, RunState& state);
+void register_init_lora(CLI::App& root, RunState& state);
 void register_prompt(CLI::App& root, RunState& state);
+void register_chat(CLI::App& root, RunState& state);
 
 }  // namespace limarp::cli

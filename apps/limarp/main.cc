@@ -42,7 +42,13 @@ int main(int argc, char** argv) {
   cli::register_generate(app, state);
   cli::register_tokenize(app, state);
   cli::register_detokenize(app, state);
+  cli::register_bench(app, state);
+  cli::register_quantize(app, state);
+  cli::register_merge(app, state);
+  cli::register_export_lora(app, state);
+  cli::register_init_lora(app, state);
   cli::register_prompt(app, state);
+  cli::register_chat(app, state);
 
   try {
     app.parse(argc, argv);

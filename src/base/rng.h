@@ -46,6 +46,14 @@ class Rng {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
 
+  // Approximately standard normal (Irwin-Hall: four 16-bit uniforms from one draw), for bulk
+  // random weights where speed matters more than exact tails.
+  float fast_normal() {
+    const uint64_t r = next_u64();
+    const float s = static_cast<float>((r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48));
+    return (s * (1.0f / 65536.0f) - 2.0f) * 1.7320508f;
+  }
+
   // State, for checkpoints that must resume bit-identically.
   const uint64_t* state() const { return state_; }
   void set_state(const uint64_t s[4]) {

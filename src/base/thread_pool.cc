@@ -11,7 +11,10 @@
 
 namespace limarp {
 namespace {
-constexpr int kSpinIterations = 1 << 14;
+// Spinning keeps wake-up latency to well under a microsecond when every worker has a core;
+// after this many polls a waiter sleeps on a futex, so an oversubscribed machine (other jobs,
+// more threads than cores) degrades gracefully instead of burning the timeslice it waits on.
+constexpr int kSpinIterations = 1 << 12;
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
@@ -45,7 +48,7 @@ void ThreadPool::worker_loop(int index) {
     seen = g;
     if (stop_.load()) return;
     (*job_)(index, n_threads_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
   }
 }
 
@@ -59,7 +62,15 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   generation_.fetch_add(1, std::memory_order_acq_rel);
   generation_.notify_all();
   fn(0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) LIMARP_PAUSE();
+  int left = pending_.load(std::memory_order_acquire);
+  for (int spin = 0; left != 0 && spin < kSpinIterations; ++spin) {
+    LIMARP_PAUSE();
+    left = pending_.load(std::memory_order_acquire);
+  }
+  while (left != 0) {
+    pending_.wait(left, std::memory_order_acquire);
+    left = pending_.load(std::memory_order_acquire);
+  }
   job_ = nullptr;
 }
 

@@ -11,7 +11,8 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; 
 
 }  // namespace
 
-StopStringMatcher::StopStringMatcher(std::vector<std::string> stops) {
+StopStringMatcher::StopStringMatcher(std::vector<std::string> stops, ReplyWhitespace whitespace)
+    : trim_(whitespace == ReplyWhitespace::kTrim) {
   for (auto& s : stops)
     if (!s.empty()) stops_.push_back(std::move(s));
 }
@@ -26,7 +27,7 @@ void StopStringMatcher::reset() {
 
 std::string StopStringMatcher::emit(std::string_view text) {
   // Nothing shown yet: the reply's leading whitespace is not part of it.
-  if (reply_.empty())
+  if (reply_.empty() && trim_)
     while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   reply_ += text;
   return std::string(text);
@@ -40,7 +41,7 @@ std::string StopStringMatcher::push(std::string_view piece) {
     stopped_ = true;
     matched_ = stops_[hit.pattern];
     std::string_view before(held_.data(), hit.pos);
-    while (!before.empty() && is_space(before.back())) before.remove_suffix(1);
+    while (trim_ && !before.empty() && is_space(before.back())) before.remove_suffix(1);
     std::string out = emit(before);
     held_.clear();
     return out;
@@ -48,12 +49,12 @@ std::string StopStringMatcher::push(std::string_view piece) {
   // Hold back what may begin a stop string, and trailing whitespace (it may turn out to be
   // the end of the reply, which is trimmed).
   size_t keep = held_.size() - partial_suffix_length(held_, stops_);
-  while (keep > 0 && is_space(held_[keep - 1])) --keep;
+  while (trim_ && keep > 0 && is_space(held_[keep - 1])) --keep;
   std::string out = emit(std::string_view(held_).substr(0, keep));
   held_.erase(0, keep);
   // Leading whitespace of a reply that has shown nothing yet is never shown: drop it, unless
   // it may begin a stop string ("\nUser:").
-  if (reply_.empty()) {
+  if (reply_.empty() && trim_) {
     const size_t partial = partial_suffix_length(held_, stops_);
     size_t lead = 0;
     while (lead < held_.size() - partial && is_space(held_[lead])) ++lead;
@@ -66,7 +67,7 @@ std::string StopStringMatcher::finish() {
   if (stopped_ || finished_) return "";
   finished_ = true;
   std::string_view rest(held_);
-  while (!rest.empty() && is_space(rest.back())) rest.remove_suffix(1);
+  while (trim_ && !rest.empty() && is_space(rest.back())) rest.remove_suffix(1);
   std::string out = emit(rest);
   held_.clear();
   return out;

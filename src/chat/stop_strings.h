@@ -25,9 +25,13 @@
 
 namespace limarp {
 
+// kTrim: a chat reply (leading and trailing whitespace dropped, as described above).
+// kExact: a raw completion; the text is passed through unchanged except for stop strings.
+enum class ReplyWhitespace { kTrim, kExact };
+
 class StopStringMatcher {
  public:
-  explicit StopStringMatcher(std::vector<std::string> stops);
+  explicit StopStringMatcher(std::vector<std::string> stops, ReplyWhitespace whitespace = ReplyWhitespace::kTrim);
 
   // Adds decoded text; returns the part that is now safe to show (possibly empty).
   std::string push(std::string_view piece);
@@ -52,6 +56,7 @@ class StopStringMatcher {
   std::string matched_;
   bool stopped_ = false;
   bool finished_ = false;
+  bool trim_ = true;
 };
 
 // LimaRP's stop strings: "### Input", "### Response", "### Instruction" (a new block of the

@@ -75,8 +75,9 @@ Result<TensorStore> open_tensor_file(const std::string& path) {
   if (bytes.size() >= 4 && std::equal(bytes.begin(), bytes.begin() + 4, "GGUF")) return read_gguf(path);
   if (looks_like_safetensors(bytes)) return read_safetensors_model(path);
   if (looks_like_llama2c(bytes)) return read_llama2c(path);
-  if (bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K')
-    return read_pytorch_checkpoint(path);
+  // PyTorch checkpoints: zip archives (torch >= 1.6), or a bare legacy pickle, which the
+  // reader recognises in order to explain that it is not supported.
+  if (bytes.size() >= 4 && ((bytes[0] == 'P' && bytes[1] == 'K') || bytes[0] == 0x80)) return read_pytorch_checkpoint(path);
   return make_error("{}: unrecognised model file (not GGUF, safetensors or llama2.c)", path);
 }
 

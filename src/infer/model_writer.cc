@@ -58,11 +58,10 @@ Status write_hf(const LlamaConfig& config, const std::vector<OutTensor>& hf, con
 }  // namespace
 
 Status write_model(const LlamaModel& model, const std::string& path, const WriteOptions& o) {
-  const auto policy = o.type ? LlamaModel::TypePolicy::kConvert : LlamaModel::TypePolicy::kKeep;
-  const DType type = o.type.value_or(DType::kF32);
+  const QuantRecipe* recipe = o.recipe ? &*o.recipe : nullptr;
   if (output_kind(path) == OutputKind::kGguf)
-    return write_gguf(path, gguf_metadata(model.config(), o), model.canonical_tensors(policy, type));
-  std::vector<OutTensor> hf = model.hf_tensors(policy, type);
+    return write_gguf(path, gguf_metadata(model.config(), o), model.canonical_tensors(recipe, o.edit));
+  std::vector<OutTensor> hf = model.hf_tensors(recipe, o.edit);
   // Stored quantized types cannot go into safetensors: widen them to f32.
   for (auto& t : hf)
     if (!safetensors_type(t.type)) t = t.transformed(DType::kF32, [](Tensor q) { return dequantize(q.view()); });

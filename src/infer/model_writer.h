@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "formats/tensor_store.h"
 #include "model/llama_model.h"
+#include "model/quant_recipe.h"
 #include "tokenizer/vocab.h"
 
 namespace limarp {
@@ -21,9 +22,10 @@ enum class OutputKind { kGguf, kSafetensorsFile, kHfFolder };
 OutputKind output_kind(const std::string& path);
 
 struct WriteOptions {
-  std::optional<DType> type;      // convert matrices to this type; nullopt keeps stored types
+  std::optional<QuantRecipe> recipe;  // matrix types; nullopt keeps stored types
   const Vocab* vocab = nullptr;   // tokenizer to embed (GGUF) or write beside (folder)
   std::string name;               // general.name
+  const LlamaModel::TensorEdit* edit = nullptr;  // e.g. merging adapters
 };
 
 Status write_model(const LlamaModel& model, const std::string& path, const WriteOptions& options);

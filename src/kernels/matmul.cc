@@ -3,30 +3,51 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/status.h"
 #include "kernels/ops.h"
+#include "kernels/weight_kernels.h"
 #include "tensor/quantize.h"
 
 namespace limarp::kernels {
+namespace {
+
+// Activations are handled in chunks of tokens so their prepared rows stay in cache while every
+// row chunk of the weights streams past them once per chunk.
+constexpr int64_t kTokenChunk = 64;
+// Weight rows per task: small enough to balance two to a few dozen threads, large enough that
+// scheduling costs nothing next to the row work.
+constexpr int64_t kRowChunk = 16;
+// Below this many multiply-adds a matmul runs on the calling thread: waking workers costs more
+// than it saves (tiny models, small LoRA factors).
+constexpr int64_t kMinParallelWork = int64_t{1} << 18;
+
+}  // namespace
 
 void weight_row(float* out, const TensorView& w, int64_t r) { dequantize_row(w.type, w.row(r), out, w.cols()); }
 
 void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool) {
-  const int64_t n_out = w.rows(), n_in = w.cols();
-  // Rows in chunks: big enough to amortise scheduling, small enough to balance.
-  const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(64, n_out / (8 * pool.size()) + 1));
-  pool.parallel_for(n_out, grain, [&](int64_t begin, int64_t end) {
-    std::vector<float> row(static_cast<size_t>(w.type == DType::kF32 ? 0 : n_in));
-    for (int64_t o = begin; o < end; ++o) {
-      const float* wr;
-      if (w.type == DType::kF32) {
-        wr = reinterpret_cast<const float*>(w.row(o));
-      } else {
-        dequantize_row(w.type, w.row(o), row.data(), n_in);
-        wr = row.data();
-      }
-      for (int64_t t = 0; t < T; ++t) y[t * n_out + o] = dot_f32(x + t * n_in, wr, n_in);
-    }
-  });
+  const int64_t n_out = w.rows(), n = w.cols();
+  const bool parallel = n_out * n * T >= kMinParallelWork;
+  const WeightKernel* k = select_kernel(w.type, n);
+  LIMARP_CHECK(k != nullptr);
+  const size_t ldx = k->prepared_bytes(n);
+  AlignedBuffer prepared = allocate_aligned_uninitialized(ldx * static_cast<size_t>(T));
+  uint8_t* px = prepared.get();
+  auto prepare = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) k->prepare(x + t * n, n, px + t * ldx);
+  };
+  if (parallel && T > 1) pool.parallel_for(T, 4, prepare);
+  else prepare(0, T);
+  const size_t ldw = w.row_stride();
+  const auto* wbase = static_cast<const uint8_t*>(w.data);
+  for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
+    const int64_t tb = std::min(kTokenChunk, T - t0);
+    auto rows = [&](int64_t r0, int64_t r1) {
+      k->tile(y + t0 * n_out + r0, n_out, wbase + r0 * ldw, ldw, r1 - r0, px + t0 * ldx, ldx, tb, n);
+    };
+    if (parallel) pool.parallel_for(n_out, kRowChunk, rows);
+    else rows(0, n_out);
+  }
 }
 
 void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& w, int64_t T, ThreadPool& pool) {

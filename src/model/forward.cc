@@ -1,5 +1,6 @@
 #include "model/forward.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/attention.h"
@@ -57,12 +58,14 @@ Status Forward::eval(std::span<BatchItem> batch) {
   float* up = sized(up_, N * hid);
   float* cs = sized(rope_, N * hd);
 
-  for (size_t i = 0; i < batch.size(); ++i)
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const TensorView* embd = batch[i].adapter ? batch[i].adapter->token_embedding() : nullptr;
     for (size_t t = 0; t < batch[i].tokens.size(); ++t) {
       const int64_t r = row_start_[i] + static_cast<int64_t>(t);
-      kernels::weight_row(x + r * dim, model_.weights().token_embd, batch[i].tokens[t]);
+      kernels::weight_row(x + r * dim, embd ? *embd : model_.weights().token_embd, batch[i].tokens[t]);
       kernels::rope_cos_sin(cs + r * hd, batch[i].cache->size() + static_cast<int64_t>(t), hd, c.rope_theta);
     }
+  }
 
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_.layer(l);
@@ -97,25 +100,37 @@ Status Forward::eval(std::span<BatchItem> batch) {
   for (size_t i = 0; i < batch.size(); ++i)
     batch[i].cache->set_size(batch[i].cache->size() + static_cast<int64_t>(batch[i].tokens.size()));
 
-  // Output only for the rows someone wants: usually one per sequence.
-  std::vector<int64_t> rows;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].logits_wanted == LogitsWanted::kNone || !batch[i].logits) continue;
-    const int64_t first = batch[i].logits_wanted == LogitsWanted::kAll ? row_start_[i] : row_start_[i + 1] - 1;
-    for (int64_t r = first; r < row_start_[i + 1]; ++r) rows.push_back(r);
-  }
-  if (rows.empty()) return {};
+  // Output only for the rows someone wants: usually one per sequence. Sequences whose adapter
+  // replaces the output matrix are multiplied separately.
   const auto* out_norm = static_cast<const float*>(model_.weights().output_norm.data);
-  const int64_t R = static_cast<int64_t>(rows.size()), V = c.vocab_size;
-  for (int64_t j = 0; j < R; ++j) kernels::rmsnorm(xn + j * dim, x + rows[j] * dim, out_norm, dim, c.norm_eps);
-  std::vector<float> all(static_cast<size_t>(R * V));
-  kernels::matmul(all.data(), xn, model_.weights().output, R, pool_);
-  int64_t j = 0;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].logits_wanted == LogitsWanted::kNone || !batch[i].logits) continue;
-    const int64_t n = batch[i].logits_wanted == LogitsWanted::kAll ? row_start_[i + 1] - row_start_[i] : 1;
-    batch[i].logits->assign(all.begin() + j * V, all.begin() + (j + n) * V);
-    j += n;
+  const int64_t V = c.vocab_size;
+  std::vector<const TensorView*> outputs;
+  for (const auto& item : batch) {
+    const TensorView* o = item.adapter && item.adapter->output() ? item.adapter->output() : &model_.weights().output;
+    if (std::find(outputs.begin(), outputs.end(), o) == outputs.end()) outputs.push_back(o);
+  }
+  for (const TensorView* out_w : outputs) {
+    std::vector<int64_t> rows;
+    std::vector<size_t> owners;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const TensorView* o = batch[i].adapter && batch[i].adapter->output() ? batch[i].adapter->output()
+                                                                            : &model_.weights().output;
+      if (o != out_w || batch[i].logits_wanted == LogitsWanted::kNone || !batch[i].logits) continue;
+      const int64_t first = batch[i].logits_wanted == LogitsWanted::kAll ? row_start_[i] : row_start_[i + 1] - 1;
+      for (int64_t r = first; r < row_start_[i + 1]; ++r) rows.push_back(r);
+      owners.push_back(i);
+    }
+    if (rows.empty()) continue;
+    const int64_t R = static_cast<int64_t>(rows.size());
+    for (int64_t j = 0; j < R; ++j) kernels::rmsnorm(xn + j * dim, x + rows[j] * dim, out_norm, dim, c.norm_eps);
+    std::vector<float> all(static_cast<size_t>(R * V));
+    kernels::matmul(all.data(), xn, *out_w, R, pool_);
+    int64_t j = 0;
+    for (size_t i : owners) {
+      const int64_t n = batch[i].logits_wanted == LogitsWanted::kAll ? row_start_[i + 1] - row_start_[i] : 1;
+      batch[i].logits->assign(all.begin() + j * V, all.begin() + (j + n) * V);
+      j += n;
+    }
   }
   return {};
 }

@@ -27,6 +27,9 @@ class LinearAdapter {
   virtual ~LinearAdapter() = default;
   // y[T, out] += delta(x[T, in]) for projection p of layer `layer`.
   virtual void apply(int64_t layer, Projection p, const float* x, float* y, int64_t T, ThreadPool& pool) const = 0;
+  // Full replacements of the embedding / output matrix (PEFT modules_to_save), or null.
+  virtual const TensorView* token_embedding() const { return nullptr; }
+  virtual const TensorView* output() const { return nullptr; }
 };
 
 enum class LogitsWanted { kLast, kAll, kNone };

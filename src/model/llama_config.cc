@@ -102,7 +102,7 @@ LlamaConfig shape(int64_t dim, int64_t hidden, int64_t layers, int64_t heads, in
 const NamedShape kShapes[] = {
     {"tiny", shape(64, 172, 5, 8, 4, 512, 512, 1e-5f, true), "stories260K's shape: GQA, tied output"},
     {"tiny-odd", shape(48, 100, 3, 6, 2, 300, 256, 1e-5f, false), "odd sizes, GQA, separate output (tests)"},
-    {"small", shape(256, 688, 6, 8, 8, 4096, 1024, 1e-5f, false), "a few million parameters"},
+    {"small", shape(256, 768, 6, 8, 8, 4096, 1024, 1e-5f, false), "a few million parameters"},
     {"tinyllama-1.1b", shape(2048, 5632, 22, 32, 4, 32000, 2048, 1e-5f, false), "TinyLlama 1.1B"},
     {"llama2-7b", shape(4096, 11008, 32, 32, 32, 32000, 4096, 1e-5f, false), "Llama-2 7B"},
     {"llama2-13b", shape(5120, 13824, 40, 40, 40, 32000, 4096, 1e-5f, false), "Llama-2 13B"},

@@ -160,24 +160,31 @@ uint64_t LlamaModel::weight_bytes() const {
 
 namespace {
 
-// A tensor written out: converted when asked; q/k rows permuted when the layouts differ.
-OutTensor out_tensor(std::string name, const TensorView& view, LlamaModel::TypePolicy policy, DType type,
-                     int64_t rope_heads, bool to_interleaved) {
+// A tensor written out: edited (in f32) when asked, q/k rows reordered when the layouts differ,
+// then converted to its target type.
+OutTensor out_tensor(std::string name, const std::string& canonical, const TensorView& view, const QuantRecipe* recipe,
+                     const LlamaModel::TensorEdit* edit, int64_t n_layers, int64_t rope_heads, bool to_interleaved) {
   const bool is_vector = view.shape.size() == 1;
-  const DType target = (policy == LlamaModel::TypePolicy::kKeep || is_vector) ? view.type : type;
-  // A vector stays f32 unless asked otherwise only through kKeep; quantized types need rows of whole blocks.
-  DType final_type = target;
+  DType final_type = (!recipe || is_vector) ? view.type : recipe->type_for(canonical, n_layers);
   if (!row_bytes(final_type, view.cols())) {
     // A quantized type needs whole blocks per row; keep such a tensor in f16 instead.
     log::warn("{}: rows of {} do not divide into {} blocks; storing it as f16", name, view.cols(),
               dtype_name(final_type));
     final_type = DType::kF16;
   }
-  if (rope_heads == 0) return OutTensor::converted(std::move(name), view, final_type);
+  const bool edited = edit && edit->applies(canonical);
+  if (!edited && rope_heads == 0) return OutTensor::converted(std::move(name), view, final_type);
   OutTensor t{name, final_type, view.shape, nullptr};
-  t.fill = [view, rope_heads, to_interleaved, final_type, name](std::span<uint8_t> dst) -> Status {
-    Tensor permuted = permute_rope_rows(view, rope_heads, to_interleaved);
-    LIMARP_ASSIGN_OR_RETURN(Tensor c, convert_tensor(permuted.view(), final_type));
+  t.fill = [view, rope_heads, to_interleaved, final_type, name, canonical, edited, edit](std::span<uint8_t> dst) -> Status {
+    Tensor work;
+    if (edited) {
+      LIMARP_ASSIGN_OR_RETURN(work, dequantize(view));
+      LIMARP_TRY(edit->apply(canonical, work).with_context(fmt::format("tensor {}", canonical)));
+    }
+    const TensorView source = edited ? work.view() : view;
+    Tensor permuted;
+    if (rope_heads > 0) permuted = permute_rope_rows(source, rope_heads, to_interleaved);
+    LIMARP_ASSIGN_OR_RETURN(Tensor c, convert_tensor(rope_heads > 0 ? permuted.view() : source, final_type));
     if (c.nbytes() != dst.size()) return make_error("tensor {}: size mismatch", name);
     std::memcpy(dst.data(), c.bytes(), dst.size());
     return {};
@@ -187,14 +194,15 @@ OutTensor out_tensor(std::string name, const TensorView& view, LlamaModel::TypeP
 
 }  // namespace
 
-std::vector<OutTensor> LlamaModel::tensors_in_layout(TypePolicy policy, DType type, RopeLayout layout,
-                                                     bool hf_names) const {
+std::vector<OutTensor> LlamaModel::tensors_in_layout(const QuantRecipe* recipe, const TensorEdit* edit,
+                                                     RopeLayout layout, bool hf_names) const {
   std::vector<OutTensor> out;
   const bool permute = config_.rope_layout != layout;
   const bool to_interleaved = layout == RopeLayout::kInterleaved;
   auto add = [&](const std::string& canonical, const TensorView& v, int64_t heads = 0) {
     std::string name = hf_names ? *hf_tensor_name(canonical) : canonical;
-    out.push_back(out_tensor(std::move(name), v, policy, type, permute ? heads : 0, to_interleaved));
+    out.push_back(out_tensor(std::move(name), canonical, v, recipe, edit, config_.n_layers, permute ? heads : 0,
+                             to_interleaved));
   };
   add("token_embd.weight", weights_.token_embd);
   for (int64_t l = 0; l < config_.n_layers; ++l) {
@@ -215,12 +223,12 @@ std::vector<OutTensor> LlamaModel::tensors_in_layout(TypePolicy policy, DType ty
   return out;
 }
 
-std::vector<OutTensor> LlamaModel::canonical_tensors(TypePolicy policy, DType type) const {
-  return tensors_in_layout(policy, type, RopeLayout::kInterleaved, false);
+std::vector<OutTensor> LlamaModel::canonical_tensors(const QuantRecipe* recipe, const TensorEdit* edit) const {
+  return tensors_in_layout(recipe, edit, RopeLayout::kInterleaved, false);
 }
 
-std::vector<OutTensor> LlamaModel::hf_tensors(TypePolicy policy, DType type) const {
-  return tensors_in_layout(policy, type, RopeLayout::kHalf, true);
+std::vector<OutTensor> LlamaModel::hf_tensors(const QuantRecipe* recipe, const TensorEdit* edit) const {
+  return tensors_in_layout(recipe, edit, RopeLayout::kHalf, true);
 }
 
 }  // namespace limarp

@@ -7,6 +7,7 @@
 //   model.config().dim;  model.layer(3).wq;
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "base/status.h"
 #include "formats/tensor_store.h"
 #include "model/llama_config.h"
+#include "model/quant_recipe.h"
 #include "model/tensor_names.h"
 #include "tensor/tensor.h"
 
@@ -56,15 +58,22 @@ class LlamaModel {
   std::string weight_type_name() const;
   uint64_t weight_bytes() const;
 
-  // Tensors in canonical GGUF names and the interleaved rotary layout, converted to `type`
-  // (norms stay f32; `keep` leaves every tensor in its stored type).
-  enum class TypePolicy { kKeep, kConvert };
-  std::vector<OutTensor> canonical_tensors(TypePolicy policy, DType type) const;
+  // An edit applied to chosen tensors, in f32 and in this model's own rotary layout, before
+  // they are reordered and converted for writing (merging adapters uses it).
+  struct TensorEdit {
+    std::function<bool(const std::string& canonical)> applies;
+    std::function<Status(const std::string& canonical, Tensor& f32)> apply;
+  };
+
+  // Tensors in canonical GGUF names and the interleaved rotary layout, matrices converted as
+  // the recipe says (norms stay f32); a null recipe keeps every tensor in its stored type.
+  std::vector<OutTensor> canonical_tensors(const QuantRecipe* recipe, const TensorEdit* edit = nullptr) const;
   // The same in Hugging Face names and the rotate-half layout.
-  std::vector<OutTensor> hf_tensors(TypePolicy policy, DType type) const;
+  std::vector<OutTensor> hf_tensors(const QuantRecipe* recipe, const TensorEdit* edit = nullptr) const;
 
  private:
-  std::vector<OutTensor> tensors_in_layout(TypePolicy policy, DType type, RopeLayout layout, bool hf_names) const;
+  std::vector<OutTensor> tensors_in_layout(const QuantRecipe* recipe, const TensorEdit* edit, RopeLayout layout,
+                                           bool hf_names) const;
 
   LlamaConfig config_;
   LlamaWeights weights_;

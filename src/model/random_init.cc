@@ -4,6 +4,7 @@
 #include <functional>
 #include <thread>
 
+#include "base/log.h"
 #include "base/rng.h"
 #include "tensor/quantize.h"
 
@@ -17,7 +18,11 @@ uint64_t name_hash(const std::string& s) {
 }
 
 OutTensor random_tensor(const std::string& name, Shape shape, DType type, uint64_t seed, float stddev, bool ones) {
-  const DType t = (shape.size() == 1) ? DType::kF32 : type;
+  DType t = (shape.size() == 1) ? DType::kF32 : type;
+  if (!row_bytes(t, shape.back())) {
+    log::warn("{}: rows of {} do not divide into {} blocks; writing it as f16", name, shape.back(), dtype_name(t));
+    t = DType::kF16;
+  }
   OutTensor out{name, t, shape, nullptr};
   out.fill = [=](std::span<uint8_t> dst) -> Status {
     const int64_t cols = shape.back();
@@ -32,7 +37,7 @@ OutTensor random_tensor(const std::string& name, Shape shape, DType type, uint64
         std::vector<float> row(static_cast<size_t>(cols));
         for (int64_t r = w; r < rows; r += n_threads) {
           Rng rng(seed ^ name_hash(name) ^ (static_cast<uint64_t>(r) * 0x9E3779B97F4A7C15ULL));
-          for (auto& x : row) x = ones ? 1.0f : static_cast<float>(rng.normal()) * stddev;
+          for (auto& x : row) x = ones ? 1.0f : rng.fast_normal() * stddev;
           quantize_row(t, row.data(), dst.data() + r * stride, cols);
         }
       });
@@ -45,11 +50,12 @@ OutTensor random_tensor(const std::string& name, Shape shape, DType type, uint64
 
 }  // namespace
 
-std::vector<OutTensor> random_llama_tensors(const LlamaConfig& c, DType type, uint64_t seed, float stddev) {
+std::vector<OutTensor> random_llama_tensors(const LlamaConfig& c, const QuantRecipe& recipe, uint64_t seed,
+                                            float stddev) {
   std::vector<OutTensor> out;
   const int64_t dim = c.dim, kv = c.kv_dim(), hid = c.hidden_dim, V = c.vocab_size;
   auto add = [&](const std::string& name, Shape shape, bool ones = false) {
-    out.push_back(random_tensor(name, std::move(shape), type, seed, stddev, ones));
+    out.push_back(random_tensor(name, std::move(shape), recipe.type_for(name, c.n_layers), seed, stddev, ones));
   };
   add("token_embd.weight", {V, dim});
   for (int64_t l = 0; l < c.n_layers; ++l) {

@@ -24,13 +24,18 @@ int64_t TensorView::rows() const {
 
 uint64_t TensorView::row_stride() const { return row_bytes(type, cols()).value_or(0); }
 
-AlignedBuffer allocate_aligned(size_t bytes) {
+AlignedBuffer allocate_aligned_uninitialized(size_t bytes) {
   size_t rounded = (bytes + 63) / 64 * 64;
   if (rounded == 0) rounded = 64;
   void* p = std::aligned_alloc(64, rounded);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0, rounded);
   return AlignedBuffer(static_cast<uint8_t*>(p));
+}
+
+AlignedBuffer allocate_aligned(size_t bytes) {
+  AlignedBuffer b = allocate_aligned_uninitialized(bytes);
+  std::memset(b.get(), 0, (bytes + 63) / 64 * 64 == 0 ? 64 : (bytes + 63) / 64 * 64);
+  return b;
 }
 
 Tensor::Tensor(DType type, Shape shape) : type_(type), shape_(std::move(shape)) {

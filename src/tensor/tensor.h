@@ -39,7 +39,8 @@ struct AlignedDeleter {
   void operator()(void* p) const { std::free(p); }
 };
 using AlignedBuffer = std::unique_ptr<uint8_t[], AlignedDeleter>;
-AlignedBuffer allocate_aligned(size_t bytes);
+AlignedBuffer allocate_aligned(size_t bytes);                // zero-filled
+AlignedBuffer allocate_aligned_uninitialized(size_t bytes);  // for buffers written before read
 
 class Tensor {
  public:

@@ -121,7 +121,7 @@ TEST(BadFiles, TruncatedAndMutatedSafetensors) {
   // A real file from our writer, with Hugging Face names.
   LlamaConfig c = named_shape("tiny-odd").value();
   const std::string dir = testing::scratch_dir("bad_safetensors");
-  std::vector<OutTensor> tensors = random_llama_tensors(c, DType::kF16, 3);
+  std::vector<OutTensor> tensors = random_llama_tensors(c, QuantRecipe::parse("f16").value(), 3);
   ASSERT_TRUE(write_safetensors(dir + "/m.safetensors", tensors).ok());
   const auto bytes = bytes_of(dir + "/m.safetensors");
   uint64_t header;

@@ -1,0 +1,155 @@
+// `limarp bench`: prompt-processing and generation speed of a model, as mean ± sd over
+// repetitions (like llama-bench), next to the machine's measured read bandwidth and the
+// decode ceiling it implies for this file (bandwidth / weight bytes read per token).
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "base/json_util.h"
+#include "base/rng.h"
+#include "base/thread_pool.h"
+#include "commands.h"
+#include "kernels/bandwidth.h"
+#include "kernels/cpu_features.h"
+#include "infer/adapter_specs.h"
+#include "model/forward.h"
+
+namespace limarp::cli {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  std::vector<std::string> loras;
+  int64_t prompt = 512, gen = 128;
+  int reps = 3;
+  int threads = 1;
+  bool json = false, skip_bandwidth = false;
+};
+
+struct Stats {
+  double mean = 0, sd = 0;
+};
+
+Stats stats(const std::vector<double>& v) {
+  Stats s;
+  if (v.empty()) return s;
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+  s.sd = v.size() > 1 ? std::sqrt(s.sd / static_cast<double>(v.size() - 1)) : 0;
+  return s;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Weight bytes one decoded token reads: every matrix once, but one row of the embedding.
+uint64_t bytes_per_token(const LlamaModel& m) {
+  const auto& e = m.weights().token_embd;
+  uint64_t b = m.weight_bytes() - e.nbytes + e.row_stride();
+  if (m.config().tied_output) b += e.nbytes;
+  return b;
+}
+
+Status run_bench(const BenchOptions& o) {
+  LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(o.model));
+  const LlamaConfig& c = model.config();
+  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, model));
+  const LinearAdapter* adapter = adapters.empty() ? nullptr : &adapters;
+  ThreadPool pool(o.threads);
+  Forward fwd(model, pool);
+  Rng rng(1);
+  auto random_tokens = [&](int64_t n) {
+    std::vector<int32_t> t(static_cast<size_t>(n));
+    for (auto& x : t) x = static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(c.vocab_size));
+    return t;
+  };
+  const int64_t ctx = std::max<int64_t>(o.prompt, 1) + o.gen + 1;
+  KvCache cache(c, ctx);
+  std::vector<float> logits;
+  std::fprintf(stderr, "bench: %s\n  %s, %s, %.2f GiB\n  %s, %d threads\n", o.model.c_str(), c.describe().c_str(),
+               model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30),
+               kernels::cpu_features().describe().c_str(), o.threads);
+  // Warm-up: page the weights in and let the clocks settle.
+  {
+    auto t = random_tokens(std::min<int64_t>(o.prompt > 0 ? o.prompt : 8, 32));
+    LIMARP_TRY(fwd.eval(t, cache, logits, LogitsWanted::kLast, adapter));
+    cache.clear();
+  }
+  std::vector<double> pp, tg;
+  for (int r = 0; r < o.reps && o.prompt > 0; ++r) {
+    cache.clear();
+    auto tokens = random_tokens(o.prompt);
+    const auto t0 = std::chrono::steady_clock::now();
+    LIMARP_TRY(fwd.eval(tokens, cache, logits, LogitsWanted::kLast, adapter));
+    pp.push_back(static_cast<double>(o.prompt) / seconds_since(t0));
+    std::fprintf(stderr, "  pp%lld rep %d: %.2f tok/s\n", static_cast<long long>(o.prompt), r + 1, pp.back());
+  }
+  for (int r = 0; r < o.reps && o.gen > 0; ++r) {
+    cache.clear();
+    int32_t tok = 1;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < o.gen; ++i) {
+      LIMARP_TRY(fwd.eval(std::span<const int32_t>(&tok, 1), cache, logits, LogitsWanted::kLast, adapter));
+      tok = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    }
+    tg.push_back(static_cast<double>(o.gen) / seconds_since(t0));
+    std::fprintf(stderr, "  tg%lld rep %d: %.2f tok/s\n", static_cast<long long>(o.gen), r + 1, tg.back());
+  }
+  double bw = 0;
+  if (!o.skip_bandwidth) bw = kernels::measure_read_bandwidth(pool).gb_per_s;
+  uint64_t bpt = bytes_per_token(model);
+  for (size_t i = 0; i < adapters.size(); ++i) bpt += adapters.adapter(i).bytes();
+  const double limit = bw > 0 ? bw * 1e9 / static_cast<double>(bpt) : 0;
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  const double peak_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
+
+  const Stats p = stats(pp), g = stats(tg);
+  std::printf("| model | type | size GiB | threads | test | t/s |\n|---|---|---|---|---|---|\n");
+  if (!pp.empty())
+    std::printf("| %s | %s | %.2f | %d | pp%lld | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
+                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads,
+                static_cast<long long>(o.prompt), p.mean, p.sd);
+  if (!tg.empty())
+    std::printf("| %s | %s | %.2f | %d | tg%lld | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
+                model.weight_type_name().c_str(),
+                static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads, static_cast<long long>(o.gen),
+                g.mean, g.sd);
+  if (bw > 0)
+    std::printf("read bandwidth %.1f GB/s (%d threads); %.2f GB read per token; decode limit %.1f tok/s; "
+                "generation at %.0f %% of it\n",
+                bw, o.threads, static_cast<double>(bpt) / 1e9, limit, limit > 0 ? 100.0 * g.mean / limit : 0.0);
+  std::printf("peak memory %.0f MiB (weights %.0f MiB, KV cache %.0f MiB)\n", peak_mib,
+              static_cast<double>(model.weight_bytes()) / (1 << 20), static_cast<double>(cache.bytes()) / (1 << 20));
+  if (o.json) {
+    Json j = {{"model", o.model},        {"type", model.weight_type_name()}, {"threads", o.threads},
+              {"pp", o.prompt},          {"tg", o.gen},                      {"reps", o.reps},
+              {"pp_tok_s", p.mean},      {"pp_sd", p.sd},                    {"tg_tok_s", g.mean},
+              {"tg_sd", g.sd},           {"bandwidth_gb_s", bw},             {"bytes_per_token", bpt},
+              {"decode_limit_tok_s", limit}, {"peak_rss_mib", peak_mib},     {"kv_cache_mib", static_cast<double>(cache.bytes()) / (1 << 20)},
+              {"kernels", kernels::isa_name(kernels::active_isa())}};
+    std::printf("%s\n", j.dump().c_str());
+  }
+  return {};
+}
+
+}  // namespace
+
+void register_bench(CLI::App& root, RunState& state) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd = root.add_subcommand("bench", "Measure prompt processing and generation speed (like llama-bench)");
+  cmd->add_option("-m,--model", o->model, "Model file")->required();
+  cmd->add_option("-p,--n-prompt", o->prompt, "Prompt tokens per prompt-processing test (0 = skip)")->capture_default_str();
+  cmd->add_option("-n,--n-gen", o->gen, "Tokens per generation test (0 = skip)")->capture_default_str();
+  cmd->add_option("-r,--repetitions", o->reps, "Repetitions of each test")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--lora", o->loras, "Apply LoRA adapter PATH[:SCALE] at run time; repeatable");
+  cmd->add_flag("--no-bandwidth", o->skip_bandwidth, "Skip the memory bandwidth measurement");
+  cmd->add_flag("--json", o->json, "End with one JSON line of the results");
+  add_threads_option(*cmd, o->threads);
+  cmd->callback([o, &state] { state.exit_code = report(run_bench(*o)); });
+}
+
+}  // namespace limarp::cli

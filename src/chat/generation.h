@@ -1,0 +1,64 @@
+// The streaming generation loop shared by the terminal chat and the server: sync the prompt
+// into a session (only new tokens are evaluated), then sample token by token through the
+// sampler chain, rewinding and resampling when a banned string appears, decoding to whole
+// UTF-8 characters, holding back text that may become a stop string, and streaming the rest
+// to a callback that can cancel by returning false.
+//
+//   GenerationRequest req;  req.prompt = ids;  req.stop = default_stop_strings(chat);
+//   LIMARP_ASSIGN_OR_RETURN(GenerationResult r, generate_text(session, forward, tok, req,
+//       [](std::string_view piece) { std::fwrite(piece.data(), 1, piece.size(), stdout); return true; }));
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "infer/session.h"
+#include "sampling/sampler_settings.h"
+#include "tokenizer/tokenizer.h"
+
+namespace limarp {
+
+enum class StopReason { kEos, kLength, kStopString, kCancelled, kContextFull };
+const char* stop_reason_name(StopReason r);  // "eos", "length", "stop", "cancelled", "context"
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;           // BOS included
+  int64_t max_tokens = 256;
+  SamplerSettings sampler;
+  std::vector<std::string> stop;         // stop strings, trimmed from the text
+  bool stop_at_eos = true;
+  // At the token limit, cut the returned text back to its last full sentence (what was
+  // streamed stays as it was).
+  bool trim_unfinished_sentence = false;
+  // The prompt ends mid-text (a raw completion), so the first generated token keeps its leading
+  // space; a chat reply after "Name:" drops it.
+  bool continue_text = false;
+  const LinearAdapter* adapter = nullptr;
+  Session::SyncOptions sync;
+  std::shared_ptr<const TokenTexts> token_texts;  // for DRY; built when null and DRY is on
+};
+
+struct GenerationResult {
+  std::string text;              // what the model wrote, stop string excluded
+  std::vector<int32_t> tokens;   // generated ids that made it into the text
+  StopReason reason = StopReason::kLength;
+  std::string stop_string;       // which one, for kStopString
+  SyncStats prompt;              // reused / shifted / evaluated prompt tokens
+  double prompt_ms = 0, generation_ms = 0;
+  int rewinds = 0;               // banned-string resamples
+};
+
+// Returns false to cancel generation.
+using TextCallback = std::function<bool(std::string_view piece)>;
+
+// `rng` carries the sampling randomness across calls (a chat's regenerations differ, a seeded
+// chat repeats); when null, one is made from request.sampler.seed.
+Result<GenerationResult> generate_text(Session& session, Forward& forward, const Tokenizer& tokenizer,
+                                       const GenerationRequest& request, const TextCallback& on_text,
+                                       Rng* rng = nullptr);
+
+}  // namespace limarp

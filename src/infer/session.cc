@@ -1,0 +1,81 @@
+#include "infer/session.h"
+
+#include <algorithm>
+
+namespace limarp {
+
+RemovedSpan find_removed_span(std::span<const int32_t> before, std::span<const int32_t> now, int64_t min_match) {
+  const auto nb = static_cast<int64_t>(before.size()), nn = static_cast<int64_t>(now.size());
+  int64_t p = 0;
+  while (p < nb && p < nn && before[static_cast<size_t>(p)] == now[static_cast<size_t>(p)]) ++p;
+  if (p == nb || p == nn) return {p, p};
+  // The removed span [p, p + d): cached tokens after it must continue `now` from p. Try every
+  // d where the first token lines up, keeping the one that reuses the most.
+  int64_t best_d = 0, best_len = 0;
+  for (int64_t d = 1; p + d < nb; ++d) {
+    if (before[static_cast<size_t>(p + d)] != now[static_cast<size_t>(p)]) continue;
+    int64_t len = 0;
+    while (p + d + len < nb && p + len < nn && before[static_cast<size_t>(p + d + len)] == now[static_cast<size_t>(p + len)])
+      ++len;
+    if (len > best_len) {
+      best_len = len;
+      best_d = d;
+    }
+    if (p + d + len == nb) break;  // reuses the whole cached tail: nothing better exists
+  }
+  if (best_len < min_match) return {p, p};
+  return {p, p + best_d};
+}
+
+Session::Session(const LlamaModel& model, int64_t context) : model_(model), cache_(model.config(), context) {}
+
+void Session::truncate(int64_t n) {
+  n = std::clamp<int64_t>(n, 0, static_cast<int64_t>(tokens_.size()));
+  tokens_.resize(static_cast<size_t>(n));
+  cache_.truncate(n);
+}
+
+Result<SyncStats> Session::sync(std::span<const int32_t> prompt, Forward& forward, std::vector<float>& logits,
+                                const LinearAdapter* adapter, const SyncOptions& options) {
+  if (prompt.empty()) return make_error("empty prompt");
+  if (static_cast<int64_t>(prompt.size()) > context())
+    return make_error("the prompt has {} tokens; the context holds {}", prompt.size(), context());
+  SyncStats stats;
+  if (adapter != adapter_) {
+    clear();  // the cached values were computed with other weights
+    adapter_ = adapter;
+  }
+  RemovedSpan span = find_removed_span(tokens_, prompt);
+  if (span.end > span.begin && options.shift == ShiftPolicy::kAllowed) {
+    LIMARP_TRY(cache_.shift_out(span.begin, span.end, model_.config()));
+    tokens_.erase(tokens_.begin() + span.begin, tokens_.begin() + span.end);
+    stats.shifted_out = span.end - span.begin;
+    span = find_removed_span(tokens_, prompt);
+  }
+  int64_t keep = span.begin;
+  // The last prompt token is always evaluated: its logits are what the caller needs.
+  keep = std::min<int64_t>(keep, static_cast<int64_t>(prompt.size()) - 1);
+  truncate(keep);
+  stats.reused = keep;
+  const auto rest = prompt.subspan(static_cast<size_t>(keep));
+  const auto batch = static_cast<size_t>(std::max<int64_t>(1, options.batch));
+  for (size_t i = 0; i < rest.size(); i += batch) {
+    if (options.cancel && options.cancel()) return make_error("cancelled while evaluating the prompt");
+    const auto part = rest.subspan(i, std::min(batch, rest.size() - i));
+    LIMARP_TRY(forward.eval(part, cache_, logits, LogitsWanted::kLast, adapter));
+    tokens_.insert(tokens_.end(), part.begin(), part.end());
+    stats.evaluated += static_cast<int64_t>(part.size());
+  }
+  return stats;
+}
+
+Status Session::append(int32_t token, Forward& forward, std::vector<float>& logits, const LinearAdapter* adapter) {
+  if (adapter != adapter_) return make_error("session: a different adapter than the cached tokens were computed with");
+  if (cache_.size() >= cache_.capacity()) return make_error("context full ({} tokens)", cache_.capacity());
+  const int32_t one[1] = {token};
+  LIMARP_TRY(forward.eval(one, cache_, logits, LogitsWanted::kLast, adapter));
+  tokens_.push_back(token);
+  return {};
+}
+
+}  // namespace limarp

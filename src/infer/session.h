@@ -1,0 +1,74 @@
+// One conversation's state on the model: the tokens whose keys and values sit in its KV cache.
+// A new prompt is synced against what is cached so only new tokens are evaluated:
+//   - the longest common prefix is kept;
+//   - when the new prompt equals the cached tokens with one span removed after that prefix
+//     (old chat turns dropped to fit the context), the span is shifted out of the cache — the
+//     later keys are re-rotated for their new positions — instead of re-evaluating them.
+// Shifting keeps the later tokens' values as they were computed, with the dropped turns still
+// in view (what llama.cpp calls context shift); `ShiftPolicy::kNever` re-evaluates instead.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "base/status.h"
+#include "model/forward.h"
+#include "model/kv_cache.h"
+
+namespace limarp {
+
+enum class ShiftPolicy { kAllowed, kNever };
+
+struct SyncStats {
+  int64_t reused = 0;       // tokens kept in the cache
+  int64_t shifted_out = 0;  // cached tokens removed by shifting
+  int64_t evaluated = 0;    // tokens run through the model
+};
+
+class Session {
+ public:
+  Session(const LlamaModel& model, int64_t context);
+
+  // Makes the cache hold `prompt` and leaves the logits of its last token in `logits`. New
+  // tokens are evaluated in batches of `options.batch`; `options.cancel`, when set, is asked
+  // between batches and stops the sync with an error (what was evaluated stays cached).
+  struct SyncOptions {
+    ShiftPolicy shift = ShiftPolicy::kAllowed;
+    int64_t batch = 512;
+    std::function<bool()> cancel;
+  };
+  Result<SyncStats> sync(std::span<const int32_t> prompt, Forward& forward, std::vector<float>& logits,
+                         const LinearAdapter* adapter, const SyncOptions& options);
+  Result<SyncStats> sync(std::span<const int32_t> prompt, Forward& forward, std::vector<float>& logits,
+                         const LinearAdapter* adapter = nullptr) {
+    return sync(prompt, forward, logits, adapter, SyncOptions{});
+  }
+  // Evaluates one more token (a generated one) and leaves its logits.
+  Status append(int32_t token, Forward& forward, std::vector<float>& logits, const LinearAdapter* adapter = nullptr);
+  // Forgets everything after the first n tokens (regenerate, undo).
+  void truncate(int64_t n);
+  void clear() { truncate(0); }
+
+  const std::vector<int32_t>& tokens() const { return tokens_; }
+  int64_t context() const { return cache_.capacity(); }
+  KvCache& cache() { return cache_; }
+  // The adapter the cached tokens were computed with; a different one invalidates the cache.
+  const LinearAdapter* adapter() const { return adapter_; }
+
+ private:
+  const LlamaModel& model_;
+  KvCache cache_;
+  std::vector<int32_t> tokens_;
+  const LinearAdapter* adapter_ = nullptr;
+};
+
+// Where `now` equals `before` with before[begin, end) removed, after their common prefix:
+// returns {begin, end}, or {prefix, prefix} when no single removed span explains `now` (only
+// the prefix is reusable). Requires at least `min_match` tokens to match after the span.
+struct RemovedSpan {
+  int64_t begin, end;
+};
+RemovedSpan find_removed_span(std::span<const int32_t> before, std::span<const int32_t> now, int64_t min_match = 8);
+
+}  // namespace limarp

@@ -1,0 +1,35 @@
+// Activation quantization shared by every integer kernel: blocks of 32 floats become 32 int8
+// values q = round(x / d) with d = max|x| / 127, plus the block's scale and the sum of its q
+// (kernels on unsigned weight codes subtract offset * sum). One definition, so every level's
+// kernel and its scalar twin see identical integers.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace limarp::kernels {
+
+constexpr int kActBlock = 32;
+
+struct ActBlock {
+  float d;
+  int32_t sum;
+};
+
+inline ActBlock quantize_act_block(const float* x, int8_t* q) {
+  float amax = 0;
+  for (int i = 0; i < kActBlock; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+  const float d = amax / 127.0f;
+  const float id = d > 0 ? 127.0f / amax : 0.0f;
+  int32_t sum = 0;
+  for (int i = 0; i < kActBlock; ++i) {
+    const int v = static_cast<int>(std::nearbyint(x[i] * id));
+    q[i] = static_cast<int8_t>(v);
+    sum += v;
+  }
+  return {d, sum};
+}
+
+inline size_t round_up_64(size_t n) { return (n + 63) / 64 * 64; }
+
+}  // namespace limarp::kernels

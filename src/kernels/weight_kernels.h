@@ -1,0 +1,46 @@
+// Kernels that multiply stored weights (any type) with activations, per instruction-set level.
+//
+// A kernel first *prepares* each activation row in the layout it wants (integer kernels
+// quantize x to int8 blocks of 32 with per-block scale and sum; float kernels keep f32,
+// possibly reordered), then computes tiles of dot products straight from the weights' stored
+// blocks: y[t * ldy + r] = dot(W[r], x_t). Every optimized kernel has a scalar twin computing
+// the same math (same activation quantization) that the tests compare it with.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu_features.h"
+#include "tensor/dtype.h"
+
+namespace limarp::kernels {
+
+struct WeightKernel {
+  const char* name;  // "q4_0/avx512"
+  DType type;
+  Isa isa;
+  // The kernel runs only when a row's length is a multiple of this.
+  int64_t n_multiple;
+  // Bytes of one prepared activation row of n elements (a multiple of 64, for alignment).
+  size_t (*prepared_bytes)(int64_t n);
+  void (*prepare)(const float* x, int64_t n, uint8_t* out);
+  // y[t * ldy + r] = W[r] · x_t for r < rows, t < tokens; w is row 0, rows are ldw bytes apart;
+  // prepared rows are ldx bytes apart.
+  void (*tile)(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
+               int64_t tokens, int64_t n);
+};
+
+// The best kernel for a weight type at `isa` or below that accepts rows of n; never null for
+// types the scalar level supports (all types dequantize_row supports).
+const WeightKernel* select_kernel(DType type, int64_t n, Isa isa);
+inline const WeightKernel* select_kernel(DType type, int64_t n) { return select_kernel(type, n, active_isa()); }
+
+// The kernel for exactly this type and level, or null (tests enumerate twins with it).
+const WeightKernel* find_kernel(DType type, Isa isa);
+
+// Per-level tables, defined in scalar/, avx2/ and avx512/ (each compiled for its level).
+const WeightKernel* scalar_kernels(size_t* count);
+const WeightKernel* avx2_kernels(size_t* count);
+const WeightKernel* avx512_kernels(size_t* count);
+
+}  // namespace limarp::kernels

@@ -1,0 +1,158 @@
+// Every optimized weight kernel against its scalar twin (same activation quantization, so
+// they agree to float rounding) and every twin against the exact float reference (within the
+// error that int8 activations can cause, computed per case). Odd row counts, odd token counts,
+// and rows of several lengths, including lengths a SIMD kernel must decline.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "base/rng.h"
+#include "base/thread_pool.h"
+#include "kernels/activation_quant.h"
+#include "kernels/matmul.h"
+#include "kernels/weight_kernels.h"
+#include "tensor/quantize.h"
+
+namespace limarp::kernels {
+namespace {
+
+struct Case {
+  DType type;
+  std::vector<int64_t> lengths;
+};
+
+const Case kCases[] = {
+    {DType::kF32, {16, 48, 112, 4096}},   {DType::kF16, {16, 48, 112, 4096}},
+    {DType::kBF16, {16, 48, 112, 4096}},  {DType::kQ8_0, {64, 96, 128, 320, 4096}},
+    {DType::kQ4_0, {128, 96, 384, 4096}}, {DType::kQ4_K, {256, 768, 4096}},
+    {DType::kQ6_K, {256, 768, 4096}},     {DType::kNF4, {64, 192, 4096}},
+};
+
+struct Problem {
+  Tensor w;                // quantized weights [rows, n]
+  std::vector<float> wf;   // the same dequantized
+  std::vector<float> x;    // [tokens, n]
+  int64_t rows, n, tokens;
+};
+
+Problem make_problem(DType type, int64_t rows, int64_t n, int64_t tokens, uint64_t seed) {
+  Rng rng(seed);
+  Problem p{Tensor(), {}, {}, rows, n, tokens};
+  std::vector<float> w(static_cast<size_t>(rows * n));
+  for (auto& v : w) v = static_cast<float>(rng.normal());
+  // Outliers and an all-zero row, as real weights have.
+  w[3] = 9.0f;
+  for (int64_t i = 0; i < n; ++i) w[static_cast<size_t>((rows / 2) * n + i)] = 0.0f;
+  p.w = std::move(quantize(w.data(), {rows, n}, type).value());
+  const Tensor wf = std::move(dequantize(p.w.view()).value());
+  p.wf.assign(wf.f32(), wf.f32() + wf.elements());
+  p.x.resize(static_cast<size_t>(tokens * n));
+  for (auto& v : p.x) v = static_cast<float>(rng.normal()) * (rng.uniform() < 0.05 ? 8.0f : 1.0f);
+  return p;
+}
+
+std::vector<float> run(const WeightKernel& k, const Problem& p) {
+  const size_t ldx = k.prepared_bytes(p.n);
+  AlignedBuffer px = allocate_aligned(ldx * static_cast<size_t>(p.tokens));
+  for (int64_t t = 0; t < p.tokens; ++t) k.prepare(p.x.data() + t * p.n, p.n, px.get() + t * ldx);
+  std::vector<float> y(static_cast<size_t>(p.rows * p.tokens), NAN);
+  const auto* w = static_cast<const uint8_t*>(p.w.view().data);
+  k.tile(y.data(), p.rows, w, p.w.view().row_stride(), p.rows, px.get(), ldx, p.tokens, p.n);
+  return y;
+}
+
+// Exact reference in double, and the bound on what int8 activations may change:
+// per block of 32, |x - x~| <= d_x / 2 with d_x = max|x| / 127.
+void reference(const Problem& p, bool int_activations, std::vector<double>& y, std::vector<double>& bound) {
+  y.assign(static_cast<size_t>(p.rows * p.tokens), 0);
+  bound.assign(y.size(), 0);
+  for (int64_t t = 0; t < p.tokens; ++t)
+    for (int64_t r = 0; r < p.rows; ++r) {
+      double s = 0, b = 0;
+      for (int64_t i = 0; i < p.n; i += kActBlock) {
+        double amax = 0, wsum = 0;
+        for (int64_t j = i; j < i + kActBlock && j < p.n; ++j) {
+          const double xv = p.x[static_cast<size_t>(t * p.n + j)], wv = p.wf[static_cast<size_t>(r * p.n + j)];
+          s += xv * wv;
+          amax = std::max(amax, std::fabs(xv));
+          wsum += std::fabs(wv);
+        }
+        if (int_activations) b += amax / 127.0 / 2.0 * wsum;
+      }
+      y[static_cast<size_t>(t * p.rows + r)] = s;
+      bound[static_cast<size_t>(t * p.rows + r)] = b;
+    }
+}
+
+double magnitude(const Problem& p, int64_t t, int64_t r) {
+  double m = 0;
+  for (int64_t i = 0; i < p.n; ++i)
+    m += std::fabs(static_cast<double>(p.x[static_cast<size_t>(t * p.n + i)]) * p.wf[static_cast<size_t>(r * p.n + i)]);
+  return m;
+}
+
+TEST(WeightKernels, EveryLevelMatchesItsScalarTwinAndTheReference) {
+  int checked_simd = 0;
+  for (const Case& c : kCases) {
+    const WeightKernel* twin = find_kernel(c.type, Isa::kScalar);
+    ASSERT_NE(twin, nullptr) << dtype_name(c.type);
+    const bool int_act = twin->prepared_bytes(256) != 256 * 4;
+    for (int64_t n : c.lengths) {
+      if (n % twin->n_multiple != 0) continue;
+      for (int64_t tokens : {1, 3, 9}) {
+        const Problem p = make_problem(c.type, 13, n, tokens, static_cast<uint64_t>(n * 31 + tokens));
+        std::vector<double> ref, bound;
+        reference(p, int_act, ref, bound);
+        const auto scalar = run(*twin, p);
+        for (size_t i = 0; i < scalar.size(); ++i) {
+          const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
+          ASSERT_LE(std::fabs(scalar[i] - ref[i]), bound[i] + 1e-5 * mag + 1e-6)
+              << twin->name << " n=" << n << " tokens=" << tokens << " i=" << i;
+        }
+        for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+          if (static_cast<int>(isa) > static_cast<int>(cpu_features().best)) continue;
+          const WeightKernel* k = find_kernel(c.type, isa);
+          if (!k || n % k->n_multiple != 0) continue;
+          const auto simd = run(*k, p);
+          for (size_t i = 0; i < simd.size(); ++i) {
+            const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
+            ASSERT_LE(std::fabs(simd[i] - scalar[i]), 2e-6 * mag + 1e-6)
+                << k->name << " vs " << twin->name << " n=" << n << " tokens=" << tokens << " i=" << i;
+          }
+          ++checked_simd;
+        }
+      }
+    }
+  }
+  if (cpu_features().best == Isa::kScalar) GTEST_SKIP() << "no SIMD level on this CPU; only scalar twins checked";
+  EXPECT_GT(checked_simd, 20);
+}
+
+TEST(WeightKernels, SelectionFallsBackForLengthsASimdKernelDeclines) {
+  // 96 is a whole number of Q4_0 blocks but not of the AVX-512 kernel's 128-element groups.
+  const WeightKernel* k = select_kernel(DType::kQ4_0, 96);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(96 % k->n_multiple, 0);
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K,
+                  DType::kNF4, DType::kQ5_K, DType::kQ3_K, DType::kQ2_K, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1})
+    EXPECT_NE(select_kernel(t, 256, Isa::kScalar), nullptr) << dtype_name(t);
+}
+
+TEST(Matmul, ThreadCountDoesNotChangeResults) {
+  for (DType type : {DType::kF32, DType::kQ4_0, DType::kQ6_K}) {
+    const Problem p = make_problem(type, 203, 512, 70, 99);  // spans two token chunks
+    std::vector<float> y1(static_cast<size_t>(p.rows * p.tokens)), y3(y1.size());
+    ThreadPool one(1), three(3);
+    matmul(y1.data(), p.x.data(), p.w.view(), p.tokens, one);
+    matmul(y3.data(), p.x.data(), p.w.view(), p.tokens, three);
+    EXPECT_EQ(y1, y3) << dtype_name(type);
+    // Layout: y[t, o].
+    std::vector<double> ref, bound;
+    reference(p, type != DType::kF32, ref, bound);
+    for (size_t i = 0; i < y1.size(); ++i) ASSERT_NEAR(y1[i], ref[i], bound[i] + 1e-3) << dtype_name(type) << " " << i;
+  }
+}
+
+}  // namespace
+}  // namespace limarp::kernels
