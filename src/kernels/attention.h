@@ -9,6 +9,9 @@
 
 namespace limarp::kernels {
 
+// From this many new tokens on, attention runs as matrix products (see attention.cc).
+constexpr int64_t kBlockedAttentionMinTokens = 16;
+
 struct AttentionShape {
   int64_t n_heads;
   int64_t n_kv_heads;

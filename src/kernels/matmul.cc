@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "kernels/amx/amx_gemm.h"
 #include "kernels/ops.h"
 #include "kernels/weight_kernels.h"
 #include "tensor/quantize.h"
@@ -20,6 +21,8 @@ constexpr int64_t kRowChunk = 16;
 // Below this many multiply-adds a matmul runs on the calling thread: waking workers costs more
 // than it saves (tiny models, small LoRA factors).
 constexpr int64_t kMinParallelWork = int64_t{1} << 18;
+// From this many tokens on, dequantizing each weight panel once for AMX beats the int8 tiles.
+constexpr int64_t kAmxMinTokens = 32;
 
 }  // namespace
 
@@ -27,6 +30,14 @@ void weight_row(float* out, const TensorView& w, int64_t r) { dequantize_row(w.t
 
 void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool) {
   const int64_t n_out = w.rows(), n = w.cols();
+  // Many tokens against a big matrix: AMX tiles, when the CPU has them (and LIMARP_ISA does
+  // not cap the level below AVX-512). Only for weights no more precise than bf16: f32 and f16
+  // weights keep exact f32 arithmetic.
+  if (T >= kAmxMinTokens && w.type != DType::kF32 && w.type != DType::kF16 && n % amx::kStepK == 0 &&
+      n_out >= amx::kPanelRows && active_isa() == Isa::kAvx512 && amx::available()) {
+    amx::matmul_bf16(y, n_out, x, T, w, pool);
+    return;
+  }
   const bool parallel = n_out * n * T >= kMinParallelWork;
   const WeightKernel* k = select_kernel(w.type, n);
   LIMARP_CHECK(k != nullptr);
@@ -39,13 +50,17 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
   if (parallel && T > 1) pool.parallel_for(T, 4, prepare);
   else prepare(0, T);
   const size_t ldw = w.row_stride();
+  // Decoding streams weights from memory: chunks of ~64 KiB keep each core's reads sequential
+  // for its prefetchers while leaving enough chunks to balance uneven cores.
+  const int64_t row_chunk = T <= 4 ? std::max<int64_t>(kRowChunk, static_cast<int64_t>((256 << 10) / std::max<size_t>(ldw, 1)) / 4 * 4)
+                                   : kRowChunk;
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
     const int64_t tb = std::min(kTokenChunk, T - t0);
     auto rows = [&](int64_t r0, int64_t r1) {
       k->tile(y + t0 * n_out + r0, n_out, wbase + r0 * ldw, ldw, r1 - r0, px + t0 * ldx, ldx, tb, n);
     };
-    if (parallel) pool.parallel_for(n_out, kRowChunk, rows);
+    if (parallel) pool.parallel_for(n_out, row_chunk, rows);
     else rows(0, n_out);
   }
 }

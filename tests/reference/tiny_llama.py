@@ -121,9 +121,9 @@ def write_f32(path, t):
     t.detach().numpy().astype("<f4").tofile(path)
 
 
-def sequence(s, seed):
+def sequence(s, seed, n_tokens=N_TOKENS):
     gen = torch.Generator().manual_seed(seed + 1)
-    tokens = torch.randint(0, s.vocab, (N_TOKENS,), generator=gen).tolist()
+    tokens = torch.randint(0, s.vocab, (n_tokens,), generator=gen).tolist()
     tokens[0] = 1
     return tokens
 
@@ -136,6 +136,7 @@ def main():
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
     p.add_argument("--wide", action="store_true")
+    p.add_argument("--tokens", type=int, default=N_TOKENS, help="sequence length (prompt: all but the last 5)")
     args = p.parse_args()
     s = Shape(args.wide)
     store_dtype = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
@@ -161,7 +162,7 @@ def main():
     else:
         save_safetensors(os.path.join(args.out, "model.safetensors"), weights, store_dtype)
 
-    tokens = sequence(s, args.seed)
+    tokens = sequence(s, args.seed, args.tokens)
     with torch.no_grad():
         for suffix, cast in [("f32", None), ("f16", torch.float16), ("bf16", torch.bfloat16)]:
             w = weights
@@ -169,7 +170,8 @@ def main():
                 w = {k: (v.to(cast).to(torch.float32) if v.dim() == 2 else v) for k, v in weights.items()}
             write_f32(os.path.join(args.out, f"logits_{suffix}.f32"), forward(s, w, tokens))
     torch.tensor(tokens, dtype=torch.int32).numpy().astype("<i4").tofile(os.path.join(args.out, "tokens.i32"))
-    json.dump({"n_prompt": N_PROMPT, "vocab": s.vocab, "n_tokens": len(tokens), "seed": args.seed, "wide": args.wide,
+    n_prompt = N_PROMPT if args.tokens == N_TOKENS else args.tokens - 5
+    json.dump({"n_prompt": n_prompt, "vocab": s.vocab, "n_tokens": len(tokens), "seed": args.seed, "wide": args.wide,
                "tied": args.tied}, open(os.path.join(args.out, "meta.json"), "w"))
 
 

@@ -33,7 +33,11 @@ void micro(float* y, int64_t ldy, const uint8_t* w, size_t ldw, const uint8_t* p
     for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
     __m512 wv[RB];
-    for (int r = 0; r < RB; ++r) wv[r] = load16<kType>(w + r * ldw, i);
+    constexpr int64_t kElem = kType == DType::kF32 ? 4 : 2;
+    for (int r = 0; r < RB; ++r) {
+      if ((i * kElem) % 64 == 0) prefetch_ahead(w + r * ldw + i * kElem);  // once per cache line
+      wv[r] = load16<kType>(w + r * ldw, i);
+    }
     for (int t = 0; t < TB; ++t) {
       const __m512 xv = _mm512_loadu_ps(reinterpret_cast<const float*>(px + t * ldx) + i);
       for (int r = 0; r < RB; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
