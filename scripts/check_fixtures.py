@@ -16,8 +16,8 @@ Rules (any broken rule makes the script exit 1):
   * every turn has name <FIRST> or <SECOND> and a non-empty text;
   * turns alternate between the two sides, with at least 4 exchanges
     (at least 4 turns from each side);
-  * the literal character names do not appear in personas, scenario or texts
-    (the placeholders are used instead). A name that is also a common English
+  * the literal character names do not appear, in any letter case, in personas,
+    scenario or texts (the placeholders are used instead). A name that is also a common English
     word (see COMMON_WORDS) only gives a warning;
   * across the corpus, every length level has at least MIN_PER_LEVEL <FIRST> replies.
 
@@ -161,7 +161,7 @@ def check_file(path, errors, warnings):
             f"{counts['<SECOND>']} <SECOND> turns, {counts['<FIRST>']} <FIRST> turns)")
 
     for side, n in ok_names.items():
-        pat = re.compile(r"(?<![\w<])" + re.escape(n) + r"(?![\w>])")
+        pat = re.compile(r"(?<![\w<])" + re.escape(n) + r"(?![\w>])", re.IGNORECASE)
         for where, text in texts:
             if pat.search(text):
                 msg = f"{where} contains the literal name {n!r} (use {side})"
