@@ -27,7 +27,7 @@ word). The levels use the default thresholds shared with the training pipeline.
 
 Usage: scripts/check_fixtures.py [DIR] [--list]
   --list   also print every <FIRST> reply's word count and level per file
-           (~ marks a reply within 2 words of a level boundary).
+           (~ marks a reply that 2 words or fewer would move to another level).
 """
 import glob
 import os
@@ -172,9 +172,15 @@ def check_file(path, errors, warnings):
     return ok_names, scenario.strip(), first_words, len(conv)
 
 
+def margin(words):
+    """How many words must be added or removed to move a reply to another level."""
+    return min(top + 1 - words if words <= top else words - top
+               for _, top in LEVELS if top is not None)
+
+
 def near_edge(words):
-    """True when a reply is within 2 words of a level boundary (shown as ~ by --list)."""
-    return any(top is not None and abs(words - top - 0.5) <= 2 for _, top in LEVELS)
+    """True when 2 words or fewer would change a reply's level (shown as ~ by --list)."""
+    return margin(words) <= 2
 
 
 def main(argv):
