@@ -35,5 +35,6 @@ void register_init_lora(CLI::App& root, RunState& state);
 void register_prompt(CLI::App& root, RunState& state);
 void register_chat(CLI::App& root, RunState& state);
 void register_perplexity(CLI::App& root, RunState& state);
+void register_eval_length(CLI::App& root, RunState& state);
 
 }  // namespace limarp::cli
