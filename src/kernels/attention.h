@@ -1,6 +1,15 @@
-// Causal multi-head attention with grouped-query heads, reading keys and values from a KV
-// cache. Only one row of scores per (token, head) exists at a time; nothing of size
-// T x T is materialised.
+// Causal multi-head attention with grouped-query heads.
+//
+// Inference reads keys and values from a KV cache; only one row of scores per (token, head)
+// exists at a time, nothing of size T x T is materialised.
+//
+// Training sees whole sequences at once (keys from the same batch rows) and needs a backward
+// pass. Its forward saves only the log-sum-exp of each score row (lse [T, n_heads]); the
+// backward recomputes the probabilities from q, k and lse (as flash attention does) instead
+// of storing a T x T matrix per head — a 4k-token sequence of a 7B model would need 2 GiB per
+// layer otherwise. Training kernels work on one key/value head group of one sequence, so the
+// caller can spread (sequence, group) pairs over threads while every gradient element keeps
+// exactly one writer. They are templates on the float type (double: the reference build).
 #pragma once
 
 #include <cstdint>
@@ -20,5 +29,20 @@ struct AttentionShape {
 // token t sits at position pos0 + t and sees positions 0..pos0+t.
 void attention(float* out, const float* q, const float* k, const float* v, int64_t kv_stride, int64_t T,
                int64_t pos0, AttentionShape shape, ThreadPool& pool);
+
+// Training forward for the query heads of kv head `group` of one sequence of T tokens:
+//   out [T, n_heads*hd], lse [T, n_heads] (written for those heads only)
+//   q [T, n_heads*hd], k, v [T, n_kv_heads*hd]; token t sees tokens 0..t.
+//   scratch: T values.
+template <typename F>
+void attention_forward_group(F* out, F* lse, const F* q, const F* k, const F* v, F* scratch, int64_t T,
+                             AttentionShape shape, int64_t group);
+
+// Its backward: dq for the group's query heads (assigned), dk and dv for kv head `group`
+// (assigned: zeroed, then summed over the group's heads and every query in a fixed order).
+//   dout, out [T, n_heads*hd]; lse [T, n_heads].
+template <typename F>
+void attention_backward_group(F* dq, F* dk, F* dv, const F* dout, const F* q, const F* k, const F* v, const F* out,
+                              const F* lse, int64_t T, AttentionShape shape, int64_t group);
 
 }  // namespace limarp::kernels

@@ -93,7 +93,7 @@ Status Forward::eval(std::span<BatchItem> batch) {
     for (int64_t r = 0; r < N; ++r) kernels::rmsnorm(xn + r * dim, x + r * dim, ffn_norm, dim, c.norm_eps);
     project(gate, xn, l, Projection::kGate, batch);
     project(up, xn, l, Projection::kUp, batch);
-    kernels::swiglu(gate, up, N * hid);
+    kernels::swiglu(gate, gate, up, N * hid);
     project(xn, gate, l, Projection::kDown, batch);
     kernels::add_inplace(x, xn, N * dim);
   }
