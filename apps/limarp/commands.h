@@ -29,5 +29,7 @@ void register_bench(CLI::App& root, RunState& state);
 void register_quantize(CLI::App& root, RunState& state);
 void register_merge(CLI::App& root, RunState& state);
 void register_export_lora(CLI::App& root, RunState& state);
+void register_train(CLI::App& root, RunState& state);
+void register_prepare(CLI::App& root, RunState& state);
 
 }  // namespace limarp::cli

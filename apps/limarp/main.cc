@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   cli::register_quantize(app, state);
   cli::register_merge(app, state);
   cli::register_export_lora(app, state);
+  cli::register_train(app, state);
+  cli::register_prepare(app, state);
 
   try {
     app.parse(argc, argv);

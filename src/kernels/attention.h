@@ -33,16 +33,27 @@ void attention(float* out, const float* q, const float* k, const float* v, int64
 // Training forward for the query heads of kv head `group` of one sequence of T tokens:
 //   out [T, n_heads*hd], lse [T, n_heads] (written for those heads only)
 //   q [T, n_heads*hd], k, v [T, n_kv_heads*hd]; token t sees tokens 0..t.
-//   scratch: T values.
-template <typename F>
-void attention_forward_group(F* out, F* lse, const F* q, const F* k, const F* v, F* scratch, int64_t T,
-                             AttentionShape shape, int64_t group);
+// Blocks of kAttentionBlock queries become small matrix products (scores = Q·Kᵀ, out = P·V)
+// on the f32 GEMM core. scratch: attention_scratch_floats(T, shape) floats.
+constexpr int64_t kAttentionBlock = 32;
+int64_t attention_scratch_floats(int64_t T, AttentionShape shape);
+void attention_forward_group(float* out, float* lse, const float* q, const float* k, const float* v, float* scratch,
+                             int64_t T, AttentionShape shape, int64_t group);
 
 // Its backward: dq for the group's query heads (assigned), dk and dv for kv head `group`
-// (assigned: zeroed, then summed over the group's heads and every query in a fixed order).
-//   dout, out [T, n_heads*hd]; lse [T, n_heads].
+// (assigned: zeroed, then summed over the group's heads and query blocks in a fixed order).
+//   dout, out [T, n_heads*hd]; lse [T, n_heads]; scratch as for the forward.
+void attention_backward_group(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                              const float* v, const float* out, const float* lse, float* scratch, int64_t T,
+                              AttentionShape shape, int64_t group);
+
+// The reference twins: one query and one key at a time, templates on the float type (double
+// is the build that tests differentiate numerically). scratch: T values.
 template <typename F>
-void attention_backward_group(F* dq, F* dk, F* dv, const F* dout, const F* q, const F* k, const F* v, const F* out,
-                              const F* lse, int64_t T, AttentionShape shape, int64_t group);
+void attention_forward_group_reference(F* out, F* lse, const F* q, const F* k, const F* v, F* scratch, int64_t T,
+                                       AttentionShape shape, int64_t group);
+template <typename F>
+void attention_backward_group_reference(F* dq, F* dk, F* dv, const F* dout, const F* q, const F* k, const F* v,
+                                        const F* out, const F* lse, int64_t T, AttentionShape shape, int64_t group);
 
 }  // namespace limarp::kernels

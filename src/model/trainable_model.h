@@ -88,6 +88,7 @@ class TrainableModel {
 
   // The PEFT config the factors were created with (rank, alpha, dropout, target modules).
   const LoraConfig& lora_config() const { return lora_config_; }
+  LoraConfig& lora_config() { return lora_config_; }
   // The trained factors as an adapter on `base` (the model this was built from), ready for
   // write_peft_folder. LoRA mode only.
   Result<LoraAdapter> to_adapter(const LlamaModel& base) const;

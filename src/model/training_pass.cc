@@ -118,6 +118,21 @@ uint64_t TrainingPass::buffer_bytes() const {
   return n * sizeof(float);
 }
 
+uint64_t TrainingPass::buffer_bytes_for(const LlamaConfig& c, const PassBufferShape& s) {
+  const uint64_t N = static_cast<uint64_t>(s.rows), D = static_cast<uint64_t>(c.dim),
+                 KV = static_cast<uint64_t>(c.kv_dim()), H = static_cast<uint64_t>(c.hidden_dim),
+                 NH = static_cast<uint64_t>(c.n_heads), L = static_cast<uint64_t>(c.n_layers),
+                 V = static_cast<uint64_t>(c.vocab_size), r = static_cast<uint64_t>(s.lora_rank);
+  const uint64_t layer_sets = s.checkpointing == Checkpointing::kPerLayer ? 1 : L;
+  uint64_t floats = (L + 1) * N * D;                                                  // layer inputs
+  floats += layer_sets * N * (5 * D + 2 * KV + NH + 3 * H + r * static_cast<uint64_t>(s.lora_targets));
+  floats += N * static_cast<uint64_t>(c.head_dim()) + 2 * N * D + 2 * N;              // rope, final norm, losses
+  floats += std::min(N, static_cast<uint64_t>(s.classifier_rows)) * V;                // logits chunk
+  floats += N * (5 * D + 2 * KV + 3 * H);                                             // backward buffers
+  if (r > 0) floats += N * std::max(D, H) * (s.lora_dropout ? 2 : 1) + N * r;         // LoRA scratch
+  return floats * sizeof(float);
+}
+
 kernels::Dropout TrainingPass::dropout_for(int64_t l, Projection p, PassMode mode) const {
   if (mode == PassMode::kEval || model_.lora_dropout() <= 0) return {};
   // One independent stream per (micro-batch seed, layer, projection): PEFT gives every
@@ -166,7 +181,7 @@ void TrainingPass::layer_forward(int64_t l, LayerActs& a, const float* x, float*
     std::vector<float> scratch;
     for (int64_t task = begin; task < end; ++task) {
       const SequenceSpan& s = batch.sequences[static_cast<size_t>(task / c.n_kv_heads)];
-      scratch.resize(static_cast<size_t>(s.length));
+      scratch.resize(static_cast<size_t>(kernels::attention_scratch_floats(s.length, shape)));
       kernels::attention_forward_group(&a.att[s.start * D], &a.lse[s.start * c.n_heads], &a.q[s.start * D],
                                        &a.k[s.start * KV], &a.v[s.start * KV], scratch.data(), s.length, shape,
                                        task % c.n_kv_heads);
@@ -280,12 +295,14 @@ void TrainingPass::layer_backward(int64_t l, LayerActs& a, const float* x, float
   const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, hd};
   const auto n_seq = static_cast<int64_t>(batch.sequences.size());
   pool_.parallel_for(n_seq * c.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch;
     for (int64_t task = begin; task < end; ++task) {
       const SequenceSpan& s = batch.sequences[static_cast<size_t>(task / c.n_kv_heads)];
+      scratch.resize(static_cast<size_t>(kernels::attention_scratch_floats(s.length, shape)));
       kernels::attention_backward_group(&dq_[s.start * D], &dk_[s.start * KV], &dv_[s.start * KV],
                                         &datt_[s.start * D], &a.q[s.start * D], &a.k[s.start * KV],
                                         &a.v[s.start * KV], &a.att[s.start * D], &a.lse[s.start * c.n_heads],
-                                        s.length, shape, task % c.n_kv_heads);
+                                        scratch.data(), s.length, shape, task % c.n_kv_heads);
     }
   });
   // q, k rotated by their positions

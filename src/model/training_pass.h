@@ -59,8 +59,22 @@ struct TrainingPassOptions {
   int64_t classifier_rows = 256;  // logits rows computed at once ([rows, V] buffer)
 };
 
+// What decides the size of a pass's buffers, for memory plans made before any model exists.
+struct PassBufferShape {
+  int64_t rows = 0;            // tokens in a micro-batch
+  int64_t lora_rank = 0;       // 0: no LoRA (full training)
+  int64_t lora_targets = 0;    // projections per layer with factors
+  bool lora_dropout = false;
+  Checkpointing checkpointing = Checkpointing::kOff;
+  int64_t classifier_rows = 256;
+};
+
 class TrainingPass {
  public:
+  // Bytes of every activation and gradient buffer a pass holds for this shape (what
+  // buffer_bytes() reports after a forward pass of that many rows).
+  static uint64_t buffer_bytes_for(const LlamaConfig& config, const PassBufferShape& shape);
+
   TrainingPass(TrainableModel& model, ThreadPool& pool, TrainingPassOptions options = {});
 
   // The summed cross-entropy over rows with a target. In kTrain mode it also records the

@@ -15,6 +15,7 @@
 #include "kernels/embedding.h"
 #include "kernels/ops.h"
 #include "kernels/rope.h"
+#include "kernels/vector_math.h"
 
 namespace limarp::kernels {
 namespace {
@@ -133,7 +134,7 @@ TEST(Backward, CausalAttentionMatchesFiniteDifferences) {
   Vec out(T * D), lse(T * s.n_heads), scratch(T);
   auto forward = [&] {
     for (int64_t grp = 0; grp < s.n_kv_heads; ++grp)
-      attention_forward_group(out.data(), lse.data(), q.data(), k.data(), v.data(), scratch.data(), T, s, grp);
+      attention_forward_group_reference(out.data(), lse.data(), q.data(), k.data(), v.data(), scratch.data(), T, s, grp);
   };
   auto loss = [&] {
     forward();
@@ -142,7 +143,7 @@ TEST(Backward, CausalAttentionMatchesFiniteDifferences) {
   forward();
   Vec dq(T * D, NAN), dk(T * KV, NAN), dv(T * KV, NAN);
   for (int64_t grp = 0; grp < s.n_kv_heads; ++grp)
-    attention_backward_group(dq.data(), dk.data(), dv.data(), g.data(), q.data(), k.data(), v.data(), out.data(),
+    attention_backward_group_reference(dq.data(), dk.data(), dv.data(), g.data(), q.data(), k.data(), v.data(), out.data(),
                              lse.data(), T, s, grp);
   EXPECT_LT(rel_err(dq, numeric_grad(q, loss)), kFdTol);
   EXPECT_LT(rel_err(dk, numeric_grad(k, loss)), kFdTol);
@@ -159,10 +160,48 @@ TEST(Backward, CausalAttentionMatchesFiniteDifferences) {
   std::vector<float> fq = to_f32(q), fk = to_f32(k), fv = to_f32(v), fout(T * D), flse(T * s.n_heads), fs(T),
                      inf(T * D);
   for (int64_t grp = 0; grp < s.n_kv_heads; ++grp)
-    attention_forward_group(fout.data(), flse.data(), fq.data(), fk.data(), fv.data(), fs.data(), T, s, grp);
+    attention_forward_group_reference(fout.data(), flse.data(), fq.data(), fk.data(), fv.data(), fs.data(), T, s, grp);
   ThreadPool pool(1);
   attention(inf.data(), fq.data(), fk.data(), fv.data(), KV, T, 0, s, pool);
   for (int64_t i = 0; i < T * D; ++i) EXPECT_NEAR(fout[i], inf[i], 1e-5);
+}
+
+// The blocked attention (GEMM core, vector exp) against its reference twin on lengths around
+// the query block size, grouped and plain heads.
+TEST(Backward, BlockedAttentionMatchesItsReferenceTwin) {
+  Rng rng(7);
+  for (AttentionShape s : {AttentionShape{4, 2, 8}, AttentionShape{3, 3, 6}, AttentionShape{8, 1, 16}})
+    for (int64_t T : {1, 5, 32, 33, 70}) {
+      const int64_t D = s.n_heads * s.head_dim, KV = s.n_kv_heads * s.head_dim;
+      std::vector<float> q = to_f32(random_vec(rng, T * D)), k = to_f32(random_vec(rng, T * KV)),
+                         v = to_f32(random_vec(rng, T * KV)), dout = to_f32(random_vec(rng, T * D));
+      std::vector<float> out_r(T * D), lse_r(T * s.n_heads), out_b(T * D), lse_b(T * s.n_heads), tmp(T);
+      std::vector<float> scratch(static_cast<size_t>(attention_scratch_floats(T, s)));
+      std::vector<float> dq_r(T * D), dk_r(T * KV), dv_r(T * KV), dq_b(T * D), dk_b(T * KV), dv_b(T * KV);
+      for (int64_t g = 0; g < s.n_kv_heads; ++g) {
+        attention_forward_group_reference(out_r.data(), lse_r.data(), q.data(), k.data(), v.data(), tmp.data(), T, s, g);
+        attention_forward_group(out_b.data(), lse_b.data(), q.data(), k.data(), v.data(), scratch.data(), T, s, g);
+      }
+      for (int64_t g = 0; g < s.n_kv_heads; ++g) {
+        attention_backward_group_reference(dq_r.data(), dk_r.data(), dv_r.data(), dout.data(), q.data(), k.data(),
+                                           v.data(), out_r.data(), lse_r.data(), T, s, g);
+        attention_backward_group(dq_b.data(), dk_b.data(), dv_b.data(), dout.data(), q.data(), k.data(), v.data(),
+                                 out_b.data(), lse_b.data(), scratch.data(), T, s, g);
+      }
+      // Errors relative to the inputs' scale (1): with T = 1 the exact dq and dk are 0 and both
+      // twins return rounding noise.
+      auto err = [](const std::vector<float>& a, const std::vector<float>& b) {
+        double m = 0;
+        for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
+        return m;
+      };
+      const std::string what = "T=" + std::to_string(T) + " heads " + std::to_string(s.n_heads);
+      EXPECT_LT(err(out_b, out_r), 1e-5) << what;
+      EXPECT_LT(err(lse_b, lse_r), 1e-5) << what;
+      EXPECT_LT(err(dq_b, dq_r), 1e-5) << what;
+      EXPECT_LT(err(dk_b, dk_r), 1e-5) << what;
+      EXPECT_LT(err(dv_b, dv_r), 1e-5) << what;
+    }
 }
 
 TEST(Backward, CrossEntropyWithLossMaskMatchesFiniteDifferences) {
@@ -209,6 +248,22 @@ TEST(Backward, EmbeddingSumsRepeatedTokens) {
   embedding_backward(dtable.data(), g.data(), tokens.data(), T, D);
   // The lookup is linear: a unit step differentiates it exactly (up to float rounding).
   EXPECT_LT(rel_err(dtable, numeric_grad(table, loss, 1.0)), 1e-5);
+}
+
+TEST(VectorMath, ExpMatchesTheLibraryWithinTwoUlp) {
+  std::vector<float> x;
+  for (float v = -110.0f; v < 89.0f; v += 0.0137f) x.push_back(v);
+  std::vector<float> fast = x, scalar = x;
+  exp_shifted_inplace(fast.data(), 0.5f, static_cast<int64_t>(x.size()));
+  exp_shifted_inplace_scalar(scalar.data(), 0.5f, static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = scalar[i];
+    if (want < 1e-37f) {  // denormal range: absolute error only
+      EXPECT_NEAR(fast[i], want, 1e-38f) << x[i];
+      continue;
+    }
+    EXPECT_LE(std::fabs(fast[i] - want), 2.0f * (std::nextafter(want, INFINITY) - want)) << x[i];
+  }
 }
 
 }  // namespace
