@@ -63,7 +63,7 @@ Status run_train(const TrainCliOptions& o) {
   j["first_eval_loss"] = std::isnan(s.first_eval_loss) ? Json(nullptr) : Json(s.first_eval_loss);
   j["last_eval_loss"] = std::isnan(s.last_eval_loss) ? Json(nullptr) : Json(s.last_eval_loss);
   std::printf("%s\n", j.dump().c_str());
-  if (!s.interrupted) std::fprintf(stderr, "wrote %s\n", s.output.c_str());
+  if (!s.interrupted) log::info("wrote {}", s.output);
   return {};
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/half.h"
 #include "kernels/attention.h"
 #include "kernels/cross_entropy.h"
 #include "kernels/embedding.h"
@@ -142,13 +143,33 @@ kernels::Dropout TrainingPass::dropout_for(int64_t l, Projection p, PassMode mod
 
 kernels::LoraScratch TrainingPass::lora_scratch() { return {lora_xd_.data(), lora_ybuf_.data(), lora_dax_.data()}; }
 
-namespace {
-kernels::LoraFactors factors_of(const LoraSlot& s) {
+kernels::LoraFactors TrainingPass::factors_of(int64_t l, Projection p) const {
+  const LoraSlot& s = model_.lora_slot(l, p);
   const Shape& a = s.a->value.shape();
   const Shape& b = s.b->value.shape();
+  if (options_.lora_precision == LoraPrecision::kBF16) {
+    const auto& r = rounded_[static_cast<size_t>(l * 7 + static_cast<int64_t>(p))];
+    return {r.first.data(), r.second.data(), a[0], a[1], b[0], s.scale};
+  }
   return {s.a->value.f32(), s.b->value.f32(), a[0], a[1], b[0], s.scale};
 }
-}  // namespace
+
+void TrainingPass::round_lora_factors() {
+  const int64_t L = model_.config().n_layers;
+  rounded_.resize(static_cast<size_t>(L * 7));
+  auto round = [](std::vector<float>& dst, const Tensor& src) {
+    dst.resize(static_cast<size_t>(src.elements()));
+    for (int64_t i = 0; i < src.elements(); ++i) dst[static_cast<size_t>(i)] = bf16_to_f32(f32_to_bf16(src.f32()[i]));
+  };
+  for (int64_t l = 0; l < L; ++l)
+    for (Projection p : kAllProjections) {
+      const LoraSlot& s = model_.lora_slot(l, p);
+      if (!s.active()) continue;
+      auto& r = rounded_[static_cast<size_t>(l * 7 + static_cast<int64_t>(p))];
+      round(r.first, s.a->value);
+      round(r.second, s.b->value);
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Forward
@@ -157,7 +178,7 @@ void TrainingPass::project(float* y, const float* x, int64_t l, Projection p, La
   kernels::matmul(y, x, model_.weights().layers[static_cast<size_t>(l)].projection(p), N, pool_);  // y = x · Wᵀ
   const LoraSlot& s = model_.lora_slot(l, p);
   if (!s.active()) return;
-  kernels::lora_forward(y, a.ax[static_cast<size_t>(p)].data(), x, factors_of(s), dropout_for(l, p, mode), N,
+  kernels::lora_forward(y, a.ax[static_cast<size_t>(p)].data(), x, factors_of(l, p), dropout_for(l, p, mode), N,
                         lora_scratch(), pool_);  // y += scale · B·A·drop(x)
 }
 
@@ -235,6 +256,7 @@ double TrainingPass::forward(const TrainBatch& batch, PassMode mode, float grad_
   seed_ = dropout_seed;
   n_rows_ = N;
   size_buffers(N);
+  if (options_.lora_precision == LoraPrecision::kBF16) round_lora_factors();
   for (const SequenceSpan& s : batch.sequences)
     for (int64_t t = 0; t < s.length; ++t) kernels::rope_cos_sin(&cos_sin_[(s.start + t) * hd], t, hd, c.rope_theta);
   kernels::embedding_forward(x_in_[0].data(), model_.weights().token_embd, batch.tokens.data(), N);
@@ -263,7 +285,7 @@ void TrainingPass::project_backward(float* dx, const float* dy, const float* x, 
   const LoraSlot& s = model_.lora_slot(l, p);
   if (!s.active()) return;
   kernels::lora_backward(dx, s.a->grad.f32(), s.b->grad.f32(), dy, x, a.ax[static_cast<size_t>(p)].data(),
-                         factors_of(s), dropout_for(l, p, PassMode::kTrain), N, lora_scratch(), pool_);
+                         factors_of(l, p), dropout_for(l, p, PassMode::kTrain), N, lora_scratch(), pool_);
 }
 
 void TrainingPass::layer_backward(int64_t l, LayerActs& a, const float* x, float* dx, const TrainBatch& batch) {

@@ -52,11 +52,16 @@ struct TrainBatch {
 };
 
 enum class Checkpointing { kOff, kPerLayer };
+// The precision LoRA factors are used in. kBF16 rounds A and B to bfloat16 for the forward and
+// backward products (as mixed-precision autocast does) while the optimizer keeps updating the
+// f32 values; gradients pass straight through the rounding.
+enum class LoraPrecision { kF32, kBF16 };
 enum class PassMode { kTrain, kEval };  // kEval: no dropout, nothing recorded for backward
 
 struct TrainingPassOptions {
   Checkpointing checkpointing = Checkpointing::kOff;
   int64_t classifier_rows = 256;  // logits rows computed at once ([rows, V] buffer)
+  LoraPrecision lora_precision = LoraPrecision::kF32;
 };
 
 // What decides the size of a pass's buffers, for memory plans made before any model exists.
@@ -103,6 +108,8 @@ class TrainingPass {
   double classifier(const TrainBatch& batch, PassMode mode, float grad_scale);
   kernels::Dropout dropout_for(int64_t l, Projection p, PassMode mode) const;
   kernels::LoraScratch lora_scratch();
+  kernels::LoraFactors factors_of(int64_t l, Projection p) const;
+  void round_lora_factors();
   template <typename Fn>
   void for_rows(int64_t N, bool parallel, const Fn& fn);
 
@@ -118,6 +125,8 @@ class TrainingPass {
   std::vector<float> xn_final_, dxn_final_, logits_, losses_, dloss_;
   std::vector<float> tmp_, dx_, dxn_, dq_, dk_, dv_, datt_, dh_, dgate_, dup_;
   std::vector<float> lora_xd_, lora_ybuf_, lora_dax_;
+  // kBF16: bfloat16-rounded copies of each slot's A and B, [layer * 7 + projection].
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> rounded_;
 };
 
 }  // namespace limarp

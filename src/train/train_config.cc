@@ -15,7 +15,7 @@ namespace {
 // Axolotl keys that change nothing here (GPU precision and attention kernels, experiment
 // tracking, hub uploads, dataset caching): accepted, mentioned once.
 const std::set<std::string> kNoEffectKeys = {
-    "bf16",          "fp16",          "tf32",           "flash_attention", "xformers_attention", "sdp_attention",
+    "fp16",          "tf32",           "flash_attention", "xformers_attention", "sdp_attention",
     "wandb_project", "wandb_entity",  "wandb_watch",    "wandb_name",      "wandb_run_id",       "wandb_log_model",
     "hub_model_id",  "strict",        "model_type",     "tokenizer_type",  "is_llama_derived_model",
     "dataset_prepared_path",          "pad_to_sequence_len",               "eval_sample_packing", "local_rank",
@@ -274,6 +274,10 @@ Result<TrainConfig> parse_train_config(std::string_view yaml, const std::string&
   LIMARP_TRY(r.get("logging_steps", c.logging_steps));
   LIMARP_TRY(check(c.logging_steps >= 1, src, "logging_steps", "must be at least 1", std::to_string(c.logging_steps)));
   LIMARP_TRY(r.get("gradient_checkpointing", c.gradient_checkpointing));
+  if (r.has("bf16")) {
+    if (root["bf16"].IsScalar() && root["bf16"].Scalar() == "auto") c.bf16 = false;
+    else LIMARP_TRY(r.get("bf16", c.bf16));
+  }
 
   if (!r.has("datasets")) return make_error("{}: datasets is required (a list of {{path, type}})", src);
   const YAML::Node ds = root["datasets"];

@@ -13,7 +13,7 @@
 // max_steps, learning_rate, lr_scheduler (constant | linear | cosine), warmup_steps,
 // warmup_ratio, optimizer (adamw_torch | adamw_hf | adamw_torch_fused), weight_decay,
 // max_grad_norm, adam_beta1, adam_beta2, adam_epsilon, seed, output_dir, save_steps,
-// val_set_size, eval_steps, logging_steps, gradient_checkpointing, datasets: [{path, type:
+// val_set_size, eval_steps, logging_steps, gradient_checkpointing, bf16, datasets: [{path, type:
 // completion | limarp | alpaca, field, length_unit, length_thresholds, length_labels}].
 #pragma once
 
@@ -76,6 +76,7 @@ struct TrainConfig {
   int64_t eval_steps = 0;   // 0: evaluate before and after training only
   int64_t logging_steps = 1;
   bool gradient_checkpointing = false;
+  bool bf16 = false;  // LoRA factors used in bfloat16 (f32 master values); "auto" means false on CPU
   std::vector<DatasetSpec> datasets;
 
   bool is_lora() const { return adapter != AdapterKind::kFull; }

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "base/half.h"
 #include "base/rng.h"
 #include "kernels/cross_entropy.h"
 #include "model/forward.h"
@@ -111,6 +112,51 @@ TEST(TrainingPass, EvaluationEqualsTheInferenceForwardPass) {
   // In training mode the same batch with dropout differs; a fresh adapter's output does not
   // depend on it (B = 0), so the loss is still the base model's.
   EXPECT_NEAR(pass.forward(b, PassMode::kTrain, 1.0f, 5), want, 1e-5 * want);
+}
+
+// bf16 LoRA: the pass computes with the factors rounded to bfloat16, exactly as an f32 pass
+// over factors that hold those rounded values.
+TEST(TrainingPass, Bf16LoraComputesWithRoundedFactors) {
+  LlamaModel base = random_model("tiny-odd", 6);
+  const TrainBatch b = random_batch(base.config().vocab_size, {30, 12}, 9);
+  TrainableModel tm = std::move(TrainableModel::lora(base, all_projections(4, 0.0f), {}, 3).value());
+  for (size_t i = 0; i < tm.params().size(); ++i)
+    for (int64_t j = 0; j < tm.params()[i].value.elements(); ++j)
+      tm.params()[i].value.f32()[j] = 0.0123f * static_cast<float>(j % 11) - 0.051f;
+  ThreadPool pool(2);
+  TrainingPass bf16(tm, pool, {Checkpointing::kOff, 256, LoraPrecision::kBF16});
+  const double loss_bf16 = bf16.forward(b, PassMode::kEval, 0, 0);
+  TrainingPass f32(tm, pool);
+  const double loss_f32 = f32.forward(b, PassMode::kEval, 0, 0);
+  EXPECT_NE(loss_bf16, loss_f32);
+  for (size_t i = 0; i < tm.params().size(); ++i)
+    for (int64_t j = 0; j < tm.params()[i].value.elements(); ++j) {
+      float& v = tm.params()[i].value.f32()[j];
+      v = bf16_to_f32(f32_to_bf16(v));
+    }
+  EXPECT_EQ(f32.forward(b, PassMode::kEval, 0, 0), loss_bf16);
+}
+
+// The memory plan's activation figure is what a pass really allocates.
+TEST(TrainingPass, BufferPlanMatchesAllocation) {
+  LlamaModel base = random_model("tiny-odd", 5);
+  for (Checkpointing ckpt : {Checkpointing::kOff, Checkpointing::kPerLayer})
+    for (float dropout : {0.0f, 0.2f}) {
+      TrainableModel tm = std::move(TrainableModel::lora(base, all_projections(6, dropout), {}, 2).value());
+      ThreadPool pool(1);
+      TrainingPass pass(tm, pool, {ckpt, 64});
+      const TrainBatch b = random_batch(base.config().vocab_size, {50, 27}, 8);
+      pass.forward(b, PassMode::kTrain, 1.0f, 1);
+      pass.backward(b);
+      PassBufferShape shape;
+      shape.rows = b.rows();
+      shape.lora_rank = 6;
+      shape.lora_targets = 7;
+      shape.lora_dropout = dropout > 0;
+      shape.checkpointing = ckpt;
+      shape.classifier_rows = 64;
+      EXPECT_EQ(pass.buffer_bytes(), TrainingPass::buffer_bytes_for(base.config(), shape));
+    }
 }
 
 TEST(TrainingPass, QloraBaseIsSmallerAndClose) {
