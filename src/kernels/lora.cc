@@ -15,16 +15,20 @@ TensorView f32_view(const float* data, int64_t rows, int64_t cols) {
 
 }  // namespace
 
-void dropout_apply(float* out, const float* x, const Dropout& d, uint64_t first, int64_t n) {
+void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n) {
   const float keep_scale = 1.0f / (1.0f - d.p);
-  for (int64_t e = 0; e < n; ++e) out[e] = dropout_keeps(d, first + static_cast<uint64_t>(e)) ? x[e] * keep_scale : 0.0f;
+  for (int64_t e = 0; e < n; ++e) {
+    const bool k = dropout_keeps(d, static_cast<uint64_t>(e));
+    out[e] = k ? x[e] * keep_scale : 0.0f;
+    if (keep) keep[e] = k;
+  }
 }
 
 void lora_forward(float* y, float* ax, const float* x, const LoraFactors& f, const Dropout& d, int64_t T,
                   const LoraScratch& s, ThreadPool& pool) {
   const float* xin = x;
   if (d.p > 0) {
-    dropout_apply(s.xd, x, d, 0, T * f.n_in);
+    dropout_apply(s.xd, nullptr, x, d, T * f.n_in);
     xin = s.xd;
   }
   matmul(ax, xin, f32_view(f.a, f.rank, f.n_in), T, pool);           // [T, r]
@@ -41,7 +45,7 @@ void lora_backward(float* dx, float* da, float* db, const float* dy, const float
   // Forward: ax = drop(x) · Aᵀ.
   const float* xin = x;
   if (d.p > 0) {
-    dropout_apply(s.xd, x, d, 0, T * f.n_in);
+    dropout_apply(s.xd, s.keep, x, d, T * f.n_in);
     xin = s.xd;
   }
   matmul_weight_grad(da, s.dax, xin, T, f.rank, f.n_in, 1.0f, pool);  // da += daxᵀ · drop(x)
@@ -55,7 +59,7 @@ void lora_backward(float* dx, float* da, float* db, const float* dy, const float
   matmul_nn_accumulate(s.xd, s.dax, f.a, T, f.rank, f.n_in, 1.0f, pool);
   const float keep_scale = 1.0f / (1.0f - d.p);
   for (int64_t e = 0; e < T * f.n_in; ++e)
-    if (dropout_keeps(d, static_cast<uint64_t>(e))) dx[e] += s.xd[e] * keep_scale;
+    if (s.keep[e]) dx[e] += s.xd[e] * keep_scale;
 }
 
 }  // namespace limarp::kernels

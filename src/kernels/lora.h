@@ -29,24 +29,28 @@ struct Dropout {
   uint64_t seed = 0;  // one per (step, micro-batch, layer, projection)
 };
 
-// Whether element `index` survives dropout with this seed (a counter-based hash: splitmix64).
+// Whether element `index` survives dropout with this seed: a counter-based hash (splitmix64)
+// of (seed, index / 2) gives 32 bits to each of two neighbouring elements, whose top 24 bits
+// are compared with p.
 inline bool dropout_keeps(const Dropout& d, uint64_t index) {
-  uint64_t z = d.seed + (index + 1) * 0x9e3779b97f4a7c15ULL;
+  uint64_t z = d.seed + ((index >> 1) + 1) * 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   z ^= z >> 31;
-  return static_cast<float>(z >> 40) * 0x1.0p-24f >= d.p;
+  const auto half = static_cast<uint32_t>(index & 1 ? z : z >> 32);
+  return static_cast<float>(half >> 8) * 0x1.0p-24f >= d.p;
 }
 
-// out[e] = x[e] * keep(e) / (1 - p), for e < n (element indices start at `first`).
-void dropout_apply(float* out, const float* x, const Dropout& d, uint64_t first, int64_t n);
+// out[e] = x[e] * keep(e) / (1 - p) for e < n; the mask is also written to `keep` when given.
+void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n);
 
-// Caller-owned buffers, so the kernels never allocate: xd [T, in] (only when p > 0),
-// ybuf [T, out], dax [T, r].
+// Caller-owned buffers, so the kernels never allocate: xd [T, in] and keep [T, in] (only
+// when p > 0), ybuf [T, out], dax [T, r].
 struct LoraScratch {
   float* xd;
   float* ybuf;
   float* dax;
+  uint8_t* keep;
 };
 
 // y += scale · (drop(x) · Aᵀ) · Bᵀ;  ax = drop(x) · Aᵀ is saved for the backward pass.

@@ -100,7 +100,10 @@ void TrainingPass::size_buffers(int64_t N) {
       sized(dv_, N * KV), sized(datt_, N * D), sized(dh_, N * H), sized(dgate_, N * H), sized(dup_, N * H);
   if (r > 0) {
     const int64_t widest = std::max(D, H);
-    if (model_.lora_dropout() > 0) sized(lora_xd_, N * widest);
+    if (model_.lora_dropout() > 0) {
+      sized(lora_xd_, N * widest);
+      if (lora_keep_.size() < static_cast<size_t>(N * widest)) lora_keep_.resize(static_cast<size_t>(N * widest));
+    }
     sized(lora_ybuf_, N * widest), sized(lora_dax_, N * r);
   }
 }
@@ -116,7 +119,7 @@ uint64_t TrainingPass::buffer_bytes() const {
   for (const auto* v : {&cos_sin_, &xn_final_, &dxn_final_, &logits_, &losses_, &dloss_, &tmp_, &dx_, &dxn_, &dq_,
                         &dk_, &dv_, &datt_, &dh_, &dgate_, &dup_, &lora_xd_, &lora_ybuf_, &lora_dax_})
     n += v->capacity();
-  return n * sizeof(float);
+  return n * sizeof(float) + lora_keep_.capacity();
 }
 
 uint64_t TrainingPass::buffer_bytes_for(const LlamaConfig& c, const PassBufferShape& s) {
@@ -131,7 +134,8 @@ uint64_t TrainingPass::buffer_bytes_for(const LlamaConfig& c, const PassBufferSh
   floats += std::min(N, static_cast<uint64_t>(s.classifier_rows)) * V;                // logits chunk
   floats += N * (5 * D + 2 * KV + 3 * H);                                             // backward buffers
   if (r > 0) floats += N * std::max(D, H) * (s.lora_dropout ? 2 : 1) + N * r;         // LoRA scratch
-  return floats * sizeof(float);
+  const uint64_t mask_bytes = r > 0 && s.lora_dropout ? N * std::max(D, H) : 0;        // dropout mask
+  return floats * sizeof(float) + mask_bytes;
 }
 
 kernels::Dropout TrainingPass::dropout_for(int64_t l, Projection p, PassMode mode) const {
@@ -141,7 +145,9 @@ kernels::Dropout TrainingPass::dropout_for(int64_t l, Projection p, PassMode mod
   return {model_.lora_dropout(), mix(seed_, static_cast<uint64_t>(l * 7 + static_cast<int64_t>(p)))};
 }
 
-kernels::LoraScratch TrainingPass::lora_scratch() { return {lora_xd_.data(), lora_ybuf_.data(), lora_dax_.data()}; }
+kernels::LoraScratch TrainingPass::lora_scratch() {
+  return {lora_xd_.data(), lora_ybuf_.data(), lora_dax_.data(), lora_keep_.data()};
+}
 
 kernels::LoraFactors TrainingPass::factors_of(int64_t l, Projection p) const {
   const LoraSlot& s = model_.lora_slot(l, p);

@@ -167,7 +167,8 @@ TEST(Gemm, LoraBranchWithDropoutMatchesReferenceAndFiniteDifferences) {
   ThreadPool pool(2);
   const LoraFactors f{a.data(), b.data(), r, n_in, n_out, scale};
   std::vector<float> xbuf(T * n_in), ybuf(T * n_out), dax(T * r), ax(T * r);
-  const LoraScratch s{xbuf.data(), ybuf.data(), dax.data()};
+  std::vector<uint8_t> keep(T * n_in);
+  const LoraScratch s{xbuf.data(), ybuf.data(), dax.data(), keep.data()};
   // Forward: y0 + branch; L of the branch alone equals the reference.
   std::vector<float> y(T * n_out, 0.0f);
   lora_forward(y.data(), ax.data(), x.data(), f, drop, T, s, pool);

@@ -1,7 +1,7 @@
 // Checkpoints resume bit-identically: a run stopped at a checkpoint (by save_steps, or by a
 // stop request as Ctrl-C makes one) and resumed ends with exactly the adapter, the losses and
 // the optimizer state of the run that never stopped — with dropout, gradient accumulation and
-// sample packing all active, on the real stories260K model.
+// sample packing all active, on the real stories260K model. The thread count changes nothing.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -42,10 +42,10 @@ TrainerOptions resume_from(const std::string& dir) {
   return o;
 }
 
-TrainSummary train(const std::string& yaml_path, TrainerOptions options) {
+TrainSummary train(const std::string& yaml_path, TrainerOptions options, int threads = 2) {
   auto config = load_train_config(yaml_path);
   EXPECT_TRUE(config.ok()) << config.error().message();
-  options.threads = 2;
+  options.threads = threads;
   options.progress = false;
   auto trainer = Trainer::create(*config, options);
   EXPECT_TRUE(trainer.ok()) << trainer.error().message();
@@ -83,8 +83,13 @@ TEST(Resume, CheckpointsContinueBitIdentically) {
   const TrainSummary d = train(write_config("c"), resume_from(dir + "/c/checkpoint-2"));
   EXPECT_EQ(d.steps, 6);
 
+  // E: A again on one thread instead of two.
+  const TrainSummary e = train(write_config("e"), {}, 1);
+  EXPECT_EQ(e.steps, 6);
+
   const std::string final_a = testing::read_file(dir + "/a/adapter_model.safetensors");
   ASSERT_FALSE(final_a.empty());
+  EXPECT_EQ(testing::read_file(dir + "/e/adapter_model.safetensors"), final_a) << "thread count changed the result";
   EXPECT_EQ(testing::read_file(dir + "/b/adapter_model.safetensors"), final_a);
   EXPECT_EQ(testing::read_file(dir + "/c/adapter_model.safetensors"), final_a);
   for (const char* f : {"params.safetensors", "optimizer.safetensors"}) {
