@@ -143,11 +143,9 @@ void softmax_rows(float* s, int64_t ld, int64_t t0, int64_t rows, const float* l
     if (lse_in) {
       exp_shifted_inplace(row, lse_in[r * lse_stride], valid);
     } else {
-      float mx = row[0];
-      for (int64_t p = 1; p < valid; ++p) mx = std::max(mx, row[p]);
+      const float mx = max_f32(row, valid);
       exp_shifted_inplace(row, mx, valid);
-      double sum = 0;
-      for (int64_t p = 0; p < valid; ++p) sum += row[p];
+      const double sum = sum_f32(row, valid);
       const auto inv = static_cast<float>(1.0 / sum);
       for (int64_t p = 0; p < valid; ++p) row[p] *= inv;
       lse_out[r * lse_stride] = mx + static_cast<float>(std::log(sum));

@@ -11,6 +11,7 @@
 // branches' contributions); ax is assigned.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "base/thread_pool.h"
@@ -30,19 +31,22 @@ struct Dropout {
 };
 
 // Whether element `index` survives dropout with this seed: a counter-based hash (splitmix64)
-// of (seed, index / 2) gives 32 bits to each of two neighbouring elements, whose top 24 bits
-// are compared with p.
+// of (seed, index / 2) gives 32 bits to each of two neighbouring elements (the high half to the
+// even one); their top 24 bits u are kept when u / 2^24 >= p, i.e. u >= ceil(p · 2^24).
+inline uint32_t dropout_threshold(float p) { return static_cast<uint32_t>(std::ceil(static_cast<double>(p) * 16777216.0)); }
 inline bool dropout_keeps(const Dropout& d, uint64_t index) {
   uint64_t z = d.seed + ((index >> 1) + 1) * 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   z ^= z >> 31;
   const auto half = static_cast<uint32_t>(index & 1 ? z : z >> 32);
-  return static_cast<float>(half >> 8) * 0x1.0p-24f >= d.p;
+  return (half >> 8) >= dropout_threshold(d.p);
 }
 
 // out[e] = x[e] * keep(e) / (1 - p) for e < n; the mask is also written to `keep` when given.
+// The AVX-512 version hashes 8 pairs at once; its twin is the scalar loop (identical masks).
 void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n);
+void dropout_apply_scalar(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n);
 
 // Caller-owned buffers, so the kernels never allocate: xd [T, in] and keep [T, in] (only
 // when p > 0), ybuf [T, out], dax [T, r].

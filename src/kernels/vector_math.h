@@ -12,4 +12,9 @@ namespace limarp::kernels {
 void exp_shifted_inplace(float* x, float shift, int64_t n);
 void exp_shifted_inplace_scalar(float* x, float shift, int64_t n);
 
+// max x[i] (n >= 1), and sum x[i] accumulated in double — reductions for softmax rows. The
+// AVX-512 versions keep 16 partial results and combine them in a fixed order.
+float max_f32(const float* x, int64_t n);
+double sum_f32(const float* x, int64_t n);
+
 }  // namespace limarp::kernels

@@ -250,6 +250,18 @@ TEST(Backward, EmbeddingSumsRepeatedTokens) {
   EXPECT_LT(rel_err(dtable, numeric_grad(table, loss, 1.0)), 1e-5);
 }
 
+TEST(VectorMath, ReductionsMatchPlainLoops) {
+  Rng rng(8);
+  for (int64_t n : {1, 15, 16, 17, 100, 1000}) {
+    std::vector<float> x = to_f32(random_vec(rng, static_cast<size_t>(n), 3.0));
+    float m = x[0];
+    double s = 0;
+    for (float v : x) m = std::max(m, v), s += v;
+    EXPECT_EQ(max_f32(x.data(), n), m) << n;
+    EXPECT_NEAR(sum_f32(x.data(), n), s, 1e-9 * (std::fabs(s) + static_cast<double>(n))) << n;
+  }
+}
+
 TEST(VectorMath, ExpMatchesTheLibraryWithinTwoUlp) {
   std::vector<float> x;
   for (float v = -110.0f; v < 89.0f; v += 0.0137f) x.push_back(v);

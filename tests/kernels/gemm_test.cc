@@ -182,5 +182,26 @@ TEST(Gemm, LoraBranchWithDropoutMatchesReferenceAndFiniteDifferences) {
   EXPECT_LT(rel_err(db, fd(bd)), 1e-5);
 }
 
+// The vectorised dropout draws exactly the scalar twin's masks, and about p of them drop.
+TEST(Gemm, DropoutMaskIsTheScalarTwinsAndHasRateP) {
+  Rng rng(15);
+  for (float p : {0.05f, 0.1f, 0.5f}) {
+    const int64_t n = 100003;  // not a multiple of 16
+    const std::vector<float> x = random_f32(rng, n);
+    std::vector<float> fast(n), scalar(n);
+    std::vector<uint8_t> kf(n), ks(n);
+    const Dropout d{p, 0x1234567 + static_cast<uint64_t>(p * 100)};
+    dropout_apply(fast.data(), kf.data(), x.data(), d, n);
+    dropout_apply_scalar(scalar.data(), ks.data(), x.data(), d, n);
+    EXPECT_EQ(kf, ks);
+    EXPECT_EQ(fast, scalar);
+    int64_t dropped = 0;
+    for (int64_t i = 0; i < n; ++i) dropped += !ks[static_cast<size_t>(i)];
+    // Binomial: 5 standard deviations.
+    const double sd = std::sqrt(static_cast<double>(n) * p * (1 - p));
+    EXPECT_NEAR(static_cast<double>(dropped), p * static_cast<double>(n), 5 * sd) << p;
+  }
+}
+
 }  // namespace
 }  // namespace limarp::kernels

@@ -38,4 +38,26 @@ void exp_shifted_inplace(float* x, float shift, int64_t n) {
   }
 }
 
+float max_f32(const float* x, int64_t n) {
+  __m512 m = _mm512_set1_ps(x[0]);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+  if (i < n) m = _mm512_mask_max_ps(m, static_cast<__mmask16>((1u << (n - i)) - 1), m, _mm512_maskz_loadu_ps(
+                                                                       static_cast<__mmask16>((1u << (n - i)) - 1), x + i));
+  return _mm512_reduce_max_ps(m);
+}
+
+double sum_f32(const float* x, int64_t n) {
+  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+  }
+  double tail = 0;
+  for (; i < n; ++i) tail += x[i];
+  return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi)) + tail;
+}
+
 }  // namespace limarp::kernels::avx512
