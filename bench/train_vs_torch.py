@@ -8,7 +8,9 @@ stories260K (the real llama2.c checkpoint) with micro-batches of B sequences of 
            frozen base weights, autograd), torch.set_num_threads(N), on random tokens of the
            same shape (token values do not change the work).
 Each side runs one warm-up step, then STEPS timed steps; the result is training tokens per
-second and their ratio. Usage:
+second and their ratio. The result names the BLAS torch was built with: Debian's python3-torch
+uses the generic reference BLAS, which is much slower at matrix products than an MKL build.
+Usage:
   bench/train_vs_torch.py --limarp build/release/bin/limarp [--threads 2] [--steps 10]
       [--seq-len 256] [--micro-batch 8] [--rank 8] [--dropout 0.1] [--assets ../shared/assets]
 """
@@ -17,6 +19,7 @@ import json
 import math
 import os
 import platform
+import re
 import struct
 import subprocess
 import tempfile
@@ -167,7 +170,9 @@ def main():
     cfg, w = load_llama2c(os.path.join(args.assets, "stories260K/stories260K.bin"))
     ours = limarp_tokens_per_s(args)
     theirs = torch_tokens_per_s(args, cfg, w)
-    result = {"machine": cpu_name(), "threads": args.threads, "torch": torch.__version__,
+    found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    blas = found.group(1) if found else "?"
+    result = {"machine": cpu_name(), "threads": args.threads, "torch": torch.__version__, "torch_blas": blas,
               "config": {"seq_len": args.seq_len, "micro_batch": args.micro_batch, "rank": args.rank,
                          "dropout": args.dropout, "steps": args.steps},
               "limarp_tokens_per_s": round(ours, 1), "torch_tokens_per_s": round(theirs, 1),
