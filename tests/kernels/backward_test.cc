@@ -229,6 +229,20 @@ TEST(Backward, CrossEntropyWithLossMaskMatchesFiniteDifferences) {
   for (int64_t i = 0; i < V; ++i) z += std::exp(logits[i]);
   EXPECT_NEAR(l[0], std::log(z) - logits[3], 1e-12);
   EXPECT_EQ(l[1], 0.0);
+  // The float build (vectorised exp) agrees with the double one, over a vocabulary wider than
+  // its chunk of 256.
+  const int64_t wide = 1000;
+  Vec big = random_vec(rng, 2 * wide, 4.0);
+  const std::vector<int32_t> t2 = {17, 999};
+  const Vec d2 = {0.5, -1.5};
+  Vec l64(2), g64(2 * wide);
+  cross_entropy_forward(l64.data(), big.data(), t2.data(), 2, wide);
+  cross_entropy_backward(g64.data(), big.data(), t2.data(), d2.data(), 2, wide);
+  std::vector<float> fbig = to_f32(big), fd2 = to_f32(d2), l32(2), g32(2 * wide);
+  cross_entropy_forward(l32.data(), fbig.data(), t2.data(), 2, wide);
+  cross_entropy_backward(g32.data(), fbig.data(), t2.data(), fd2.data(), 2, wide);
+  EXPECT_LT(rel_err(to_f64(l32), l64), 1e-6);
+  EXPECT_LT(rel_err(to_f64(g32), g64), 1e-5);
 }
 
 TEST(Backward, EmbeddingSumsRepeatedTokens) {
