@@ -136,7 +136,7 @@ Status Forward::eval(std::span<BatchItem> batch) {
     project(gate, xn, l, Projection::kGate, batch);
     project(up, xn, l, Projection::kUp, batch);
     timer.lap(profile_.matmul);
-    kernels::swiglu(gate, up, N * hid);
+    kernels::swiglu(gate, gate, up, N * hid);
     timer.lap(profile_.ffn_act);
     project(xn, gate, l, Projection::kDown, batch);
     timer.lap(profile_.matmul);

@@ -62,9 +62,11 @@ def rms_norm(s, x, w):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + s.eps) * w
 
 
-def forward(s, w, tokens):
-    """Logits [T, vocab] for the whole sequence (causal), the Hugging Face way."""
+def forward(s, w, tokens, linear=None):
+    """Logits [T, vocab] for the whole sequence (causal), the Hugging Face way.
+    linear(name, x), when given, replaces x @ w[name].T for the projections (LoRA branches)."""
     T = len(tokens)
+    lin = linear or (lambda name, x: x @ w[name].T)
     x = w["model.embed_tokens.weight"][torch.tensor(tokens)]
     inv_freq = 1.0 / (s.theta ** (torch.arange(0, s.head, 2, dtype=torch.float32) / s.head))
     angles = torch.arange(T, dtype=torch.float32)[:, None] * inv_freq[None, :]
@@ -78,19 +80,19 @@ def forward(s, w, tokens):
     for l in range(s.layers):
         pre = f"model.layers.{l}."
         h = rms_norm(s, x, w[pre + "input_layernorm.weight"])
-        q = (h @ w[pre + "self_attn.q_proj.weight"].T).view(T, s.heads, s.head)
-        k = (h @ w[pre + "self_attn.k_proj.weight"].T).view(T, s.kv_heads, s.head)
-        v = (h @ w[pre + "self_attn.v_proj.weight"].T).view(T, s.kv_heads, s.head)
+        q = lin(pre + "self_attn.q_proj.weight", h).view(T, s.heads, s.head)
+        k = lin(pre + "self_attn.k_proj.weight", h).view(T, s.kv_heads, s.head)
+        v = lin(pre + "self_attn.v_proj.weight", h).view(T, s.kv_heads, s.head)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k = k.repeat_interleave(s.heads // s.kv_heads, dim=1)
         v = v.repeat_interleave(s.heads // s.kv_heads, dim=1)
         att = torch.einsum("thd,shd->hts", q, k) / s.head ** 0.5 + mask
         out = torch.einsum("hts,shd->thd", att.softmax(-1), v).reshape(T, s.dim)
-        x = x + out @ w[pre + "self_attn.o_proj.weight"].T
+        x = x + lin(pre + "self_attn.o_proj.weight", out)
         h = rms_norm(s, x, w[pre + "post_attention_layernorm.weight"])
-        g = torch.nn.functional.silu(h @ w[pre + "mlp.gate_proj.weight"].T)
-        x = x + (g * (h @ w[pre + "mlp.up_proj.weight"].T)) @ w[pre + "mlp.down_proj.weight"].T
+        g = torch.nn.functional.silu(lin(pre + "mlp.gate_proj.weight", h))
+        x = x + lin(pre + "mlp.down_proj.weight", g * lin(pre + "mlp.up_proj.weight", h))
     x = rms_norm(s, x, w["model.norm.weight"])
     out_w = w.get("lm_head.weight", w["model.embed_tokens.weight"])
     return x @ out_w.T
