@@ -74,6 +74,7 @@ RenderedPrompt render_with_preset(const ChatState& chat, const InstructPreset& p
     ChatRole role;
     std::string text;
     LengthLevel length;
+    bool tagged = false;  // the message carries its own level
   };
   std::vector<Turn> turns;
   if (options.examples == ExampleMode::kAsTurns && !preset.skip_examples && !trim_whitespace(chat.examples).empty())
@@ -82,7 +83,7 @@ RenderedPrompt render_with_preset(const ChatState& chat, const InstructPreset& p
   for (size_t i = 0; i < chat.messages.size(); ++i) {
     const auto& m = chat.messages[i];
     turns.push_back({SegmentKind::kMessage, static_cast<int>(i), m.role, clean_field(substitute_macros(m.text, names)),
-                     m.length.value_or(chat.length)});
+                     m.length.value_or(chat.length), m.length.has_value()});
   }
   PromptTail tail = options.tail;
   const bool last_is_char_message =
@@ -101,11 +102,14 @@ RenderedPrompt render_with_preset(const ChatState& chat, const InstructPreset& p
   if (has_length_modifier(preset.last_output_sequence)) modifier_seq = &preset.last_output_sequence;
   else if (has_length_modifier(preset.output_sequence)) modifier_seq = &preset.output_sequence;
 
-  auto char_header = [&](std::string_view base, bool open, LengthLevel level) {
+  auto char_header = [&](std::string_view base, bool open, LengthLevel level, bool tagged) {
     switch (options.modifier) {
       case ModifierPlacement::kNone: return set_length_modifier(base, nullptr);
       case ModifierPlacement::kLast: return set_length_modifier(base, open ? &chat.length : nullptr);
       case ModifierPlacement::kEvery:
+        return modifier_seq ? set_length_modifier(*modifier_seq, &level) : std::string(base);
+      case ModifierPlacement::kTagged:
+        if (!tagged) return set_length_modifier(base, nullptr);
         return modifier_seq ? set_length_modifier(*modifier_seq, &level) : std::string(base);
     }
     return std::string(base);
@@ -155,14 +159,14 @@ RenderedPrompt render_with_preset(const ChatState& chat, const InstructPreset& p
       std::string_view base = preset.output_sequence;
       if (open && !preset.last_output_sequence.empty()) base = preset.last_output_sequence;
       else if (first_message && !preset.first_output_sequence.empty()) base = preset.first_output_sequence;
-      text += render_turn(ChatRole::kChar, turn.text, char_header(base, open, turn.length), preset.output_suffix, last);
+      text += render_turn(ChatRole::kChar, turn.text, char_header(base, open, turn.length, turn.tagged), preset.output_suffix, last);
     }
     p.segments.push_back({turn.kind, std::move(text), turn.message_index});
   }
 
   if (tail == PromptTail::kOpenResponse) {
     const std::string& base = preset.last_output_sequence.empty() ? preset.output_sequence : preset.last_output_sequence;
-    std::string seq = c.macro(char_header(base, true, chat.length), c.char_name);
+    std::string seq = c.macro(char_header(base, true, chat.length, true), c.char_name);
     std::string text = preset.names_behavior == NamesBehavior::kAlways ? join(seq, c.char_name + ":", c.sep) : seq + c.sep;
     p.segments.push_back({SegmentKind::kOpenHeader, std::move(text), -1});
   }

@@ -18,6 +18,7 @@ struct Turn {
   ChatRole role;
   std::string text;
   LengthLevel length;
+  bool tagged = false;  // the message carries its own level
 };
 
 }  // namespace
@@ -63,7 +64,7 @@ RenderedPrompt render_limarp_prompt(const ChatState& chat, const PromptOptions& 
   for (size_t i = 0; i < chat.messages.size(); ++i) {
     const auto& m = chat.messages[i];
     turns.push_back({SegmentKind::kMessage, static_cast<int>(i), m.role, clean_field(substitute_macros(m.text, names)),
-                     m.length.value_or(chat.length)});
+                     m.length.value_or(chat.length), m.length.has_value()});
   }
   // Continuing only makes sense on the char's own message; otherwise open a new response.
   PromptTail tail = options.tail;
@@ -86,7 +87,8 @@ RenderedPrompt render_limarp_prompt(const ChatState& chat, const PromptOptions& 
     } else {
       header = std::string(kResponseHeader);
       const bool open = last && tail == PromptTail::kContinueLast;
-      if (options.modifier == ModifierPlacement::kEvery) header += length_modifier(turn.length);
+      if (options.modifier == ModifierPlacement::kEvery || (options.modifier == ModifierPlacement::kTagged && turn.tagged))
+        header += length_modifier(turn.length);
       else if (options.modifier == ModifierPlacement::kLast && open) header += length_modifier(chat.length);
     }
     const std::string& name = turn.role == ChatRole::kUser ? un : cn;

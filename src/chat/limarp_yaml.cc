@@ -38,6 +38,7 @@ Result<ChatState> parse_limarp_conversation(std::string_view text, const std::st
     if (!names || !names.IsMap()) return make_error("{}: missing names", source);
     LIMARP_ASSIGN_OR_RETURN(std::string first, scalar(names["<FIRST>"], source, "names.<FIRST>"));
     LIMARP_ASSIGN_OR_RETURN(std::string second, scalar(names["<SECOND>"], source, "names.<SECOND>"));
+    if (first.empty() || second.empty()) return make_error("{}: names.<FIRST> and names.<SECOND> must not be empty", source);
     auto fill = [&](std::string s) {
       s = replace_all(std::move(s), "<FIRST>", first);
       s = replace_all(std::move(s), "<SECOND>", second);
@@ -61,14 +62,17 @@ Result<ChatState> parse_limarp_conversation(std::string_view text, const std::st
       chat.scenario = fill(s);
     }
     const YAML::Node conv = root["conversation"];
-    if (!conv || !conv.IsSequence()) return make_error("{}: missing conversation", source);
+    if (!conv || !conv.IsSequence() || conv.size() == 0)
+      return make_error("{}: conversation must be a non-empty list of {{name, text}}", source);
     for (size_t i = 0; i < conv.size(); ++i) {
       const std::string where = fmt::format("conversation[{}]", i);
       LIMARP_ASSIGN_OR_RETURN(std::string who, scalar(conv[i]["name"], source, where + ".name"));
       LIMARP_ASSIGN_OR_RETURN(std::string msg, scalar(conv[i]["text"], source, where + ".text"));
-      if (who != "<FIRST>" && who != "<SECOND>")
+      // Some files name the speaker directly instead of by placeholder.
+      const bool is_char = who == "<FIRST>" || who == first;
+      if (!is_char && who != "<SECOND>" && who != second)
         return make_error("{}: {}.name must be <FIRST> or <SECOND>, got {:?}", source, where, who);
-      chat.messages.push_back({who == "<FIRST>" ? ChatRole::kChar : ChatRole::kUser, fill(msg), std::nullopt});
+      chat.messages.push_back({is_char ? ChatRole::kChar : ChatRole::kUser, fill(msg), std::nullopt});
     }
     return chat;
   } catch (const YAML::Exception& e) {

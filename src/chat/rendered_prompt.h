@@ -20,6 +20,7 @@ namespace limarp {
 enum class ModifierPlacement {
   kLast,   // only the open header (the one the model answers): the card's normal use
   kEvery,  // every response header, each with its message's own level (training data)
+  kTagged, // the headers of messages that carry their own level, and the open header
   kNone,   // none
 };
 

@@ -35,7 +35,7 @@ Result<std::vector<std::string>> dataset_files(const std::string& path, const st
   return files;
 }
 
-Sample tokenize_segments(const std::vector<PromptSegment>& segments, const Tokenizer& tok, EosOptions eos) {
+Sample tokenize_segments(const std::vector<TrainingSegment>& segments, const Tokenizer& tok, EosOptions eos) {
   std::string full;
   std::vector<size_t> ends;  // end offset of each segment in `full`
   for (const auto& s : segments) {

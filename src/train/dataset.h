@@ -4,7 +4,7 @@
 //   completion  raw text (JSONL with a text field, or .txt files with documents separated by
 //               <|endoftext|> lines): BOS + text + EOS, cut into consecutive chunks of
 //               sequence_len tokens (a long story becomes several samples); every token trained.
-//   limarp      LimaRP conversation YAML files → the LimaRP prompt (train/roleplay_prompt.h);
+//   limarp      LimaRP conversation YAML files (chat/limarp_yaml.h) → the LimaRP prompt (train/roleplay_prompt.h);
 //               only the character's replies trained unless train_on_inputs.
 //   alpaca      JSONL records {instruction, input, output} → the Alpaca prompt; only the
 //               output (and EOS) trained unless train_on_inputs.
@@ -60,7 +60,7 @@ struct EosOptions {
   bool append = false;
   bool trained = false;
 };
-Sample tokenize_segments(const std::vector<PromptSegment>& segments, const Tokenizer& tok, EosOptions eos);
+Sample tokenize_segments(const std::vector<TrainingSegment>& segments, const Tokenizer& tok, EosOptions eos);
 
 Result<std::vector<Sample>> load_completion(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
                                             DatasetReport& report);
@@ -68,8 +68,6 @@ Result<std::vector<Sample>> load_limarp(const DatasetSpec& spec, const TrainConf
                                         DatasetReport& report);
 Result<std::vector<Sample>> load_alpaca(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
                                         DatasetReport& report);
-// One LimaRP conversation file's content (placeholders substituted, em-dashes restored).
-Result<RoleplayConversation> parse_limarp_conversation(const YAML::Node& root, const std::string& source);
 
 // Dispatches on spec.type.
 Result<std::vector<Sample>> load_dataset(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,

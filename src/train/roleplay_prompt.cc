@@ -1,43 +1,58 @@
 #include "train/roleplay_prompt.h"
 
+#include "base/status.h"
+#include "chat/limarp_prompt.h"
+#include "chat/text_util.h"
+
 namespace limarp::train {
 
-RenderedPrompt render_roleplay(const RoleplayConversation& c, const LengthLabelRule& rule, const LengthMeasure& measure) {
-  RenderedPrompt out;
-  auto input = [&](const std::string& text) {
-    if (!out.segments.empty() && !out.segments.back().trained) out.segments.back().text += text;
-    else out.segments.push_back({text, false});
-  };
-  std::string head = "### Instruction:\n";
-  std::vector<std::string> paragraphs;
-  if (!c.char_persona.empty()) paragraphs.push_back(c.char_name + "'s Persona: " + c.char_persona);
-  if (!c.user_persona.empty()) paragraphs.push_back(c.user_name + "'s Persona: " + c.user_persona);
-  if (!c.scenario.empty()) paragraphs.push_back("Scenario: " + c.scenario);
-  paragraphs.push_back("Play the role of " + c.char_name + ". You must engage in a roleplaying chat with " +
-                       c.user_name + " below this line. Do not write dialogues and narration for " + c.user_name + ".");
-  for (size_t i = 0; i < paragraphs.size(); ++i) head += (i ? "\n\n" : "") + paragraphs[i];
-  input(head);
+TrainingPrompt render_training_prompt(const ChatState& chat, const LengthLabelRule& rule, const LengthMeasure& measure) {
+  TrainingPrompt out;
+  ChatState labelled = chat;
   int last_reply = -1;
-  for (size_t i = 0; i < c.messages.size(); ++i)
-    if (c.messages[i].from_character) last_reply = static_cast<int>(i);
-  for (size_t i = 0; i < c.messages.size(); ++i) {
-    const RoleplayMessage& m = c.messages[i];
-    if (!m.from_character) {
-      input("\n\n### Input:\n" + c.user_name + ": " + m.text);
+  for (size_t i = 0; i < labelled.messages.size(); ++i)
+    if (labelled.messages[i].role == ChatRole::kChar) last_reply = static_cast<int>(i);
+  for (size_t i = 0; i < labelled.messages.size(); ++i) {
+    ChatMessage& m = labelled.messages[i];
+    m.length.reset();
+    if (m.role != ChatRole::kChar) continue;
+    const bool tagged = rule.placement == LengthLabels::kEveryReply ||
+                        (rule.placement == LengthLabels::kLastReply && static_cast<int>(i) == last_reply);
+    if (!tagged) continue;
+    const int level = rule.level_for(measure(trim_whitespace(m.text)));
+    out.reply_levels.push_back(level);
+    m.length = static_cast<LengthLevel>(level);
+  }
+  const PromptOptions options{.modifier = rule.placement == LengthLabels::kNone ? ModifierPlacement::kNone
+                                                                                 : ModifierPlacement::kTagged,
+                              .examples = ExampleMode::kOmit,
+                              .tail = PromptTail::kClosed};
+  const RenderedPrompt rendered = render_limarp_prompt(labelled, options);
+
+  auto untrained = [&](std::string_view text) {
+    if (text.empty()) return;
+    if (!out.segments.empty() && !out.segments.back().trained) out.segments.back().text += text;
+    else out.segments.push_back({std::string(text), false});
+  };
+  const std::string prefix = effective_char_name(labelled) + ":";
+  for (const PromptSegment& seg : rendered.segments) {
+    const bool reply = seg.kind == SegmentKind::kMessage &&
+                       labelled.messages[static_cast<size_t>(seg.message_index)].role == ChatRole::kChar;
+    if (!reply) {
+      untrained(seg.text);
       continue;
     }
-    std::string header = "\n\n### Response:";
-    const bool labelled = rule.placement == LengthLabels::kEveryReply ||
-                          (rule.placement == LengthLabels::kLastReply && static_cast<int>(i) == last_reply);
-    if (labelled) {
-      const int level = rule.level_for(measure(m.text));
-      out.reply_levels.push_back(level);
-      header += std::string(" (length = ") + kLengthLevelNames[level] + ")";
-    }
-    input(header + "\n" + c.char_name + ":");
-    out.segments.push_back({" " + m.text, true});
+    // "\n### Response: (length = X)\n{char}: {reply}\n": the header and name are context, the
+    // reply is trained, the closing line break belongs to what follows.
+    const size_t name_at = seg.text.find('\n', 1) + 1;
+    LIMARP_CHECK(name_at > 0 && seg.text.compare(name_at, prefix.size(), prefix) == 0);
+    const size_t reply_at = name_at + prefix.size();
+    const size_t reply_end = seg.text.ends_with('\n') ? seg.text.size() - 1 : seg.text.size();
+    untrained(std::string_view(seg.text).substr(0, reply_at));
+    if (reply_end > reply_at) out.segments.push_back({seg.text.substr(reply_at, reply_end - reply_at), true});
+    untrained(std::string_view(seg.text).substr(reply_end));
   }
-  out.ends_with_reply = !c.messages.empty() && c.messages.back().from_character;
+  out.ends_with_reply = !labelled.messages.empty() && labelled.messages.back().role == ChatRole::kChar;
   return out;
 }
 

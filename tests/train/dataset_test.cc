@@ -11,6 +11,7 @@
 
 #include "support/test_support.h"
 #include "train/batch_plan.h"
+#include "chat/limarp_yaml.h"
 #include "train/dataset.h"
 
 namespace limarp::train {
@@ -18,10 +19,8 @@ namespace {
 
 std::string fixture(const std::string& rel) { return testing::source_dir() + "/tests/fixtures/" + rel; }
 
-RoleplayConversation conversation(const std::string& file) {
-  auto root = read_yaml_file(fixture(file));
-  EXPECT_TRUE(root.ok());
-  auto c = parse_limarp_conversation(*root, file);
+ChatState conversation(const std::string& file) {
+  auto c = load_limarp_conversation(fixture(file));
   EXPECT_TRUE(c.ok()) << c.error().message();
   return *c;
 }
@@ -37,10 +36,10 @@ int64_t words(const std::string& s) {
 const LengthMeasure kWords = [](std::string_view s) { return words(std::string(s)); };
 
 TEST(LimarpDataset, RendersThePromptFormatWithNamesAndLengthLabels) {
-  const RoleplayConversation c = conversation("limarp/market.yaml");
+  const ChatState c = conversation("limarp/market.yaml");
   EXPECT_EQ(c.char_name, "Idris");
   EXPECT_EQ(c.user_name, "Lena");
-  const RenderedPrompt p = render_roleplay(c, LengthLabelRule{}, kWords);
+  const TrainingPrompt p = render_training_prompt(c, LengthLabelRule{}, kWords);
   std::string text, trained;
   for (const auto& s : p.segments) {
     text += s.text;
@@ -57,9 +56,9 @@ TEST(LimarpDataset, RendersThePromptFormatWithNamesAndLengthLabels) {
       "Play the role of Idris. You must engage in a roleplaying chat with Lena below this line. Do not write "
       "dialogues and narration for Lena.\n\n"
       "### Input:\nLena: Do you sell blue saffron?\n\n"
-      "### Response: (length = tiny)\nIdris: " + reply1 + "\n\n"
+      "### Response: (length = short)\nIdris: " + reply1 + "\n\n"
       "### Input:\nLena: Twelve? The stall by the fountain asked for eight.\n\n"
-      "### Response: (length = tiny)\nIdris: " + reply2 + "\n\n"
+      "### Response: (length = short)\nIdris: " + reply2 + "\n\n"
       "### Input:\nLena: Nine and you keep the cardamom.";
   EXPECT_EQ(text, expected);
   EXPECT_EQ(trained, " " + reply1 + "| " + reply2 + "|");
@@ -68,22 +67,22 @@ TEST(LimarpDataset, RendersThePromptFormatWithNamesAndLengthLabels) {
   LengthLabelRule last;
   last.placement = LengthLabels::kLastReply;
   std::string t2;
-  for (const auto& s : render_roleplay(c, last, kWords).segments) t2 += s.text;
+  for (const auto& s : render_training_prompt(c, last, kWords).segments) t2 += s.text;
   EXPECT_NE(t2.find("### Response:\nIdris: *grins"), std::string::npos);
-  EXPECT_NE(t2.find("### Response: (length = tiny)\nIdris: *laughs"), std::string::npos);
+  EXPECT_NE(t2.find("### Response: (length = short)\nIdris: *laughs"), std::string::npos);
   LengthLabelRule none;
   none.placement = LengthLabels::kNone;
   std::string t3;
-  for (const auto& s : render_roleplay(c, none, kWords).segments) t3 += s.text;
+  for (const auto& s : render_training_prompt(c, none, kWords).segments) t3 += s.text;
   EXPECT_EQ(t3.find("(length ="), std::string::npos);
 }
 
 TEST(LimarpDataset, EmDashesAndPlaceholdersAreRestored) {
-  const RoleplayConversation c = conversation("limarp/lighthouse.yaml");
+  const ChatState c = conversation("limarp/lighthouse.yaml");
   EXPECT_NE(c.messages.back().text.find("try it\u2014once"), std::string::npos);
   EXPECT_EQ(c.messages.back().text.find("---"), std::string::npos);
   EXPECT_EQ(c.scenario, "A storm is coming in and Tobias asks Maren whether the boat will leave tonight.");
-  EXPECT_TRUE(c.messages.back().from_character);
+  EXPECT_TRUE((c.messages.back().role == ChatRole::kChar));
 }
 
 
@@ -105,10 +104,10 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
   std::array<int64_t, kLengthLevels> want_hist{};
   for (const auto& s : *samples) {
     const std::string file = std::filesystem::path(s.origin).filename().string();
-    const RoleplayConversation c = conversation("limarp/" + file);
+    const ChatState c = conversation("limarp/" + file);
     std::string want;
     for (const auto& m : c.messages)
-      if (m.from_character) {
+      if (m.role == ChatRole::kChar) {
         want += " " + m.text;
         ++want_hist[static_cast<size_t>(spec.length.level_for(words(m.text)))];
       }
@@ -120,13 +119,13 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
     EXPECT_EQ(s.tokens.front(), tok->bos());
     EXPECT_EQ(s.trained.front(), 0);
     // A conversation ending with a reply ends with a trained EOS; otherwise no EOS.
-    EXPECT_EQ(s.tokens.back() == tok->eos(), c.messages.back().from_character) << file;
-    if (c.messages.back().from_character) {
+    EXPECT_EQ(s.tokens.back() == tok->eos(), (c.messages.back().role == ChatRole::kChar)) << file;
+    if ((c.messages.back().role == ChatRole::kChar)) {
       EXPECT_EQ(s.trained.back(), 1);
     }
     // The whole sample decodes to the rendered prompt.
     std::string text;
-    for (const auto& seg : render_roleplay(c, spec.length, kWords).segments) text += seg.text;
+    for (const auto& seg : render_training_prompt(c, spec.length, kWords).segments) text += seg.text;
     EXPECT_EQ(tok->decode(s.tokens), text) << file;
   }
   EXPECT_EQ(report.length_histogram, want_hist);

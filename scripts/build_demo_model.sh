@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Builds the bundled demo model (models/limarp-demo/) from scratch with limarp alone, the way
+# the LimaRP card builds its adapter, at toy scale:
+#   1. a SentencePiece BPE tokenizer (Debian's spm_train) on the TinyStories sample + fixtures
+#   2. a small Llama pretrained from random weights on ../shared/assets/text (full-parameter)
+#   3. pass 1: a LoRA on stories (completion)
+#   4. pass 2: the LoRA continued on the roleplay fixtures (limarp, length labels), every 10th
+#      conversation held out for the evaluation
+#   5. merge pass 1+2 into the base, quantize to q8_0; the same without pass 2 for comparison
+#   6. eval-length of both and perplexity, written next to the model
+# About 40 minutes on a 2-core machine. Stages whose output exists are skipped, so a stopped
+# build continues; --fresh starts over. Work files go to build/demo-model/.
+#
+#   scripts/build_demo_model.sh [--fresh] [--threads N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+threads=$(nproc)
+fresh=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --fresh) fresh=1 ;;
+    --threads) threads=$2; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+assets=${LIMARP_ASSETS:-$root/../shared/assets}
+stories=$assets/text/tinystories_sample_2MiB.txt
+[ -f "$stories" ] || { echo "missing $stories (the shared test assets)" >&2; exit 1; }
+work=$root/build/demo-model
+out=$root/models/limarp-demo
+[ $fresh = 1 ] && rm -rf "$work"
+mkdir -p "$work" "$out"
+
+if [ ! -x build/release/bin/limarp ]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j "$threads" --target limarp
+fi
+limarp=${LIMARP_BIN:-$root/build/release/bin/limarp}
+stage() { echo; echo "== $(date +%H:%M:%S) $*"; }
+
+# The fixtures split: every 10th conversation is held out (evaluation), the rest trains.
+if [ ! -d "$work/roleplay-train" ]; then
+  mkdir -p "$work/roleplay-train" "$work/roleplay-heldout"
+  i=0
+  for f in data/roleplay/*.yaml; do
+    i=$((i + 1))
+    if [ $((i % 10)) = 0 ]; then cp "$f" "$work/roleplay-heldout/"; else cp "$f" "$work/roleplay-train/"; fi
+  done
+fi
+
+stage "1/6 tokenizer"
+if [ ! -f "$work/tokenizer.model" ]; then
+  /usr/bin/python3 scripts/fixture_text.py "$work/roleplay-train" "$work/fixtures.txt"
+  spm_train --input="$stories,$work/fixtures.txt" --model_prefix="$work/tokenizer" --model_type=bpe \
+    --vocab_size=2048 --byte_fallback=true --normalization_rule_name=identity \
+    --remove_extra_whitespaces=false --split_digits=true --allow_whitespace_only_pieces=true \
+    --character_coverage=1.0 --unk_id=0 --bos_id=1 --eos_id=2 --pad_id=-1 \
+    --num_threads="$threads" --minloglevel=2
+fi
+
+# Axolotl-style configs for the three training runs.
+cat >"$work/pretrain.yml" <<YAML
+# Full-parameter pretraining of the random model on TinyStories.
+base_model: $work/init.gguf
+adapter:
+sequence_len: 512
+sample_packing: true
+micro_batch_size: 8
+num_epochs: 2
+learning_rate: 0.002
+lr_scheduler: cosine
+warmup_steps: 30
+weight_decay: 0.1
+max_grad_norm: 1.0
+seed: 1
+val_set_size: 0.01
+output_dir: $work/pretrain
+datasets:
+  - path: $stories
+    type: completion
+YAML
+cat >"$work/pass1.yml" <<YAML
+# Pass 1 (the card's stories pass): a LoRA on stories as completion.
+base_model: $work/pretrain/model.gguf
+adapter: lora
+lora_r: 32
+lora_alpha: 32
+lora_dropout: 0.05
+lora_target_linear: true
+sequence_len: 512
+sample_packing: true
+micro_batch_size: 8
+num_epochs: 1
+learning_rate: 0.0005
+lr_scheduler: constant
+seed: 1
+val_set_size: 0.02
+output_dir: $work/pass1
+datasets:
+  - path: $assets/text/tinystories_first300.txt
+    type: completion
+YAML
+cat >"$work/pass2.yml" <<YAML
+# Pass 2 (the card's roleplay pass): the pass-1 adapter continued on LimaRP-format
+# conversations, every reply header labelled with its length (data/roleplay/README.md's bands).
+base_model: $work/pretrain/model.gguf
+adapter: lora
+lora_model_dir: $work/pass1
+lora_dropout: 0.0
+sequence_len: 2048
+micro_batch_size: 1
+gradient_accumulation_steps: 4
+num_epochs: 4
+learning_rate: 0.001
+lr_scheduler: cosine
+warmup_steps: 10
+seed: 1
+val_set_size: 8
+output_dir: $work/pass2
+datasets:
+  - path: $work/roleplay-train
+    type: limarp
+    length_unit: words
+    length_thresholds: [12, 30, 60, 100, 150, 220, 300]
+    length_labels: every_reply
+YAML
+
+stage "2/6 pretraining (full-parameter)"
+if [ ! -f "$work/pretrain/model.gguf" ]; then
+  "$limarp" init "$work/init.gguf" --shape tiny --tokenizer "$work/tokenizer.model" \
+    --dim 256 --hidden 768 --layers 4 --heads 8 --kv-heads 4 --ctx 2048 --seed 1
+  "$limarp" train "$work/pretrain.yml" -t "$threads" | tee "$work/pretrain.json"
+fi
+
+stage "3/6 pass 1: LoRA on stories"
+if [ ! -f "$work/pass1/adapter_model.safetensors" ]; then
+  "$limarp" train "$work/pass1.yml" -t "$threads" | tee "$work/pass1.json"
+fi
+
+stage "4/6 pass 2: LoRA on roleplay conversations"
+if [ ! -f "$work/pass2/adapter_model.safetensors" ]; then
+  "$limarp" train "$work/pass2.yml" -t "$threads" | tee "$work/pass2.json"
+fi
+
+stage "5/6 merge and quantize"
+"$limarp" merge -m "$work/pretrain/model.gguf" --lora "$work/pass2" -o "$work/limarp-demo.gguf" --type q8_0
+"$limarp" merge -m "$work/pretrain/model.gguf" --lora "$work/pass1" -o "$work/without-pass2.gguf" --type q8_0
+cp "$work/limarp-demo.gguf" "$out/limarp-demo.gguf.tmp" && mv "$out/limarp-demo.gguf.tmp" "$out/limarp-demo.gguf"
+
+stage "6/6 evaluation"
+for m in limarp-demo without-pass2; do
+  "$limarp" eval-length -m "$work/$m.gguf" --chats "$work/roleplay-heldout" --replies 16 --seed 1 \
+    -n 640 -t "$threads" --md "$work/$m-length.md" --svg "$work/$m-length.svg" --json | tail -1 >"$work/$m-length.json"
+done
+"$limarp" perplexity -m "$work/limarp-demo.gguf" -f "$assets/text/tinystories_first300.txt" --ctx 512 -t "$threads" \
+  | tee "$work/perplexity.txt"
+echo
+echo "model: $out/limarp-demo.gguf ($(du -h "$out/limarp-demo.gguf" | cut -f1)); reports in $work"
