@@ -114,8 +114,8 @@ lora_dropout: 0.0
 sequence_len: 2048
 micro_batch_size: 1
 gradient_accumulation_steps: 4
-num_epochs: 4
-learning_rate: 0.001
+num_epochs: 6
+learning_rate: 0.002
 lr_scheduler: cosine
 warmup_steps: 10
 seed: 1

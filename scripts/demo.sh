@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Builds limarp and runs its main job on the bundled default model.
+# Builds limarp and runs its main job on the bundled demo model (models/limarp-demo/): a
+# LimaRP-format roleplay chat. In a terminal the chat is yours (type /help); otherwise one
+# scripted exchange per length level shows the length control.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --preset release -DLIMARP_BUILD_TESTS=OFF -DLIMARP_BUILD_BENCH=OFF >/dev/null
 cmake --build --preset release -j "$(nproc)" --target limarp
 bin=build/release/bin/limarp
-model=build/demo/random-tiny.gguf
-mkdir -p build/demo
-[ -f "$model" ] || "$bin" init --shape tiny --seed 1 "$model"
-"$bin" generate -m "$model" -p "Once upon a time" -n 48 --seed 1
+chat=models/limarp-demo/demo-chat.json
+if [ -t 0 ]; then
+  exec "$bin" chat --load "$chat"
+fi
+{
+  echo "Hi Pip! What are you doing up here?"
+  echo "/length tiny"
+  echo "Is the lamp heavy?"
+  echo "/length long"
+  echo "Can you tell me about the biggest ship you ever saw?"
+  echo "/quit"
+} | "$bin" chat --load "$chat" --seed 1 -n 400

@@ -1,6 +1,11 @@
 #include "infer/model_writer.h"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "formats/gguf.h"
 #include "formats/hf_folder.h"
@@ -21,6 +26,40 @@ OutputKind output_kind(const std::string& path) {
 }
 
 namespace {
+
+// Writing a large model (quantizing or merging 7B takes minutes) reports its progress on
+// stderr: bytes written, tensors, and an ETA; on a terminal one line redrawn, else a line per
+// tenth. Small models write silently.
+void report_progress(std::vector<OutTensor>& tensors, const std::string& path) {
+  struct State {
+    uint64_t total = 0, done = 0;
+    size_t count = 0, finished = 0;
+    int last_tenth = 0;
+    bool tty = ::isatty(2) != 0;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  };
+  auto st = std::make_shared<State>();
+  for (const auto& t : tensors) st->total += t.nbytes();
+  st->count = tensors.size();
+  if (st->total < (uint64_t{256} << 20)) return;
+  for (auto& t : tensors) {
+    t.fill = [st, fill = std::move(t.fill), bytes = t.nbytes(), path](std::span<uint8_t> dst) -> Status {
+      LIMARP_TRY(fill(dst));
+      st->done += bytes;
+      ++st->finished;
+      const double frac = static_cast<double>(st->done) / static_cast<double>(st->total);
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - st->start).count();
+      const int tenth = static_cast<int>(frac * 10);
+      if (!st->tty && tenth == st->last_tenth && st->finished != st->count) return {};
+      st->last_tenth = tenth;
+      std::fprintf(stderr, "%swriting %s: %zu/%zu tensors, %.0f%%, %.0f s, ETA %.0f s%s", st->tty ? "\r" : "",
+                   path.c_str(), st->finished, st->count, 100 * frac, secs, frac > 0 ? secs * (1 - frac) / frac : 0.0,
+                   st->tty && st->finished != st->count ? "   " : "\n");
+      std::fflush(stderr);
+      return {};
+    };
+  }
+}
 
 bool safetensors_type(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
 
@@ -59,12 +98,16 @@ Status write_hf(const LlamaConfig& config, const std::vector<OutTensor>& hf, con
 
 Status write_model(const LlamaModel& model, const std::string& path, const WriteOptions& o) {
   const QuantRecipe* recipe = o.recipe ? &*o.recipe : nullptr;
-  if (output_kind(path) == OutputKind::kGguf)
-    return write_gguf(path, gguf_metadata(model.config(), o), model.canonical_tensors(recipe, o.edit));
+  if (output_kind(path) == OutputKind::kGguf) {
+    std::vector<OutTensor> tensors = model.canonical_tensors(recipe, o.edit);
+    report_progress(tensors, path);
+    return write_gguf(path, gguf_metadata(model.config(), o), tensors);
+  }
   std::vector<OutTensor> hf = model.hf_tensors(recipe, o.edit);
   // Stored quantized types cannot go into safetensors: widen them to f32.
   for (auto& t : hf)
     if (!safetensors_type(t.type)) t = t.transformed(DType::kF32, [](Tensor q) { return dequantize(q.view()); });
+  report_progress(hf, path);
   return write_hf(model.config(), hf, path, o);
 }
 

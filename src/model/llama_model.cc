@@ -152,15 +152,17 @@ std::string LlamaModel::weight_type_name() const {
   return fmt::format("mostly {}", dtype_name(best));
 }
 
-uint64_t LlamaModel::weight_bytes() const {
-  uint64_t total = weights_.token_embd.nbytes + weights_.output_norm.nbytes;
-  if (!config_.tied_output) total += weights_.output.nbytes;
-  for (const auto& l : weights_.layers) {
+uint64_t LlamaWeights::nbytes(bool tied_output) const {
+  uint64_t total = token_embd.nbytes + output_norm.nbytes;
+  if (!tied_output) total += output.nbytes;
+  for (const auto& l : layers) {
     total += l.attn_norm.nbytes + l.ffn_norm.nbytes;
     for (Projection p : kAllProjections) total += l.projection(p).nbytes;
   }
   return total;
 }
+
+uint64_t LlamaModel::weight_bytes() const { return weights_.nbytes(config_.tied_output); }
 
 namespace {
 

@@ -41,6 +41,9 @@ struct LlamaWeights {
   TensorView output_norm;  // [dim], f32
   TensorView output;       // [vocab, dim]; the embedding when tied
   std::vector<LayerWeights> layers;
+
+  // Bytes of every weight as stored (the output matrix once when tied to the embedding).
+  uint64_t nbytes(bool tied_output) const;
 };
 
 class LlamaModel {

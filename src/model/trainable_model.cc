@@ -173,14 +173,7 @@ int64_t TrainableModel::max_lora_rank() const {
 }
 
 uint64_t TrainableModel::frozen_bytes() const {
-  if (is_full()) return 0;
-  uint64_t total = weights_.token_embd.nbytes + weights_.output_norm.nbytes;
-  if (!config_.tied_output) total += weights_.output.nbytes;
-  for (const auto& l : weights_.layers) {
-    total += l.attn_norm.nbytes + l.ffn_norm.nbytes;
-    for (Projection p : kAllProjections) total += l.projection(p).nbytes;
-  }
-  return total;
+  return is_full() ? 0 : weights_.nbytes(config_.tied_output);
 }
 
 Result<LoraAdapter> TrainableModel::to_adapter(const LlamaModel& base) const {

@@ -35,23 +35,39 @@ TrainingPrompt render_training_prompt(const ChatState& chat, const LengthLabelRu
     else out.segments.push_back({std::string(text), false});
   };
   const std::string prefix = effective_char_name(labelled) + ":";
+  bool after_reply = false;
   for (const PromptSegment& seg : rendered.segments) {
-    const bool reply = seg.kind == SegmentKind::kMessage &&
-                       labelled.messages[static_cast<size_t>(seg.message_index)].role == ChatRole::kChar;
+    const bool message = seg.kind == SegmentKind::kMessage;
+    const bool reply = message && labelled.messages[static_cast<size_t>(seg.message_index)].role == ChatRole::kChar;
     if (!reply) {
-      untrained(seg.text);
+      // After a reply the model must close its turn: the blank line and the "### Input:" header
+      // that the chat's stop strings end a reply on are trained; the user's words are not.
+      const size_t header_end = after_reply && message ? seg.text.find('\n', 1) : std::string::npos;
+      if (header_end != std::string::npos) {
+        TrainingSegment turn_end{"\n", true};
+        turn_end.text.append(seg.text, 0, header_end);
+        out.segments.push_back(std::move(turn_end));
+        untrained(std::string_view(seg.text).substr(header_end));
+      } else {
+        if (after_reply) untrained("\n");
+        untrained(seg.text);
+      }
+      after_reply = false;
       continue;
     }
+    if (after_reply) untrained("\n");
     // "\n### Response: (length = X)\n{char}: {reply}\n": the header and name are context, the
-    // reply is trained, the closing line break belongs to what follows.
+    // reply is trained, the closing line break goes with what follows.
     const size_t name_at = seg.text.find('\n', 1) + 1;
     LIMARP_CHECK(name_at > 0 && seg.text.compare(name_at, prefix.size(), prefix) == 0);
     const size_t reply_at = name_at + prefix.size();
-    const size_t reply_end = seg.text.ends_with('\n') ? seg.text.size() - 1 : seg.text.size();
+    const bool closed = seg.text.ends_with('\n');
+    const size_t reply_end = closed ? seg.text.size() - 1 : seg.text.size();
     untrained(std::string_view(seg.text).substr(0, reply_at));
     if (reply_end > reply_at) out.segments.push_back({seg.text.substr(reply_at, reply_end - reply_at), true});
-    untrained(std::string_view(seg.text).substr(reply_end));
+    after_reply = closed;
   }
+  if (after_reply) untrained("\n");
   out.ends_with_reply = !labelled.messages.empty() && labelled.messages.back().role == ChatRole::kChar;
   return out;
 }

@@ -5,11 +5,12 @@
 //   TrainingPrompt p = render_training_prompt(chat, rule, measure);
 //
 // Every response header gets " (length = LEVEL)" for its reply's length (`rule`: every
-// reply, only the last, or none). What the loss sees (train_on_inputs: false): only the
-// character's utterances — from the space after "{char}:" to the end of the reply — and, when
-// the conversation ends with a character reply, the end-of-sequence token after it. At
-// inference the prompt ends with "{char}:", so exactly the trained part is what the model
-// generates.
+// reply, only the last, or none). What the loss sees (train_on_inputs: false) is what the
+// model must write at chat time, where the prompt ends with "{char}:": the character's
+// utterances — from the space after "{char}:" to the end of the reply — and how each turn
+// ends: "\n\n### Input:" when the user speaks next (the chat stops on that header), the
+// end-of-sequence token when the conversation ends with the reply. Without the turn ends a
+// model learns to stop only once per conversation, and length control has nothing to hold on to.
 #pragma once
 
 #include <functional>

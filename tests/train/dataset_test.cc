@@ -61,7 +61,7 @@ TEST(LimarpDataset, RendersThePromptFormatWithNamesAndLengthLabels) {
       "### Response: (length = short)\nIdris: " + reply2 + "\n\n"
       "### Input:\nLena: Nine and you keep the cardamom.";
   EXPECT_EQ(text, expected);
-  EXPECT_EQ(trained, " " + reply1 + "| " + reply2 + "|");
+  EXPECT_EQ(trained, " " + reply1 + "|\n\n### Input:| " + reply2 + "|\n\n### Input:|");
   EXPECT_FALSE(p.ends_with_reply);
   // Placement: only the last reply, or none (the original unlabelled format).
   LengthLabelRule last;
@@ -106,9 +106,11 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
     const std::string file = std::filesystem::path(s.origin).filename().string();
     const ChatState c = conversation("limarp/" + file);
     std::string want;
-    for (const auto& m : c.messages)
-      if (m.role == ChatRole::kChar) {
+    for (size_t i = 0; i < c.messages.size(); ++i)
+      if (const auto& m = c.messages[i]; m.role == ChatRole::kChar) {
         want += " " + m.text;
+        // The turn ends with the header the chat stops on when the user speaks next.
+        if (i + 1 < c.messages.size() && c.messages[i + 1].role == ChatRole::kUser) want += "\n\n### Input:";
         ++want_hist[static_cast<size_t>(spec.length.level_for(words(m.text)))];
       }
     std::string got;

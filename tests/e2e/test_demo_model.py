@@ -1,0 +1,47 @@
+"""The bundled demo model (models/limarp-demo/): it is small, it loads, it is the default of
+chat and eval-length, it chats in the LimaRP format as the character, and its replies stop
+before the user's turn (EOS or the stop strings, not the token limit)."""
+import json
+import os
+import subprocess
+
+from common import BIN, SOURCE, Checker, run, scratch
+
+c = Checker()
+model = os.path.join(SOURCE, "models", "limarp-demo", "limarp-demo.gguf")
+c.check(os.path.exists(model), f"the demo model is in the repository: {model}")
+c.check(os.path.getsize(model) <= 10 * 1024 * 1024, f"at most 10 MiB: {os.path.getsize(model)} bytes")
+
+out, _, _ = run("info", model)
+c.check("general.architecture = \"llama\"" in out, "limarp info reads it as a Llama GGUF")
+c.check("tokenizer.ggml.tokens" in out, "its tokenizer is inside")
+
+# Chat without --model: the demo model is the default. Several seeded replies.
+d = scratch()
+chat = os.path.join(SOURCE, "models", "limarp-demo", "demo-chat.json")
+saved = os.path.join(d, "chat.json")
+limit = 400
+script = "Hi Pip! What are you doing up here?\n/length tiny\nIs the lamp heavy?\n/length short\nWhat do you see from the top?\n/quit\n"
+env = dict(os.environ)
+env.pop("LIMARP_MODEL", None)
+p = subprocess.run([BIN, "chat", "--load", chat, "--save", saved, "--seed", "3", "-n", str(limit), "-t", "2"],
+                   input=script.encode(), capture_output=True, timeout=600, env=env)
+c.check(p.returncode == 0, f"chat runs on the default model ({p.returncode}) {p.stderr.decode()[-300:]}")
+out = p.stdout.decode(errors="replace")
+c.check(out.count("Pip: ") >= 3, f"replies are streamed as the character: {out[:400]!r}")
+messages = json.load(open(saved))["messages"]
+replies = [m["text"] for m in messages if m["role"] == "char"]
+c.check(len(replies) == 3, f"three replies saved: {len(replies)}")
+for r in replies:
+    c.check(len(r.split()) >= 1, f"a reply has words: {r!r}")
+    c.check("Sam:" not in r and "### " not in r, f"the reply stops before the user's turn: {r[-120:]!r}")
+
+# The token counts of those replies: a reply ended by EOS or a stop string is shorter than the
+# limit (the eval's "hit the limit" share is the same measure).
+stdout, _, _ = run("eval-length", "--chats", os.path.join(SOURCE, "data", "roleplay"), "--every", "40",
+                   "--replies", "1", "-n", str(limit), "--seed", "1", "-t", "2", "--json")
+levels = json.loads(stdout.strip().splitlines()[-1])["levels"]
+c.check(len(levels) == 8, "eval-length runs on the default model")
+tiny = [l for l in levels if l["level"] == "tiny"][0]
+c.check(tiny["limit_share"] == 0, f"a tiny reply ends by itself: {tiny}")
+c.done()
