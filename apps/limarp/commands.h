@@ -34,5 +34,6 @@ void register_export_lora(CLI::App& root, RunState& state);
 void register_init_lora(CLI::App& root, RunState& state);
 void register_prompt(CLI::App& root, RunState& state);
 void register_chat(CLI::App& root, RunState& state);
+void register_serve(CLI::App& root, RunState& state);
 
 }  // namespace limarp::cli
