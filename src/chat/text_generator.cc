@@ -26,7 +26,9 @@ TextGenerator::TextGenerator(const Tokenizer& tok, const GenerationRequest& req,
       stop_(std::make_unique<StopStringMatcher>(req.stop, req.continue_text ? ReplyWhitespace::kExact
                                                                               : ReplyWhitespace::kTrim)),
       decoder_(std::make_unique<StreamDecoder>(tok)) {
-  decoder_->reset(/*at_start=*/!req.continue_text && prompt_len_ <= 1);
+  // A prompt of only BOS starts the text (SentencePiece drops the first piece's space there), raw
+  // completion or not; after anything else the leading space belongs to the text.
+  decoder_->reset(/*at_start=*/prompt_len_ <= 1);
   result_.reason = StopReason::kLength;
 }
 

@@ -81,6 +81,17 @@ void completion(const ServerContext& ctx, const HttpRequest& req, HttpExchange& 
   run_job(ctx, std::move(*spec), stream ? Streaming::kYes : Streaming::kNo, format, ex);
 }
 
+Json stats_json(const SchedulerStats& s) {
+  return {{"jobs_done", s.jobs_done},
+          {"jobs_refused", s.jobs_refused},
+          {"tokens_generated", s.tokens_generated},
+          {"prompt_tokens_evaluated", s.prompt_tokens_evaluated},
+          {"prompt_tokens_reused", s.prompt_tokens_reused},
+          {"forward_passes", s.forward_passes},
+          {"queued", s.queued},
+          {"running", s.running}};
+}
+
 Json slots_json(const ServerContext& ctx) {
   Json out = Json::array();
   for (const SlotInfo& s : ctx.scheduler->slots())
@@ -142,7 +153,8 @@ void add_llamacpp_routes(Router& router, const ServerContext& ctx) {
          {"model_alias", c->model_name},
          {"chat_template", "LimaRP (extended Alpaca with a length modifier)"},
          {"max_tokens_limit", c->defaults.max_tokens_limit},
-         {"time_limit_s", static_cast<double>(c->defaults.time_limit.count()) / 1000.0}}));
+         {"time_limit_s", static_cast<double>(c->defaults.time_limit.count()) / 1000.0},
+         {"stats", stats_json(c->scheduler->stats())}}));
   });
   router.add("GET", "/slots", [c](const HttpRequest&, HttpExchange& ex) { ex.respond(json_response(slots_json(*c))); });
   router.add("GET", "/lora-adapters", [c](const HttpRequest&, HttpExchange& ex) {

@@ -85,6 +85,7 @@ void prompt(const ServerContext& ctx, const HttpRequest& req, HttpExchange& ex) 
   const std::vector<int32_t>& ids = job->spec.request.prompt;
   ex.respond(json_response({{"prompt", ctx.tokenizer->decode(ids)},
                             {"tokens", ids.size()},
+                            {"ids", ids},
                             {"stop", job->spec.request.stop},
                             {"dropped_messages", job->dropped_messages}}));
 }

@@ -10,6 +10,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Shifting keeps the cached tail's keys and values as they were computed, with the removed
+// span in view. That is the point for dropped chat turns (recomputing a long tail is what it
+// saves), and wrong for a prompt that differs by a few tokens from an unrelated cached one,
+// where it would make a seeded reply depend on the slot's history. So a shift must remove a
+// turn-sized span and keep a long tail; otherwise the differing part is evaluated afresh.
+constexpr int64_t kMinShiftSpan = 16;
+constexpr int64_t kMinShiftTail = 64;
+
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -193,7 +201,7 @@ void Scheduler::admit(std::unique_lock<std::mutex>& lock) {
     for (auto& s : slots_) {
       if (s->phase != Slot::Phase::kIdle) continue;
       if (!lru || s->last_used < lru->last_used) lru = s.get();
-      const int64_t kept = reusable_tokens(*s, *job);
+      const int64_t kept = plan_reuse(*s, *job).kept;
       if (kept * 2 < static_cast<int64_t>(s->session.tokens().size())) continue;  // mostly another conversation
       const bool hinted = s->id == job->spec().slot_hint, best_hinted = best && best->id == job->spec().slot_hint;
       if (!best || kept > best_kept || (kept == best_kept && (hinted || (!best_hinted && s->last_used < best->last_used)))) {
@@ -219,18 +227,25 @@ void Scheduler::admit(std::unique_lock<std::mutex>& lock) {
   }
 }
 
-// Cached tokens a job's prompt could keep in this slot: the common prefix, plus the tail after
-// a span of dropped turns that the session would shift out.
-int64_t Scheduler::reusable_tokens(const Slot& slot, const Job& job) const {
+// How a job's prompt would sync into this slot: the reusable prefix, and whether shifting out a
+// removed span is worth it (see kMinShiftSpan).
+Scheduler::Reuse Scheduler::plan_reuse(const Slot& slot, const Job& job) const {
+  Reuse r;
   const std::vector<float>& want = job.spec().lora_scales;
-  if (slot.scales != want && !(all_zero(slot.scales) && all_zero(want))) return 0;  // other adapter weights
+  if (slot.scales != want && !(all_zero(slot.scales) && all_zero(want))) return r;  // other adapter weights
   const std::vector<int32_t>& cached = slot.session.tokens();
-  const RemovedSpan span = find_removed_span(cached, job.spec().request.prompt);
-  int64_t kept = span.begin;
-  if (span.end > span.begin && options_.shift == ShiftPolicy::kAllowed)
-    kept += static_cast<int64_t>(common_prefix(std::span<const int32_t>(cached).subspan(static_cast<size_t>(span.end)),
-                                               std::span<const int32_t>(job.spec().request.prompt).subspan(static_cast<size_t>(span.begin))));
-  return kept;
+  const std::vector<int32_t>& prompt = job.spec().request.prompt;
+  const RemovedSpan span = find_removed_span(cached, prompt);
+  r.kept = span.begin;
+  if (span.end > span.begin && options_.shift == ShiftPolicy::kAllowed) {
+    const auto tail = static_cast<int64_t>(common_prefix(std::span<const int32_t>(cached).subspan(static_cast<size_t>(span.end)),
+                                                         std::span<const int32_t>(prompt).subspan(static_cast<size_t>(span.begin))));
+    if (span.end - span.begin >= kMinShiftSpan && tail >= kMinShiftTail) {
+      r.kept += tail;
+      r.shift = ShiftPolicy::kAllowed;
+    }
+  }
+  return r;
 }
 
 const LinearAdapter* Scheduler::adapter_for(Slot& slot, const std::vector<float>& scales) {
@@ -261,8 +276,9 @@ Status Scheduler::start_job(Slot& slot, std::shared_ptr<Job> job) {
   LIMARP_ASSIGN_OR_RETURN(TextGenerator gen, TextGenerator::create(tok_, req));
   slot.gen.emplace(std::move(gen));
   if (!spec.cache_prompt) slot.session.clear();
+  const ShiftPolicy shift = plan_reuse(slot, *job).shift;  // before the adapter (and its scales) change
   const LinearAdapter* adapter = adapter_for(slot, spec.lora_scales);
-  LIMARP_ASSIGN_OR_RETURN(slot.sync, slot.session.begin_sync(slot.prompt, adapter, options_.shift));
+  LIMARP_ASSIGN_OR_RETURN(slot.sync, slot.session.begin_sync(slot.prompt, adapter, shift));
   slot.prompt_pos = slot.session.tokens().size();
   slot.phase = Slot::Phase::kPrompt;
   return {};

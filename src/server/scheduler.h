@@ -102,7 +102,11 @@ class Scheduler {
   void advance(Slot& slot, std::span<const float> logits);
   void finalize(Slot& slot, std::optional<Error> error = std::nullopt);
   const LinearAdapter* adapter_for(Slot& slot, const std::vector<float>& scales);
-  int64_t reusable_tokens(const Slot& slot, const Job& job) const;
+  struct Reuse {
+    int64_t kept = 0;                         // cached tokens the prompt keeps
+    ShiftPolicy shift = ShiftPolicy::kNever;  // whether syncing may shift a span out
+  };
+  Reuse plan_reuse(const Slot& slot, const Job& job) const;
 
   const LlamaModel& model_;
   const Tokenizer& tok_;
