@@ -17,7 +17,7 @@ void Job::push(std::string piece) {
     std::lock_guard lock(mutex_);
     pieces_.push_back(std::move(piece));
   }
-  cv_.notify_all();
+  if (streaming_) cv_.notify_all();
 }
 
 void Job::finish(Result<JobResult> result) {

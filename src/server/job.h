@@ -53,7 +53,9 @@ class Job {
   std::chrono::steady_clock::time_point submitted() const { return submitted_; }
 
   // Consumer side. Waits up to `timeout` for news; returns every piece produced since the last
-  // call, and whether the job is over (then result() is final).
+  // call, and whether the job is over (then result() is final). A consumer that does not stream
+  // says so first, and is then woken only by the end, not by every token.
+  void set_streaming(bool streaming) { streaming_ = streaming; }
   struct Update {
     std::vector<std::string> pieces;
     bool done = false;
@@ -74,6 +76,7 @@ class Job {
   JobSpec spec_;
   std::chrono::steady_clock::time_point submitted_;
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> streaming_{true};
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::string> pieces_;

@@ -23,6 +23,7 @@ const char* finish_reason(const JobResult& r) {
 
 void run_job(const ServerContext& ctx, JobSpec spec, Streaming streaming, ResponseFormat& format, HttpExchange& ex) {
   auto job = std::make_shared<Job>(std::move(spec));
+  job->set_streaming(streaming == Streaming::kYes);
   if (!ctx.scheduler->submit(job).ok()) {
     ex.respond(busy_response());
     return;
