@@ -53,7 +53,7 @@ void register_all() {
     for (int threads : {1, 2}) {
       const std::string name = std::string("matmul/") + dtype_name(t) + "/threads:" + std::to_string(threads);
       benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, t, kernels::active_isa(), threads)
-          ->Arg(1)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
+          ->Arg(1)->Arg(64)->Arg(512)->Unit(benchmark::kMillisecond)->UseRealTime();
     }
   for (DType t : types) {
     const std::string name = std::string("matmul_scalar_twin/") + dtype_name(t);

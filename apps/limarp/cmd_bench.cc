@@ -98,6 +98,7 @@ Status run_bench(const BenchOptions& o) {
     tg.push_back(static_cast<double>(o.gen) / seconds_since(t0));
     std::fprintf(stderr, "  tg%lld rep %d: %.2f tok/s\n", static_cast<long long>(o.gen), r + 1, tg.back());
   }
+  if (fwd.profile().calls > 0) std::fprintf(stderr, "%s\n", fwd.profile().describe().c_str());
   double bw = 0;
   if (!o.skip_bandwidth) bw = kernels::measure_read_bandwidth(pool).gb_per_s;
   uint64_t bpt = bytes_per_token(model);

@@ -14,6 +14,7 @@
 #include "chat/chat_session.h"
 #include "chat/limarp_prompt.h"
 #include "commands.h"
+#include "default_model.h"
 #include "infer/adapter_specs.h"
 #include "infer/model_bundle.h"
 #include "sampler_options.h"
@@ -190,7 +191,8 @@ class ChatRepl {
 
 Status run_chat(const ChatOptions& o) {
   auto interrupted = watch_interrupts();  // before any thread exists, so all inherit the mask
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true}));
+  LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true}));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   ChatSettings settings;
   settings.context = o.ctx;
@@ -232,7 +234,7 @@ Status run_chat(const ChatOptions& o) {
 void register_chat(CLI::App& root, RunState& state) {
   auto o = std::make_shared<ChatOptions>();
   CLI::App* cmd = root.add_subcommand("chat", "Roleplay chat in the terminal (LimaRP format, streaming replies)");
-  cmd->add_option("-m,--model", o->model, "Model file or folder")->required();
+  cmd->add_option("-m,--model", o->model, "Model file or folder (default: the bundled demo model)");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
   cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE]; repeatable");
   cmd->add_option("--card", o->card, "SillyTavern character card (PNG or JSON)");

@@ -50,6 +50,10 @@ int main(int argc, char** argv) {
   cli::register_prompt(app, state);
   cli::register_chat(app, state);
   cli::register_serve(app, state);
+  cli::register_perplexity(app, state);
+  cli::register_eval_length(app, state);
+  cli::register_train(app, state);
+  cli::register_prepare(app, state);
 
   try {
     app.parse(argc, argv);

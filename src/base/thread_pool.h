@@ -30,6 +30,11 @@ class ThreadPool {
   // Calls fn(begin, end) over [0, n) in chunks of at most `grain`, handed out dynamically.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+  // Splits [0, n) into one contiguous range per thread (boundaries rounded to multiples of
+  // `align`) and calls fn(begin, end) on each: every core streams one long run of memory,
+  // which hardware prefetchers follow far better than scattered chunks.
+  void parallel_for_static(int64_t n, int64_t align, const std::function<void(int64_t begin, int64_t end)>& fn);
+
   // A pool sized for the machine when the user gave no -t.
   static int default_threads();
 

@@ -1,15 +1,69 @@
 #include "kernels/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "kernels/gemm.h"
+#include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/vector_math.h"
 
 namespace limarp::kernels {
 
+namespace {
+
+// Many queries at once, as matrix products per key/value head: the query rows of every head in
+// the group (GQA) are stacked, S = Q·Kᵀ runs through the f32 matmul kernels, then a causal,
+// scaled softmax per row, then O = P·V. The full square of scores is computed (the upper
+// triangle is masked), which costs twice the minimum but lets each product use the 4 x 4
+// register tiles of the matmul kernels instead of one dot product per key.
+void attention_blocked(float* out, const float* q, const float* k, const float* v, int64_t kv_stride, int64_t T,
+                       int64_t pos0, AttentionShape s, ThreadPool& pool) {
+  const int64_t dim = s.n_heads * s.head_dim, hd = s.head_dim;
+  const int64_t group = s.n_heads / s.n_kv_heads;
+  const int64_t n_keys = pos0 + T;
+  const int64_t keys_padded = (n_keys + 15) / 16 * 16;  // whole vectors for the f32 kernels
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  std::vector<float> kg(static_cast<size_t>(keys_padded * hd), 0.0f), vt(static_cast<size_t>(hd * keys_padded), 0.0f);
+  std::vector<float> qg(static_cast<size_t>(group * T * hd)), scores(static_cast<size_t>(group * T * keys_padded));
+  std::vector<float> og(static_cast<size_t>(group * T * hd));
+  for (int64_t g = 0; g < s.n_kv_heads; ++g) {
+    for (int64_t p = 0; p < n_keys; ++p) {
+      std::memcpy(kg.data() + p * hd, k + p * kv_stride + g * hd, sizeof(float) * static_cast<size_t>(hd));
+      for (int64_t d = 0; d < hd; ++d) vt[static_cast<size_t>(d * keys_padded + p)] = v[p * kv_stride + g * hd + d];
+    }
+    for (int64_t h = 0; h < group; ++h)
+      for (int64_t t = 0; t < T; ++t)
+        std::memcpy(qg.data() + (h * T + t) * hd, q + t * dim + (g * group + h) * hd, sizeof(float) * static_cast<size_t>(hd));
+    const TensorView kview{DType::kF32, {keys_padded, hd}, kg.data(), static_cast<uint64_t>(kg.size() * 4)};
+    const TensorView vview{DType::kF32, {hd, keys_padded}, vt.data(), static_cast<uint64_t>(vt.size() * 4)};
+    matmul(scores.data(), qg.data(), kview, group * T, pool);
+    pool.parallel_for(group * T, 8, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        const int64_t t = row % T, visible = pos0 + t + 1;
+        float* sr = scores.data() + row * keys_padded;
+        for (int64_t p = 0; p < visible; ++p) sr[p] *= scale;
+        softmax(sr, visible);
+        std::fill(sr + visible, sr + keys_padded, 0.0f);
+      }
+    });
+    matmul(og.data(), scores.data(), vview, group * T, pool);
+    for (int64_t h = 0; h < group; ++h)
+      for (int64_t t = 0; t < T; ++t)
+        std::memcpy(out + t * dim + (g * group + h) * hd, og.data() + (h * T + t) * hd, sizeof(float) * static_cast<size_t>(hd));
+  }
+}
+
+}  // namespace
+
 void attention(float* out, const float* q, const float* k, const float* v, int64_t kv_stride, int64_t T,
                int64_t pos0, AttentionShape s, ThreadPool& pool) {
+  if (T >= kBlockedAttentionMinTokens) {
+    attention_blocked(out, q, k, v, kv_stride, T, pos0, s, pool);
+    return;
+  }
   const int64_t dim = s.n_heads * s.head_dim;
   const int64_t group = s.n_heads / s.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
@@ -33,5 +87,205 @@ void attention(float* out, const float* q, const float* k, const float* v, int64
   if (work < (int64_t{1} << 16)) body(0, T * s.n_heads);
   else pool.parallel_for(T * s.n_heads, 1, body);
 }
+
+namespace {
+
+template <typename F>
+F dot(const F* a, const F* b, int64_t n) {
+  F s = 0;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+template <typename F>
+void attention_forward_group_reference(F* out, F* lse, const F* q, const F* k, const F* v, F* scratch, int64_t T,
+                             AttentionShape s, int64_t group) {
+  const int64_t hd = s.head_dim, dim = s.n_heads * hd, kv = s.n_kv_heads * hd;
+  const int64_t per_group = s.n_heads / s.n_kv_heads;
+  const F scale = F(1) / std::sqrt(static_cast<F>(hd));
+  const F* kg = k + group * hd;
+  const F* vg = v + group * hd;
+  for (int64_t h = group * per_group; h < (group + 1) * per_group; ++h)
+    for (int64_t t = 0; t < T; ++t) {
+      const F* qt = q + t * dim + h * hd;
+      F mx = -INFINITY;
+      for (int64_t p = 0; p <= t; ++p) {
+        scratch[p] = dot(qt, kg + p * kv, hd) * scale;
+        mx = std::max(mx, scratch[p]);
+      }
+      double sum = 0;
+      for (int64_t p = 0; p <= t; ++p) {
+        scratch[p] = std::exp(scratch[p] - mx);
+        sum += static_cast<double>(scratch[p]);
+      }
+      const F inv = static_cast<F>(1.0 / sum);
+      F* ot = out + t * dim + h * hd;
+      for (int64_t i = 0; i < hd; ++i) ot[i] = 0;
+      for (int64_t p = 0; p <= t; ++p) {
+        const F w = scratch[p] * inv;
+        const F* vp = vg + p * kv;
+        for (int64_t i = 0; i < hd; ++i) ot[i] += w * vp[i];
+      }
+      lse[t * s.n_heads + h] = mx + static_cast<F>(std::log(sum));
+    }
+}
+
+template <typename F>
+void attention_backward_group_reference(F* dq, F* dk, F* dv, const F* dout, const F* q, const F* k, const F* v, const F* out,
+                              const F* lse, int64_t T, AttentionShape s, int64_t group) {
+  const int64_t hd = s.head_dim, dim = s.n_heads * hd, kv = s.n_kv_heads * hd;
+  const int64_t per_group = s.n_heads / s.n_kv_heads;
+  const F scale = F(1) / std::sqrt(static_cast<F>(hd));
+  const F* kg = k + group * hd;
+  const F* vg = v + group * hd;
+  F* dkg = dk + group * hd;
+  F* dvg = dv + group * hd;
+  for (int64_t p = 0; p < T; ++p)
+    for (int64_t i = 0; i < hd; ++i) dkg[p * kv + i] = dvg[p * kv + i] = 0;
+  for (int64_t h = group * per_group; h < (group + 1) * per_group; ++h)
+    for (int64_t t = 0; t < T; ++t) {
+      // Forward: s_p = scale q·k_p, P_p = exp(s_p - lse), o = sum_p P_p v_p.
+      const F* qt = q + t * dim + h * hd;
+      const F* dot_ = dout + t * dim + h * hd;
+      const F l = lse[t * s.n_heads + h];
+      // D = sum_p P_p (dout·v_p) = dout·o, the softmax-backward correction.
+      const F d = dot(dot_, out + t * dim + h * hd, hd);
+      F* dqt = dq + t * dim + h * hd;
+      for (int64_t i = 0; i < hd; ++i) dqt[i] = 0;
+      for (int64_t p = 0; p <= t; ++p) {
+        const F prob = std::exp(dot(qt, kg + p * kv, hd) * scale - l);
+        const F dprob = dot(dot_, vg + p * kv, hd);
+        const F ds = prob * (dprob - d) * scale;  // d loss / d (q·k_p)
+        const F* kp = kg + p * kv;
+        F* dkp = dkg + p * kv;
+        F* dvp = dvg + p * kv;
+        for (int64_t i = 0; i < hd; ++i) {
+          dqt[i] += ds * kp[i];
+          dkp[i] += ds * qt[i];
+          dvp[i] += prob * dot_[i];
+        }
+      }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocked training attention on the GEMM core.
+
+int64_t attention_scratch_floats(int64_t T, AttentionShape s) { return 2 * s.head_dim * T + 2 * kAttentionBlock * T; }
+
+namespace {
+
+// kt[i * T + p] = k[p * stride + i]: a head's keys (or values) transposed, so that scores for
+// a block of queries are a product with a row-major right-hand side.
+void transpose_head(float* kt, const float* k, int64_t stride, int64_t T, int64_t hd) {
+  for (int64_t p = 0; p < T; ++p)
+    for (int64_t i = 0; i < hd; ++i) kt[i * T + p] = k[p * stride + i];
+}
+
+// Probabilities of a block of score rows in place: row r (query t0 + r) sees keys 0..t0+r.
+// With lse given (backward) they are exp(s - lse); otherwise the row is normalised and its
+// log-sum-exp written to lse_out.
+void softmax_rows(float* s, int64_t ld, int64_t t0, int64_t rows, const float* lse_in, float* lse_out, int64_t lse_stride) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = s + r * ld;
+    const int64_t valid = t0 + r + 1;
+    if (lse_in) {
+      exp_shifted_inplace(row, lse_in[r * lse_stride], valid);
+    } else {
+      const float mx = max_f32(row, valid);
+      exp_shifted_inplace(row, mx, valid);
+      const double sum = sum_f32(row, valid);
+      const auto inv = static_cast<float>(1.0 / sum);
+      for (int64_t p = 0; p < valid; ++p) row[p] *= inv;
+      lse_out[r * lse_stride] = mx + static_cast<float>(std::log(sum));
+    }
+    for (int64_t p = valid; p < ld; ++p) row[p] = 0;
+  }
+}
+
+void zero_rows(float* x, int64_t stride, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) std::memset(x + r * stride, 0, sizeof(float) * static_cast<size_t>(cols));
+}
+
+}  // namespace
+
+void attention_forward_group(float* out, float* lse, const float* q, const float* k, const float* v, float* scratch,
+                             int64_t T, AttentionShape s, int64_t group) {
+  const int64_t hd = s.head_dim, dim = s.n_heads * hd, kv = s.n_kv_heads * hd;
+  const int64_t per_group = s.n_heads / s.n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  float* kt = scratch;                   // [hd, T]
+  float* scores = scratch + 2 * hd * T;  // [block, keys]
+  transpose_head(kt, k + group * hd, kv, T, hd);
+  for (int64_t h = group * per_group; h < (group + 1) * per_group; ++h)
+    for (int64_t t0 = 0; t0 < T; t0 += kAttentionBlock) {
+      const int64_t rows = std::min(kAttentionBlock, T - t0), keys = t0 + rows;
+      // scores = scale · Q_block · Kᵀ
+      zero_rows(scores, keys, rows, keys);
+      gemm_accumulate(scores, keys, {q + t0 * dim + h * hd, dim, 1}, kt, T, rows, keys, hd, scale);
+      softmax_rows(scores, keys, t0, rows, nullptr, lse + t0 * s.n_heads + h, s.n_heads);
+      // out = P · V
+      float* o = out + t0 * dim + h * hd;
+      zero_rows(o, dim, rows, hd);
+      gemm_accumulate(o, dim, {scores, keys, 1}, v + group * hd, kv, rows, hd, keys, 1.0f);
+    }
+}
+
+void attention_backward_group(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                              const float* v, const float* out, const float* lse, float* scratch, int64_t T,
+                              AttentionShape s, int64_t group) {
+  const int64_t hd = s.head_dim, dim = s.n_heads * hd, kv = s.n_kv_heads * hd;
+  const int64_t per_group = s.n_heads / s.n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  float* kt = scratch;                                         // [hd, T]
+  float* vt = scratch + hd * T;                                // [hd, T]
+  float* probs = scratch + 2 * hd * T;                         // [block, keys]
+  float* dprobs = scratch + 2 * hd * T + kAttentionBlock * T;  // [block, keys]
+  transpose_head(kt, k + group * hd, kv, T, hd);
+  transpose_head(vt, v + group * hd, kv, T, hd);
+  float* dkg = dk + group * hd;
+  float* dvg = dv + group * hd;
+  zero_rows(dkg, kv, T, hd);
+  zero_rows(dvg, kv, T, hd);
+  for (int64_t h = group * per_group; h < (group + 1) * per_group; ++h)
+    for (int64_t t0 = 0; t0 < T; t0 += kAttentionBlock) {
+      const int64_t rows = std::min(kAttentionBlock, T - t0), keys = t0 + rows;
+      const float* qb = q + t0 * dim + h * hd;
+      const float* dob = dout + t0 * dim + h * hd;
+      // Forward: S = scale · Q·Kᵀ, P = exp(S - lse) (recomputed, not stored).
+      zero_rows(probs, keys, rows, keys);
+      gemm_accumulate(probs, keys, {qb, dim, 1}, kt, T, rows, keys, hd, scale);
+      softmax_rows(probs, keys, t0, rows, lse + t0 * s.n_heads + h, nullptr, s.n_heads);
+      // dP = dO · Vᵀ; dS = P ⊙ (dP - rowsum(dO ⊙ O)) · scale
+      zero_rows(dprobs, keys, rows, keys);
+      gemm_accumulate(dprobs, keys, {dob, dim, 1}, vt, T, rows, keys, hd, 1.0f);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* o = out + (t0 + r) * dim + h * hd;
+        float d = 0;
+        for (int64_t i = 0; i < hd; ++i) d += dob[r * dim + i] * o[i];
+        float* ds = dprobs + r * keys;
+        const float* p = probs + r * keys;
+        for (int64_t j = 0; j < keys; ++j) ds[j] = p[j] * (ds[j] - d) * scale;
+      }
+      // dQ = dS · K;  dK += dSᵀ · Q;  dV += Pᵀ · dO   (out = P · V)
+      float* dqb = dq + t0 * dim + h * hd;
+      zero_rows(dqb, dim, rows, hd);
+      gemm_accumulate(dqb, dim, {dprobs, keys, 1}, k + group * hd, kv, rows, hd, keys, 1.0f);
+      gemm_accumulate(dkg, kv, {dprobs, 1, keys}, qb, dim, keys, hd, rows, 1.0f);
+      gemm_accumulate(dvg, kv, {probs, 1, keys}, dob, dim, keys, hd, rows, 1.0f);
+    }
+}
+
+
+#define LIMARP_INSTANTIATE(F)                                                                                \
+  template void attention_forward_group_reference<F>(F*, F*, const F*, const F*, const F*, F*, int64_t,         \
+                                                     AttentionShape, int64_t);                               \
+  template void attention_backward_group_reference<F>(F*, F*, F*, const F*, const F*, const F*, const F*,      \
+                                                      const F*, const F*, int64_t, AttentionShape, int64_t);
+LIMARP_INSTANTIATE(float)
+LIMARP_INSTANTIATE(double)
+#undef LIMARP_INSTANTIATE
 
 }  // namespace limarp::kernels

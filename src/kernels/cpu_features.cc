@@ -82,14 +82,18 @@ const CpuFeatures& cpu_features() {
 }
 
 Isa active_isa() {
-  Isa isa = cpu_features().best;
-  if (const char* cap = std::getenv("LIMARP_ISA")) {
-    Isa want = Isa::kAvx512;
-    if (std::strcmp(cap, "scalar") == 0) want = Isa::kScalar;
-    else if (std::strcmp(cap, "avx2") == 0) want = Isa::kAvx2;
-    if (static_cast<int>(want) < static_cast<int>(isa)) isa = want;
-  }
-  return isa;
+  // Read once: kernels ask on every call, and the environment does not change under a run.
+  static const Isa active = [] {
+    Isa isa = cpu_features().best;
+    if (const char* cap = std::getenv("LIMARP_ISA")) {
+      Isa want = Isa::kAvx512;
+      if (std::strcmp(cap, "scalar") == 0) want = Isa::kScalar;
+      else if (std::strcmp(cap, "avx2") == 0) want = Isa::kAvx2;
+      if (static_cast<int>(want) < static_cast<int>(isa)) isa = want;
+    }
+    return isa;
+  }();
+  return active;
 }
 
 }  // namespace limarp::kernels

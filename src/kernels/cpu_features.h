@@ -22,7 +22,7 @@ struct CpuFeatures {
 // Detected features (computed once; the detection itself has no side effects).
 const CpuFeatures& cpu_features();
 
-// The level to use: the best available, capped by LIMARP_ISA when set.
+// The level to use: the best available, capped by LIMARP_ISA when set (read at first use).
 Isa active_isa();
 
 }  // namespace limarp::kernels

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "base/status.h"
+#include "kernels/amx/amx_gemm.h"
+#include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "kernels/weight_kernels.h"
 #include "tensor/quantize.h"
@@ -20,6 +22,14 @@ constexpr int64_t kRowChunk = 16;
 // Below this many multiply-adds a matmul runs on the calling thread: waking workers costs more
 // than it saves (tiny models, small LoRA factors).
 constexpr int64_t kMinParallelWork = int64_t{1} << 18;
+// From this many tokens on, dequantizing each weight panel once for AMX beats the int8 tiles.
+constexpr int64_t kAmxMinTokens = 32;
+// The transposed product works on panels of dequantized weights: kPanelRows rows of a column
+// chunk (64 KiB on the stack), reused across a tile of up to kTokenTile tokens, so each weight
+// is dequantized once per token tile instead of once per token.
+constexpr int64_t kPanelRows = 64;
+constexpr int64_t kPanelCols = 256;
+constexpr int64_t kTokenTile = 256;
 
 }  // namespace
 
@@ -27,6 +37,14 @@ void weight_row(float* out, const TensorView& w, int64_t r) { dequantize_row(w.t
 
 void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool) {
   const int64_t n_out = w.rows(), n = w.cols();
+  // Many tokens against a big matrix: AMX tiles, when the CPU has them (and LIMARP_ISA does
+  // not cap the level below AVX-512). Only for weights no more precise than bf16: f32 and f16
+  // weights keep exact f32 arithmetic.
+  if (T >= kAmxMinTokens && w.type != DType::kF32 && w.type != DType::kF16 && n % amx::kStepK == 0 &&
+      n_out >= amx::kPanelRows && active_isa() == Isa::kAvx512 && amx::available()) {
+    amx::matmul_bf16(y, n_out, x, T, w, pool);
+    return;
+  }
   const bool parallel = n_out * n * T >= kMinParallelWork;
   const WeightKernel* k = select_kernel(w.type, n);
   LIMARP_CHECK(k != nullptr);
@@ -39,27 +57,59 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
   if (parallel && T > 1) pool.parallel_for(T, 4, prepare);
   else prepare(0, T);
   const size_t ldw = w.row_stride();
+  // Decoding streams weights from memory: chunks of ~64 KiB keep each core's reads sequential
+  // for its prefetchers while leaving enough chunks to balance uneven cores.
+  const int64_t row_chunk = T <= 4 ? std::max<int64_t>(kRowChunk, static_cast<int64_t>((256 << 10) / std::max<size_t>(ldw, 1)) / 4 * 4)
+                                   : kRowChunk;
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
     const int64_t tb = std::min(kTokenChunk, T - t0);
     auto rows = [&](int64_t r0, int64_t r1) {
       k->tile(y + t0 * n_out + r0, n_out, wbase + r0 * ldw, ldw, r1 - r0, px + t0 * ldx, ldx, tb, n);
     };
-    if (parallel) pool.parallel_for(n_out, kRowChunk, rows);
+    if (parallel) pool.parallel_for(n_out, row_chunk, rows);
     else rows(0, n_out);
   }
 }
 
 void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& w, int64_t T, ThreadPool& pool) {
   const int64_t n_out = w.rows(), n_in = w.cols();
-  // Parallel over tokens so each dx row has one writer; rows of W are visited in order.
-  pool.parallel_for(T, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> row(static_cast<size_t>(n_in));
-    for (int64_t o = 0; o < n_out; ++o) {
-      dequantize_row(w.type, w.row(o), row.data(), n_in);
-      for (int64_t t = begin; t < end; ++t) axpy(dx + t * n_in, dy[t * n_out + o], row.data(), n_in);
+  const DTypeTraits& traits = dtype_traits(w.type);
+  const int64_t block = traits.block_elems;
+  // Column chunks hold whole quantization blocks, so a chunk of a row dequantizes on its own.
+  const int64_t chunk = std::max(block, (kPanelCols / block) * block);
+  LIMARP_CHECK(chunk <= kPanelCols);
+  const int64_t col_tiles = (n_in + chunk - 1) / chunk;
+  const int64_t tok_tiles = (T + kTokenTile - 1) / kTokenTile;
+  const auto* wbase = static_cast<const uint8_t*>(w.data);
+  const uint64_t ldw = w.row_stride();
+  auto body = [&](int64_t begin, int64_t end) {
+    // Dequantized rows [o0, o0 + kPanelRows) x columns [c0, c1), reused by every token of the task.
+    alignas(64) float panel[kPanelRows * kPanelCols];
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t c0 = (task % col_tiles) * chunk, c1 = std::min(n_in, c0 + chunk);
+      const int64_t t0 = (task / col_tiles) * kTokenTile, t1 = std::min(T, t0 + kTokenTile);
+      const uint64_t byte_offset = static_cast<uint64_t>(c0 / block) * static_cast<uint64_t>(traits.block_bytes);
+      for (int64_t o0 = 0; o0 < n_out; o0 += kPanelRows) {
+        const int64_t rows = std::min(kPanelRows, n_out - o0);
+        const float* b;
+        int64_t ldb;
+        if (w.type == DType::kF32) {
+          b = reinterpret_cast<const float*>(wbase + o0 * ldw) + c0;
+          ldb = n_in;
+        } else {
+          for (int64_t r = 0; r < rows; ++r)
+            dequantize_row(w.type, wbase + (o0 + r) * ldw + byte_offset, panel + r * chunk, c1 - c0);
+          b = panel;
+          ldb = chunk;
+        }
+        gemm_accumulate(dx + t0 * n_in + c0, n_in, {dy + t0 * n_out + o0, n_out, 1}, b, ldb, t1 - t0, c1 - c0, rows,
+                        1.0f);
+      }
     }
-  });
+  };
+  if (T * n_in * n_out < kMinParallelWork) body(0, col_tiles * tok_tiles);
+  else pool.parallel_for(col_tiles * tok_tiles, 1, body);
 }
 
 }  // namespace limarp::kernels

@@ -14,7 +14,8 @@ namespace limarp::kernels {
 // y[t, o] = sum_i x[t, i] * W[o, i]   for t < T, o < W.rows()
 void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool);
 
-// The transposed product, for backward passes: dx[t, i] += sum_o dy[t, o] * W[o, i].
+// The transposed product, for backward passes: dx[t, i] += sum_o dy[t, o] * W[o, i], dy [T, out],
+// dx [T, in]. Dequantizes panels of W once per tile of tokens; parallel over tiles of dx.
 void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& w, int64_t T, ThreadPool& pool);
 
 // Row r of W as floats (embedding lookup).

@@ -17,11 +17,33 @@ float dot_f32(const float* x, const float* y, int64_t n) {
   return (acc[0] + acc[2]) + (acc[1] + acc[3]) + tail;
 }
 
-void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps) {
+namespace {
+// 1 / sqrt(mean(x^2) + eps), the sum in double whatever F is.
+template <typename F>
+F rms_scale(const F* x, int64_t n, float eps) {
   double ss = 0;
   for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
-  const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  return static_cast<F>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+}
+}  // namespace
+
+template <typename F>
+void rmsnorm(F* out, const F* x, const F* weight, int64_t n, float eps) {
+  const F scale = rms_scale(x, n, eps);
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
+}
+
+template <typename F>
+void rmsnorm_backward(F* dx, F* dweight, const F* dout, const F* x, const F* weight, int64_t n, float eps) {
+  // out = x * r * w with r = (mean(x^2) + eps)^(-1/2); dr/dx_j = -r^3 x_j / n, so
+  // dx_j = r w_j dout_j - x_j r^3 / n * sum_i dout_i w_i x_i.
+  const F r = rms_scale(x, n, eps);
+  double dot = 0;
+  for (int64_t i = 0; i < n; ++i) dot += static_cast<double>(dout[i]) * weight[i] * x[i];
+  const F c = static_cast<F>(dot * static_cast<double>(r) * r * r / static_cast<double>(n));
+  for (int64_t i = 0; i < n; ++i) dx[i] += r * weight[i] * dout[i] - x[i] * c;
+  if (dweight)
+    for (int64_t i = 0; i < n; ++i) dweight[i] += dout[i] * x[i] * r;
 }
 
 void softmax(float* x, int64_t n) {
@@ -36,10 +58,23 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void swiglu(float* gate, const float* up, int64_t n) {
+template <typename F>
+void swiglu(F* out, const F* gate, const F* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    const F g = gate[i];
+    out[i] = g / (F(1) + std::exp(-g)) * up[i];
+  }
+}
+
+template <typename F>
+void swiglu_backward(F* dgate, F* dup, const F* dout, const F* gate, const F* up, int64_t n) {
+  // silu(g) = g s(g) with s the logistic function; silu'(g) = s(g) (1 + g (1 - s(g))).
+  for (int64_t i = 0; i < n; ++i) {
+    const F g = gate[i];
+    const F s = F(1) / (F(1) + std::exp(-g));
+    const F d = dout[i];
+    dup[i] = d * g * s;
+    dgate[i] = d * up[i] * s * (F(1) + g * (F(1) - s));
   }
 }
 
@@ -50,5 +85,14 @@ void add_inplace(float* y, const float* x, int64_t n) {
 void axpy(float* y, float a, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
+
+#define LIMARP_INSTANTIATE(F)                                                                           \
+  template void rmsnorm<F>(F*, const F*, const F*, int64_t, float);                                     \
+  template void rmsnorm_backward<F>(F*, F*, const F*, const F*, const F*, int64_t, float);              \
+  template void swiglu<F>(F*, const F*, const F*, int64_t);                                             \
+  template void swiglu_backward<F>(F*, F*, const F*, const F*, const F*, int64_t);
+LIMARP_INSTANTIATE(float)
+LIMARP_INSTANTIATE(double)
+#undef LIMARP_INSTANTIATE
 
 }  // namespace limarp::kernels

@@ -1,5 +1,12 @@
-// Element-wise and row-wise kernels of the Llama block: RMSNorm, softmax, SwiGLU.
+// Element-wise and row-wise kernels of the Llama block: RMSNorm, softmax, SwiGLU, and the
+// backward twin of each differentiable one beside it.
 // Pure functions: outputs first, then inputs, then sizes; no allocation, no threads.
+//
+// The differentiable kernels are templates on the float type, instantiated for float (what
+// the model runs) and double (the reference build that tests differentiate by finite
+// differences). Gradient contract (as in llm.c): parameter gradients accumulate (+=);
+// activation gradients are assigned, except where a kernel feeds the residual stream (the
+// RMSNorm input), whose gradient accumulates.
 #pragma once
 
 #include <cstdint>
@@ -7,13 +14,22 @@
 namespace limarp::kernels {
 
 // out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]
-void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps);
+template <typename F>
+void rmsnorm(F* out, const F* x, const F* weight, int64_t n, float eps);
+// dx[i] += d out / d x · dout;  dweight[i] += dout[i] * x[i] * rstd (skipped when dweight is
+// null: a frozen norm). rstd is recomputed from x, so the forward saves nothing.
+template <typename F>
+void rmsnorm_backward(F* dx, F* dweight, const F* dout, const F* x, const F* weight, int64_t n, float eps);
 
 // In place, numerically stable (max subtracted); sums in double.
 void softmax(float* x, int64_t n);
 
-// gate[i] = silu(gate[i]) * up[i]
-void swiglu(float* gate, const float* up, int64_t n);
+// out[i] = silu(gate[i]) * up[i]; out may alias gate (inference overwrites gate).
+template <typename F>
+void swiglu(F* out, const F* gate, const F* up, int64_t n);
+// dgate[i] = dout[i] * up[i] * silu'(gate[i]);  dup[i] = dout[i] * silu(gate[i])  (assigned)
+template <typename F>
+void swiglu_backward(F* dgate, F* dup, const F* dout, const F* gate, const F* up, int64_t n);
 
 // y[i] += x[i]
 void add_inplace(float* y, const float* x, int64_t n);

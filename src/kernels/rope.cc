@@ -15,16 +15,16 @@ void rope_cos_sin(float* cos_sin, int64_t pos, int64_t head_dim, float theta) {
 }
 
 namespace {
-template <int kSign>
-void rotate(float* x, const float* cs, int64_t n_heads, int64_t head_dim, RopeLayout layout) {
+template <int kSign, typename F>
+void rotate(F* x, const float* cs, int64_t n_heads, int64_t head_dim, RopeLayout layout) {
   const int64_t half = head_dim / 2;
   for (int64_t h = 0; h < n_heads; ++h) {
-    float* v = x + h * head_dim;
+    F* v = x + h * head_dim;
     for (int64_t i = 0; i < half; ++i) {
-      const float c = cs[2 * i], s = kSign * cs[2 * i + 1];
+      const F c = cs[2 * i], s = kSign * cs[2 * i + 1];
       const int64_t a = layout == RopeLayout::kInterleaved ? 2 * i : i;
       const int64_t b = layout == RopeLayout::kInterleaved ? 2 * i + 1 : i + half;
-      const float x0 = v[a], x1 = v[b];
+      const F x0 = v[a], x1 = v[b];
       v[a] = x0 * c - x1 * s;
       v[b] = x0 * s + x1 * c;
     }
@@ -32,12 +32,19 @@ void rotate(float* x, const float* cs, int64_t n_heads, int64_t head_dim, RopeLa
 }
 }  // namespace
 
-void rope_apply(float* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout) {
+template <typename F>
+void rope_apply(F* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout) {
   rotate<1>(x, cos_sin, n_heads, head_dim, layout);
 }
 
-void rope_apply_inverse(float* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout) {
+template <typename F>
+void rope_apply_inverse(F* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout) {
   rotate<-1>(x, cos_sin, n_heads, head_dim, layout);
 }
+
+template void rope_apply<float>(float*, const float*, int64_t, int64_t, RopeLayout);
+template void rope_apply<double>(double*, const float*, int64_t, int64_t, RopeLayout);
+template void rope_apply_inverse<float>(float*, const float*, int64_t, int64_t, RopeLayout);
+template void rope_apply_inverse<double>(double*, const float*, int64_t, int64_t, RopeLayout);
 
 }  // namespace limarp::kernels

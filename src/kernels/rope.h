@@ -2,6 +2,10 @@
 // docs/formats.md): interleaved (2i, 2i+1) as Meta/GGUF store q/k, and rotate-half
 // (i, i + d/2) as Hugging Face stores them. Rotating in the file's own layout avoids
 // permuting weights at load time.
+//
+// The rotation is orthogonal, so its backward is the inverse rotation (rope_backward).
+// Templates on the float type: float for the model, double for the reference build tests
+// differentiate numerically.
 #pragma once
 
 #include <cstdint>
@@ -18,9 +22,17 @@ namespace kernels {
 void rope_cos_sin(float* cos_sin, int64_t pos, int64_t head_dim, float theta);
 
 // Rotates x[n_heads * head_dim] in place (one token) with a table from rope_cos_sin.
-void rope_apply(float* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout);
-// The inverse rotation (gradient of rope_apply).
-void rope_apply_inverse(float* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout);
+template <typename F>
+void rope_apply(F* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout);
+// The inverse rotation (also the gradient of rope_apply).
+template <typename F>
+void rope_apply_inverse(F* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout);
+
+// dx = Rᵀ · dout, in place on the gradient of one token's q or k.
+template <typename F>
+inline void rope_backward(F* dx, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout) {
+  rope_apply_inverse(dx, cos_sin, n_heads, head_dim, layout);
+}
 
 }  // namespace kernels
 }  // namespace limarp

@@ -1,6 +1,8 @@
 #include "model/forward.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernels/attention.h"
@@ -26,6 +28,38 @@ void Forward::project(float* y, const float* x, int64_t layer, Projection p, std
     const int64_t r0 = row_start_[i], n = row_start_[i + 1] - r0;
     batch[i].adapter->apply(layer, p, x + r0 * n_in, y + r0 * n_out, n, pool_);
   }
+}
+
+namespace {
+
+// Adds the time since `start` to `slot` when profiling, and restarts the clock.
+class StageTimer {
+ public:
+  explicit StageTimer(bool on) : on_(on), start_(std::chrono::steady_clock::now()) {}
+  void lap(double& slot) {
+    if (!on_) return;
+    const auto now = std::chrono::steady_clock::now();
+    slot += std::chrono::duration<double, std::milli>(now - start_).count();
+    start_ = now;
+  }
+
+ private:
+  bool on_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+Forward::Forward(const LlamaModel& model, ThreadPool& pool)
+    : model_(model), pool_(pool), profiling_(std::getenv("LIMARP_PROFILE") != nullptr) {}
+
+std::string Forward::Profile::describe() const {
+  const double total = embed + norm + matmul + rope + attention + ffn_act + output;
+  auto pct = [&](double v) { return total > 0 ? 100.0 * v / total : 0.0; };
+  return fmt::format("forward profile: {} calls, {} tokens, {:.0f} ms: matmul {:.0f}%, attention {:.0f}%, "
+                     "norms {:.0f}%, rope {:.0f}%, swiglu+residual {:.0f}%, output {:.0f}%, embedding {:.0f}%",
+                     calls, tokens, total, pct(matmul), pct(attention), pct(norm), pct(rope), pct(ffn_act),
+                     pct(output), pct(embed));
 }
 
 Status Forward::eval(std::span<BatchItem> batch) {
@@ -58,6 +92,7 @@ Status Forward::eval(std::span<BatchItem> batch) {
   float* up = sized(up_, N * hid);
   float* cs = sized(rope_, N * hd);
 
+  StageTimer timer(profiling_);
   for (size_t i = 0; i < batch.size(); ++i) {
     const TensorView* embd = batch[i].adapter ? batch[i].adapter->token_embedding() : nullptr;
     for (size_t t = 0; t < batch[i].tokens.size(); ++t) {
@@ -67,17 +102,21 @@ Status Forward::eval(std::span<BatchItem> batch) {
     }
   }
 
+  timer.lap(profile_.embed);
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_.layer(l);
     const auto* attn_norm = static_cast<const float*>(w.attn_norm.data);
     for (int64_t r = 0; r < N; ++r) kernels::rmsnorm(xn + r * dim, x + r * dim, attn_norm, dim, c.norm_eps);
+    timer.lap(profile_.norm);
     project(q, xn, l, Projection::kQ, batch);
     project(k, xn, l, Projection::kK, batch);
     project(v, xn, l, Projection::kV, batch);
+    timer.lap(profile_.matmul);
     for (int64_t r = 0; r < N; ++r) {
       kernels::rope_apply(q + r * dim, cs + r * hd, c.n_heads, hd, c.rope_layout);
       kernels::rope_apply(k + r * kv, cs + r * hd, c.n_kv_heads, hd, c.rope_layout);
     }
+    timer.lap(profile_.rope);
     for (size_t i = 0; i < batch.size(); ++i) {
       KvCache& cache = *batch[i].cache;
       const int64_t r0 = row_start_[i], n = row_start_[i + 1] - r0, pos0 = cache.size();
@@ -86,16 +125,23 @@ Status Forward::eval(std::span<BatchItem> batch) {
       kernels::attention(att + r0 * dim, q + r0 * dim, cache.k(l), cache.v(l), kv, n, pos0,
                          {c.n_heads, c.n_kv_heads, hd}, pool_);
     }
+    timer.lap(profile_.attention);
     project(xn, att, l, Projection::kO, batch);
+    timer.lap(profile_.matmul);
     kernels::add_inplace(x, xn, N * dim);
 
     const auto* ffn_norm = static_cast<const float*>(w.ffn_norm.data);
     for (int64_t r = 0; r < N; ++r) kernels::rmsnorm(xn + r * dim, x + r * dim, ffn_norm, dim, c.norm_eps);
+    timer.lap(profile_.norm);
     project(gate, xn, l, Projection::kGate, batch);
     project(up, xn, l, Projection::kUp, batch);
-    kernels::swiglu(gate, up, N * hid);
+    timer.lap(profile_.matmul);
+    kernels::swiglu(gate, gate, up, N * hid);
+    timer.lap(profile_.ffn_act);
     project(xn, gate, l, Projection::kDown, batch);
+    timer.lap(profile_.matmul);
     kernels::add_inplace(x, xn, N * dim);
+    timer.lap(profile_.ffn_act);
   }
   for (size_t i = 0; i < batch.size(); ++i)
     batch[i].cache->set_size(batch[i].cache->size() + static_cast<int64_t>(batch[i].tokens.size()));
@@ -131,6 +177,11 @@ Status Forward::eval(std::span<BatchItem> batch) {
       batch[i].logits->assign(all.begin() + j * V, all.begin() + (j + n) * V);
       j += n;
     }
+  }
+  timer.lap(profile_.output);
+  if (profiling_) {
+    ++profile_.calls;
+    profile_.tokens += N;
   }
   return {};
 }

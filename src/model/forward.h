@@ -12,6 +12,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -44,7 +45,7 @@ struct BatchItem {
 
 class Forward {
  public:
-  Forward(const LlamaModel& model, ThreadPool& pool) : model_(model), pool_(pool) {}
+  Forward(const LlamaModel& model, ThreadPool& pool);
 
   Status eval(std::span<BatchItem> batch);
   Status eval(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>& logits,
@@ -53,11 +54,23 @@ class Forward {
   const LlamaModel& model() const { return model_; }
   ThreadPool& pool() { return pool_; }
 
+  // Time per stage of the forward pass, accumulated while profiling is on (LIMARP_PROFILE=1 in
+  // the environment, or set_profiling): where a prompt's or a token's time goes.
+  struct Profile {
+    double embed = 0, norm = 0, matmul = 0, rope = 0, attention = 0, ffn_act = 0, output = 0;
+    int64_t calls = 0, tokens = 0;
+    std::string describe() const;
+  };
+  void set_profiling(bool on) { profiling_ = on; }
+  const Profile& profile() const { return profile_; }
+
  private:
   void project(float* y, const float* x, int64_t layer, Projection p, std::span<BatchItem> batch);
 
   const LlamaModel& model_;
   ThreadPool& pool_;
+  bool profiling_ = false;
+  Profile profile_;
   // Scratch, reused across calls: [rows, width].
   std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, rope_;
   std::vector<int64_t> row_start_;

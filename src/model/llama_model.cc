@@ -9,6 +9,10 @@
 namespace limarp {
 
 const TensorView& LayerWeights::projection(Projection p) const {
+  return const_cast<LayerWeights*>(this)->projection(p);
+}
+
+TensorView& LayerWeights::projection(Projection p) {
   switch (p) {
     case Projection::kQ: return wq;
     case Projection::kK: return wk;

@@ -33,6 +33,7 @@ struct LayerWeights {
   TensorView w_down;     // [dim, hidden]
 
   const TensorView& projection(Projection p) const;
+  TensorView& projection(Projection p);
 };
 
 struct LlamaWeights {

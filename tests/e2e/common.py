@@ -7,7 +7,7 @@ import tempfile
 
 SKIP = 77  # ctest's SKIP_RETURN_CODE
 
-BIN = os.environ.get("LIMARP_BIN", "")
+BIN = os.environ.get("LIMARP_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "release", "bin", "limarp")
 ASSETS = os.environ.get("LIMARP_ASSETS", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "assets"))
 SOURCE = os.environ.get("LIMARP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 

@@ -10,6 +10,7 @@
 #include "base/rng.h"
 #include "base/thread_pool.h"
 #include "kernels/activation_quant.h"
+#include "kernels/amx/amx_gemm.h"
 #include "kernels/matmul.h"
 #include "kernels/weight_kernels.h"
 #include "tensor/quantize.h"
@@ -23,8 +24,8 @@ struct Case {
 };
 
 const Case kCases[] = {
-    {DType::kF32, {16, 48, 112, 4096}},   {DType::kF16, {16, 48, 112, 4096}},
-    {DType::kBF16, {16, 48, 112, 4096}},  {DType::kQ8_0, {64, 96, 128, 320, 4096}},
+    {DType::kF32, {16, 48, 112, 172, 4096}}, {DType::kF16, {16, 48, 113, 4096}},
+    {DType::kBF16, {16, 47, 112, 4096}},  {DType::kQ8_0, {64, 96, 128, 320, 4096}},
     {DType::kQ4_0, {128, 96, 384, 4096}}, {DType::kQ4_K, {256, 768, 4096}},
     {DType::kQ6_K, {256, 768, 4096}},     {DType::kNF4, {64, 192, 4096}},
 };
@@ -151,6 +152,31 @@ TEST(Matmul, ThreadCountDoesNotChangeResults) {
     std::vector<double> ref, bound;
     reference(p, type != DType::kF32, ref, bound);
     for (size_t i = 0; i < y1.size(); ++i) ASSERT_NEAR(y1[i], ref[i], bound[i] + 1e-3) << dtype_name(type) << " " << i;
+  }
+}
+
+}  // namespace
+}  // namespace limarp::kernels
+
+namespace limarp::kernels {
+namespace {
+
+// The AMX prompt GEMM against the exact reference: operands are rounded to bf16 (relative
+// error <= 2^-9 each), so |error| <= 2^-8 · Σ|x·w| (plus f32 accumulation, far smaller).
+// Odd token and row counts exercise partial tiles and panels.
+TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
+  if (!amx::available()) GTEST_SKIP() << "no AMX-BF16 on this CPU";
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kBF16}) {
+    const Problem p = make_problem(type, 203, 512, 70, 7);
+    std::vector<float> y(static_cast<size_t>(p.rows * p.tokens));
+    ThreadPool pool(2);
+    amx::matmul_bf16(y.data(), p.rows, p.x.data(), p.tokens, p.w.view(), pool);
+    std::vector<double> ref, bound;
+    reference(p, false, ref, bound);
+    for (size_t i = 0; i < y.size(); ++i) {
+      const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
+      ASSERT_LE(std::fabs(y[i] - ref[i]), 0x1p-8 * mag + 1e-5) << dtype_name(type) << " i=" << i;
+    }
   }
 }
 

@@ -46,6 +46,15 @@ TEST(ForwardReference, ShardedTiedMatchesTorch) {
   EXPECT_LT(max_abs_diff(run_model(*model, ref, 1), ref.logits("f32")), kTolF32);
 }
 
+TEST(ForwardReference, LongPromptMatchesTorch) {
+  // 45 tokens: the prompt (40) goes through the blocked, matrix-product attention.
+  Reference ref = make_reference("fwd_long", "--seed 61 --tokens 45");
+  ASSERT_EQ(ref.tokens.size(), 45u);
+  auto model = LlamaModel::load(ref.dir);
+  ASSERT_TRUE(model.ok());
+  EXPECT_LT(max_abs_diff(run_model(*model, ref, 2), ref.logits("f32")), kTolF32);
+}
+
 TEST(ForwardReference, ResultsIndependentOfThreadCount) {
   Reference ref = make_reference("fwd_threads", "--seed 3");
   ASSERT_FALSE(ref.tokens.empty());

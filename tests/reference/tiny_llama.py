@@ -62,9 +62,11 @@ def rms_norm(s, x, w):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + s.eps) * w
 
 
-def forward(s, w, tokens):
-    """Logits [T, vocab] for the whole sequence (causal), the Hugging Face way."""
+def forward(s, w, tokens, linear=None):
+    """Logits [T, vocab] for the whole sequence (causal), the Hugging Face way.
+    linear(name, x), when given, replaces x @ w[name].T for the projections (LoRA branches)."""
     T = len(tokens)
+    lin = linear or (lambda name, x: x @ w[name].T)
     x = w["model.embed_tokens.weight"][torch.tensor(tokens)]
     inv_freq = 1.0 / (s.theta ** (torch.arange(0, s.head, 2, dtype=torch.float32) / s.head))
     angles = torch.arange(T, dtype=torch.float32)[:, None] * inv_freq[None, :]
@@ -78,19 +80,19 @@ def forward(s, w, tokens):
     for l in range(s.layers):
         pre = f"model.layers.{l}."
         h = rms_norm(s, x, w[pre + "input_layernorm.weight"])
-        q = (h @ w[pre + "self_attn.q_proj.weight"].T).view(T, s.heads, s.head)
-        k = (h @ w[pre + "self_attn.k_proj.weight"].T).view(T, s.kv_heads, s.head)
-        v = (h @ w[pre + "self_attn.v_proj.weight"].T).view(T, s.kv_heads, s.head)
+        q = lin(pre + "self_attn.q_proj.weight", h).view(T, s.heads, s.head)
+        k = lin(pre + "self_attn.k_proj.weight", h).view(T, s.kv_heads, s.head)
+        v = lin(pre + "self_attn.v_proj.weight", h).view(T, s.kv_heads, s.head)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k = k.repeat_interleave(s.heads // s.kv_heads, dim=1)
         v = v.repeat_interleave(s.heads // s.kv_heads, dim=1)
         att = torch.einsum("thd,shd->hts", q, k) / s.head ** 0.5 + mask
         out = torch.einsum("hts,shd->thd", att.softmax(-1), v).reshape(T, s.dim)
-        x = x + out @ w[pre + "self_attn.o_proj.weight"].T
+        x = x + lin(pre + "self_attn.o_proj.weight", out)
         h = rms_norm(s, x, w[pre + "post_attention_layernorm.weight"])
-        g = torch.nn.functional.silu(h @ w[pre + "mlp.gate_proj.weight"].T)
-        x = x + (g * (h @ w[pre + "mlp.up_proj.weight"].T)) @ w[pre + "mlp.down_proj.weight"].T
+        g = torch.nn.functional.silu(lin(pre + "mlp.gate_proj.weight", h))
+        x = x + lin(pre + "mlp.down_proj.weight", g * lin(pre + "mlp.up_proj.weight", h))
     x = rms_norm(s, x, w["model.norm.weight"])
     out_w = w.get("lm_head.weight", w["model.embed_tokens.weight"])
     return x @ out_w.T
@@ -121,9 +123,9 @@ def write_f32(path, t):
     t.detach().numpy().astype("<f4").tofile(path)
 
 
-def sequence(s, seed):
+def sequence(s, seed, n_tokens=N_TOKENS):
     gen = torch.Generator().manual_seed(seed + 1)
-    tokens = torch.randint(0, s.vocab, (N_TOKENS,), generator=gen).tolist()
+    tokens = torch.randint(0, s.vocab, (n_tokens,), generator=gen).tolist()
     tokens[0] = 1
     return tokens
 
@@ -136,6 +138,7 @@ def main():
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
     p.add_argument("--wide", action="store_true")
+    p.add_argument("--tokens", type=int, default=N_TOKENS, help="sequence length (prompt: all but the last 5)")
     args = p.parse_args()
     s = Shape(args.wide)
     store_dtype = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
@@ -161,7 +164,7 @@ def main():
     else:
         save_safetensors(os.path.join(args.out, "model.safetensors"), weights, store_dtype)
 
-    tokens = sequence(s, args.seed)
+    tokens = sequence(s, args.seed, args.tokens)
     with torch.no_grad():
         for suffix, cast in [("f32", None), ("f16", torch.float16), ("bf16", torch.bfloat16)]:
             w = weights
@@ -169,7 +172,8 @@ def main():
                 w = {k: (v.to(cast).to(torch.float32) if v.dim() == 2 else v) for k, v in weights.items()}
             write_f32(os.path.join(args.out, f"logits_{suffix}.f32"), forward(s, w, tokens))
     torch.tensor(tokens, dtype=torch.int32).numpy().astype("<i4").tofile(os.path.join(args.out, "tokens.i32"))
-    json.dump({"n_prompt": N_PROMPT, "vocab": s.vocab, "n_tokens": len(tokens), "seed": args.seed, "wide": args.wide,
+    n_prompt = N_PROMPT if args.tokens == N_TOKENS else args.tokens - 5
+    json.dump({"n_prompt": n_prompt, "vocab": s.vocab, "n_tokens": len(tokens), "seed": args.seed, "wide": args.wide,
                "tied": args.tied}, open(os.path.join(args.out, "meta.json"), "w"))
 
 

@@ -32,7 +32,7 @@ def main():
     meta = json.load(open(os.path.join(args.model, "meta.json")))
     s = tiny_llama.Shape(meta["wide"])
     base = tiny_llama.build_model(s, meta["seed"], meta["tied"], torch.float32)
-    tokens = tiny_llama.sequence(s, meta["seed"])
+    tokens = tiny_llama.sequence(s, meta["seed"], meta["n_tokens"])
     r, alpha = args.rank, 16
     scale = alpha / r
 

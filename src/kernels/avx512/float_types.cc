@@ -2,6 +2,7 @@
 // time (VCVTPH2PS for f16, a 16-bit shift for bf16) and multiplied by up to four tokens, in
 // micro-tiles of 4 rows × 4 tokens so each converted weight vector is used 4 times and each
 // activation vector 4 times. Decode (one token) streams 4 rows at once for memory parallelism.
+// Rows of any length: the last partial group of 16 is read with masked loads.
 #include <cstring>
 
 #include "kernels/activation_quant.h"
@@ -26,16 +27,44 @@ inline __m512 load16(const uint8_t* row, int64_t i) {
   }
 }
 
+// The last, partial group of a row: masked loads read only the row's own elements (zeros
+// elsewhere), so rows of any length work without padding.
+template <DType kType>
+inline __m512 load_tail(const uint8_t* row, int64_t i, __mmask16 m) {
+  if constexpr (kType == DType::kF32) {
+    return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(row) + i);
+  } else if constexpr (kType == DType::kF16) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * i));
+  } else {
+    const __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, row + 2 * i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+  }
+}
+
 template <DType kType, int RB, int TB>
 void micro(float* y, int64_t ldy, const uint8_t* w, size_t ldw, const uint8_t* px, size_t ldx, int64_t n) {
   __m512 acc[RB][TB];
   for (int r = 0; r < RB; ++r)
     for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n; i += 16) {
+  const int64_t full = n / 16 * 16;
+  for (int64_t i = 0; i < full; i += 16) {
     __m512 wv[RB];
-    for (int r = 0; r < RB; ++r) wv[r] = load16<kType>(w + r * ldw, i);
+    constexpr int64_t kElem = kType == DType::kF32 ? 4 : 2;
+    for (int r = 0; r < RB; ++r) {
+      if ((i * kElem) % 64 == 0) prefetch_ahead(w + r * ldw + i * kElem);  // once per cache line
+      wv[r] = load16<kType>(w + r * ldw, i);
+    }
     for (int t = 0; t < TB; ++t) {
       const __m512 xv = _mm512_loadu_ps(reinterpret_cast<const float*>(px + t * ldx) + i);
+      for (int r = 0; r < RB; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+    }
+  }
+  if (full < n) {
+    const auto m = static_cast<__mmask16>((1u << (n - full)) - 1);
+    __m512 wv[RB];
+    for (int r = 0; r < RB; ++r) wv[r] = load_tail<kType>(w + r * ldw, full, m);
+    for (int t = 0; t < TB; ++t) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(px + t * ldx) + full);
       for (int r = 0; r < RB; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
     }
   }
@@ -62,8 +91,8 @@ void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, con
 
 }  // namespace
 
-const WeightKernel kF32 = {"f32/avx512", DType::kF32, Isa::kAvx512, 16, bytes, prepare, tile<DType::kF32>};
-const WeightKernel kF16 = {"f16/avx512", DType::kF16, Isa::kAvx512, 16, bytes, prepare, tile<DType::kF16>};
-const WeightKernel kBF16 = {"bf16/avx512", DType::kBF16, Isa::kAvx512, 16, bytes, prepare, tile<DType::kBF16>};
+const WeightKernel kF32 = {"f32/avx512", DType::kF32, Isa::kAvx512, 1, bytes, prepare, tile<DType::kF32>};
+const WeightKernel kF16 = {"f16/avx512", DType::kF16, Isa::kAvx512, 1, bytes, prepare, tile<DType::kF16>};
+const WeightKernel kBF16 = {"bf16/avx512", DType::kBF16, Isa::kAvx512, 1, bytes, prepare, tile<DType::kBF16>};
 
 }  // namespace limarp::kernels::avx512

@@ -34,6 +34,7 @@ void row(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx,
   for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
     const auto* blk = reinterpret_cast<const BlockNF4*>(w) + b;
+    prefetch_ahead(blk);
     const __m512i b0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->qs)));
     const __m512i b1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->qs + 16)));
     const __m512 scale = _mm512_set1_ps(blk->absmax);

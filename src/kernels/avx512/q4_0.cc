@@ -43,41 +43,60 @@ void prepare(const float* x, int64_t n, uint8_t* out) {
   }
 }
 
-template <int TB>
-void row(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t groups) {
+// RB rows × TB tokens per call: each group of four weight blocks is unpacked once and used for
+// TB tokens; each activation group is loaded once and used for RB rows.
+template <int RB, int TB>
+void rows(float* y, int64_t ldy, const uint8_t* w, size_t ldw, const uint8_t* px, size_t ldx, int64_t groups) {
   const __m512i idx_qs = byte_index([](int p) { return (p / 16) * 18 + 2 + p % 16; });
   const __m512i idx_d = byte_index([](int p) { return p < 32 ? (p / 8) * 18 + (p % 2) : 0; });
   const __m512i m4 = _mm512_set1_epi8(0x0F);
-  __m512 acc[TB];
-  for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
+  __m512 acc[RB][TB];
+  for (int r = 0; r < RB; ++r)
+    for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
-    const uint8_t* wg = w + g * kWeightGroupBytes;
-    _mm_prefetch(reinterpret_cast<const char*>(wg + 8 * kWeightGroupBytes), _MM_HINT_T0);
-    const __m512i a = _mm512_loadu_si512(wg);
-    const __m512i b = _mm512_maskz_loadu_epi8(0xFF, wg + 64);
-    const __m512i qs = _mm512_permutex2var_epi8(a, idx_qs, b);
-    const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi8(a, idx_d, b)));
-    const __m512i lo = _mm512_and_si512(qs, m4);
-    const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(qs, 4), m4);
+    __m512i lo[RB], hi[RB];
+    __m512 dw[RB];
+    for (int r = 0; r < RB; ++r) {
+      const uint8_t* wg = w + r * ldw + g * kWeightGroupBytes;
+      prefetch_ahead(wg);
+      const __m512i a = _mm512_loadu_si512(wg);
+      const __m512i b = _mm512_maskz_loadu_epi8(0xFF, wg + 64);
+      const __m512i qs = _mm512_permutex2var_epi8(a, idx_qs, b);
+      dw[r] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi8(a, idx_d, b)));
+      lo[r] = _mm512_and_si512(qs, m4);
+      hi[r] = _mm512_and_si512(_mm512_srli_epi16(qs, 4), m4);
+    }
     for (int t = 0; t < TB; ++t) {
       const uint8_t* xg = px + t * ldx + g * kGroupBytes;
-      __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_load_si512(xg));
-      s = _mm512_dpbusd_epi32(s, hi, _mm512_load_si512(xg + 64));
-      const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_load_ps(xg + 128), _mm512_load_ps(xg + 192));
-      acc[t] = _mm512_fmadd_ps(f, dw, acc[t]);
+      const __m512i x_lo = _mm512_load_si512(xg), x_hi = _mm512_load_si512(xg + 64);
+      const __m512 dx = _mm512_load_ps(xg + 128), cx = _mm512_load_ps(xg + 192);
+      for (int r = 0; r < RB; ++r) {
+        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[r], x_lo);
+        s = _mm512_dpbusd_epi32(s, hi[r], x_hi);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(s), dx, cx), dw[r], acc[r][t]);
+      }
     }
   }
-  for (int t = 0; t < TB; ++t) y[t * ldy] = _mm512_reduce_add_ps(acc[t]);
+  for (int r = 0; r < RB; ++r)
+    for (int t = 0; t < TB; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
-void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
+void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t n_rows, const uint8_t* px, size_t ldx,
           int64_t tokens, int64_t n) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t t0 = 0; t0 < tokens; t0 += 8) {
-      dispatch_tokens<8>(std::min<int64_t>(8, tokens - t0), [&]<int TB>() {
-        row<TB>(y + t0 * ldy + r, ldy, w + r * ldw, px + t0 * ldx, ldx, n / kGroup);
+  // Decoding: one row at a time, so each core streams one sequential run (several rows at once
+  // measured slower: 4.6 vs 6.2 GB/s). Prompt processing: 2 rows × up to 4 tokens.
+  const int64_t rb_max = tokens == 1 ? 1 : 2;
+  for (int64_t r = 0; r < n_rows; r += rb_max) {
+    const int64_t rb = std::min<int64_t>(rb_max, n_rows - r);
+    for (int64_t t0 = 0; t0 < tokens; t0 += 4) {
+      const int64_t tb = std::min<int64_t>(4, tokens - t0);
+      dispatch_tokens<4>(rb, [&]<int RB>() {
+        dispatch_tokens<4>(tb, [&]<int TB>() {
+          rows<RB, TB>(y + t0 * ldy + r, ldy, w + r * ldw, ldw, px + t0 * ldx, ldx, n / kGroup);
+        });
       });
     }
+  }
 }
 
 }  // namespace

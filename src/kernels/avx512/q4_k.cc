@@ -65,9 +65,9 @@ void row(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx,
   }
   for (int64_t i = 0; i < supers; ++i) {
     const auto* b = reinterpret_cast<const BlockQ4_K*>(w) + i;
-    _mm_prefetch(reinterpret_cast<const char*>(b + 2), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 2) + 64, _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 2) + 128, _MM_HINT_T0);
+    prefetch_ahead(b);
+    prefetch_ahead(reinterpret_cast<const char*>(b) + 64);
+    prefetch_ahead(reinterpret_cast<const char*>(b) + 128);
     uint64_t sc, mn;
     unpack_scales(b->scales, &sc, &mn);
     const __m256 scf = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(sc)))),

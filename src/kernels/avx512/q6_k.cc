@@ -54,7 +54,7 @@ void row(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx,
   for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < supers; ++i) {
     const auto* b = reinterpret_cast<const BlockQ6_K*>(w) + i;
-    for (int c = 0; c < 4; ++c) _mm_prefetch(reinterpret_cast<const char*>(b + 2) + 64 * c, _MM_HINT_T0);
+    for (int c = 0; c < 4; ++c) prefetch_ahead(reinterpret_cast<const char*>(b) + 64 * c);
     const __m512 sc = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
                                         reinterpret_cast<const __m128i*>(b->scales)))),
                                     _mm512_set1_ps(f16_to_f32(b->d)));

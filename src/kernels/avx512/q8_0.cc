@@ -46,7 +46,7 @@ void row(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx,
   for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     const uint8_t* wg = w + g * kWeightGroupBytes;
-    _mm_prefetch(reinterpret_cast<const char*>(wg + 8 * kWeightGroupBytes), _MM_HINT_T0);
+    prefetch_ahead(wg);
     const __m512i a = _mm512_loadu_si512(wg);
     const __m512i b = _mm512_maskz_loadu_epi8(0xF, wg + 64);
     const __m512i wu = _mm512_xor_si512(_mm512_permutex2var_epi8(a, idx_qs, b), flip);

@@ -1,0 +1,72 @@
+// `limarp perplexity`: how well a model (optionally with adapters) predicts a text file.
+#include <chrono>
+
+#include "base/json_util.h"
+#include "base/mapped_file.h"
+#include "base/thread_pool.h"
+#include "commands.h"
+#include "infer/adapter_specs.h"
+#include "infer/model_bundle.h"
+#include "infer/perplexity.h"
+
+namespace limarp::cli {
+namespace {
+
+struct PerplexityCliOptions {
+  std::string model, tokenizer, file;
+  std::vector<std::string> loras;
+  int64_t ctx = 512, stride = 0, max_tokens = 0;
+  bool json = false;
+  int threads = 1;
+};
+
+Status run_perplexity(const PerplexityCliOptions& o) {
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true}));
+  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
+  LIMARP_ASSIGN_OR_RETURN(std::string text, read_text_file(o.file));
+  std::vector<int32_t> tokens = bundle.tokenizer->encode(text);
+  if (o.max_tokens > 0 && static_cast<int64_t>(tokens.size()) > o.max_tokens) tokens.resize(static_cast<size_t>(o.max_tokens));
+  ThreadPool pool(o.threads);
+  Forward forward(bundle.model, pool);
+  PerplexityOptions p;
+  p.context = std::min<int64_t>(o.ctx, bundle.model.config().context_length);
+  p.stride = o.stride;
+  p.adapter = adapters.empty() ? nullptr : &adapters;
+  const auto t0 = std::chrono::steady_clock::now();
+  p.progress = [&](int64_t done, int64_t total) {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double eta = done > 0 ? s * static_cast<double>(total - done) / static_cast<double>(done) : 0;
+    std::fprintf(stderr, "\rperplexity: %lld/%lld tokens, %.0f s, ETA %.0f s   ", static_cast<long long>(done),
+                 static_cast<long long>(total), s, eta);
+  };
+  LIMARP_ASSIGN_OR_RETURN(PerplexityResult r, perplexity(forward, tokens, p));
+  std::fprintf(stderr, "\n");
+  std::printf("perplexity %.4f (mean NLL %.4f nats) over %lld tokens of %s, window %lld, %lld windows\n", r.perplexity,
+              r.mean_nll, static_cast<long long>(r.scored_tokens), o.file.c_str(), static_cast<long long>(p.context),
+              static_cast<long long>(r.windows));
+  if (o.json) {
+    Json j = {{"perplexity", r.perplexity}, {"mean_nll", r.mean_nll}, {"tokens", r.scored_tokens},
+              {"context", p.context},      {"windows", r.windows},   {"file", o.file}, {"model", o.model}};
+    std::printf("%s\n", j.dump().c_str());
+  }
+  return {};
+}
+
+}  // namespace
+
+void register_perplexity(CLI::App& root, RunState& state) {
+  auto o = std::make_shared<PerplexityCliOptions>();
+  CLI::App* cmd = root.add_subcommand("perplexity", "Perplexity of a model on a text file (sliding window)");
+  cmd->add_option("-m,--model", o->model, "Model file or folder")->required();
+  cmd->add_option("-f,--file", o->file, "Text file")->required();
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
+  cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE]; repeatable");
+  cmd->add_option("-c,--ctx", o->ctx, "Window length in tokens")->capture_default_str();
+  cmd->add_option("--stride", o->stride, "Tokens between window starts (default: half the window)");
+  cmd->add_option("--max-tokens", o->max_tokens, "Score only the first N tokens of the file");
+  cmd->add_flag("--json", o->json, "End with one JSON line");
+  add_threads_option(*cmd, o->threads);
+  cmd->callback([o, &state] { state.exit_code = report(run_perplexity(*o)); });
+}
+
+}  // namespace limarp::cli

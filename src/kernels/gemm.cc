@@ -1,0 +1,78 @@
+#include "kernels/gemm.h"
+
+#include <algorithm>
+
+#include "kernels/cpu_features.h"
+
+namespace limarp::kernels {
+
+// Defined in avx512/gemm.cc (compiled with AVX-512 flags).
+namespace avx512 {
+void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
+                     int64_t K, float alpha);
+}
+
+namespace {
+// Must equal the AVX-512 core's blocking so both sum each element in the same order.
+constexpr int64_t kKBlock = 256;
+// Tasks: blocks of C large enough that one task's work dwarfs the cost of handing it out.
+constexpr int64_t kRowsPerTask = 48;
+constexpr int64_t kColsPerTask = 256;
+constexpr int64_t kMinParallelWork = int64_t{1} << 16;
+}  // namespace
+
+void gemm_accumulate_scalar(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M,
+                            int64_t N, int64_t K, float alpha) {
+  for (int64_t k0 = 0; k0 < K; k0 += kKBlock) {
+    const int64_t k1 = std::min(K, k0 + kKBlock);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        float acc = 0;
+        for (int64_t k = k0; k < k1; ++k) acc += a.data[i * a.row_stride + k * a.col_stride] * b[k * ldb + j];
+        c[i * ldc + j] += alpha * acc;
+      }
+  }
+}
+
+void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
+                     int64_t K, float alpha) {
+  if (M <= 0 || N <= 0 || K <= 0) return;
+  if (active_isa() == Isa::kAvx512) avx512::gemm_accumulate(c, ldc, a, b, ldb, M, N, K, alpha);
+  else gemm_accumulate_scalar(c, ldc, a, b, ldb, M, N, K, alpha);
+}
+
+namespace {
+
+// Splits C [M, N] into fixed tiles (independent of the thread count) and runs them in parallel.
+template <typename Tile>
+void parallel_tiles(int64_t M, int64_t N, int64_t K, ThreadPool& pool, const Tile& tile) {
+  const int64_t row_tiles = (M + kRowsPerTask - 1) / kRowsPerTask;
+  const int64_t col_tiles = (N + kColsPerTask - 1) / kColsPerTask;
+  auto body = [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t i0 = (task / col_tiles) * kRowsPerTask, j0 = (task % col_tiles) * kColsPerTask;
+      tile(i0, std::min(M, i0 + kRowsPerTask), j0, std::min(N, j0 + kColsPerTask));
+    }
+  };
+  if (M * N * K < kMinParallelWork) body(0, row_tiles * col_tiles);
+  else pool.parallel_for(row_tiles * col_tiles, 1, body);
+}
+
+}  // namespace
+
+void matmul_weight_grad(float* dw, const float* dy, const float* x, int64_t T, int64_t n_out, int64_t n_in,
+                        float alpha, ThreadPool& pool) {
+  // dw = dyᵀ · x: A(i=o, k=t) = dy[t * n_out + o].
+  parallel_tiles(n_out, n_in, T, pool, [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    gemm_accumulate(dw + i0 * n_in + j0, n_in, {dy + i0, 1, n_out}, x + j0, n_in, i1 - i0, j1 - j0, T, alpha);
+  });
+}
+
+void matmul_nn_accumulate(float* y, const float* x, const float* w, int64_t T, int64_t K, int64_t N, float alpha,
+                          ThreadPool& pool) {
+  parallel_tiles(T, N, K, pool, [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    gemm_accumulate(y + i0 * N + j0, N, {x + i0 * K, K, 1}, w + j0, N, i1 - i0, j1 - j0, K, alpha);
+  });
+}
+
+}  // namespace limarp::kernels

@@ -1,0 +1,45 @@
+// Dense f32 matrix products for training, where both operands are activations or f32
+// parameters: gradients of weights (dW += dYᵀ·X) and products with row-major right-hand
+// sides (dX += dY·W). The forward products against stored weights of any type stay in
+// matmul.h; these are the other two orientations backward passes need.
+//
+// One blocked core, C[M, N] += alpha · op(A)[M, K] · B[K, N], reads A through two strides so
+// the same code serves A and Aᵀ. Every element of C is summed over k in one fixed order
+// (blocks of kKBlock, ascending), so results do not depend on the thread count or on how the
+// callers split M and N across threads. The AVX-512 build of the core is chosen at run time;
+// the scalar build is its twin (same blocking, same order of additions per element).
+//
+//   gemm_accumulate(c, ldc, a, lda_row, lda_col, b, ldb, M, N, K, 1.0f);
+#pragma once
+
+#include <cstdint>
+
+#include "base/thread_pool.h"
+
+namespace limarp::kernels {
+
+// A strided view of the left operand: element (i, k) is data[i * row_stride + k * col_stride].
+struct StridedMatrix {
+  const float* data;
+  int64_t row_stride;
+  int64_t col_stride;
+};
+
+// C[i, j] += alpha * sum_k A(i, k) * B[k * ldb + j]  for i < M, j < N. Single-threaded, pure.
+void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
+                     int64_t K, float alpha);
+// The portable twin (tests compare the two).
+void gemm_accumulate_scalar(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M,
+                            int64_t N, int64_t K, float alpha);
+
+// Weight gradient: dw[o, i] += alpha * sum_t dy[t, o] * x[t, i]
+//   dw [n_out, n_in], dy [T, n_out], x [T, n_in]. Parallel over blocks of dw.
+void matmul_weight_grad(float* dw, const float* dy, const float* x, int64_t T, int64_t n_out, int64_t n_in,
+                        float alpha, ThreadPool& pool);
+
+// Product with a row-major f32 matrix: y[t, j] += alpha * sum_k x[t, k] * w[k, j]
+//   y [T, N], x [T, K], w [K, N]. Parallel over blocks of y.
+void matmul_nn_accumulate(float* y, const float* x, const float* w, int64_t T, int64_t K, int64_t N, float alpha,
+                          ThreadPool& pool);
+
+}  // namespace limarp::kernels

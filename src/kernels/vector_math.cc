@@ -1,0 +1,39 @@
+#include "kernels/vector_math.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/cpu_features.h"
+
+namespace limarp::kernels {
+
+namespace avx512 {
+void exp_shifted_inplace(float* x, float shift, int64_t n);
+float max_f32(const float* x, int64_t n);
+double sum_f32(const float* x, int64_t n);
+}
+
+void exp_shifted_inplace_scalar(float* x, float shift, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i] - shift);
+}
+
+void exp_shifted_inplace(float* x, float shift, int64_t n) {
+  if (active_isa() == Isa::kAvx512) avx512::exp_shifted_inplace(x, shift, n);
+  else exp_shifted_inplace_scalar(x, shift, n);
+}
+
+float max_f32(const float* x, int64_t n) {
+  if (active_isa() == Isa::kAvx512) return avx512::max_f32(x, n);
+  float m = x[0];
+  for (int64_t i = 1; i < n; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+double sum_f32(const float* x, int64_t n) {
+  if (active_isa() == Isa::kAvx512) return avx512::sum_f32(x, n);
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
+}  // namespace limarp::kernels

@@ -1,0 +1,383 @@
+#include "model/training_pass.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/half.h"
+#include "kernels/attention.h"
+#include "kernels/cross_entropy.h"
+#include "kernels/embedding.h"
+#include "kernels/gemm.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/rope.h"
+
+namespace limarp {
+
+int64_t TrainBatch::loss_tokens() const {
+  return std::count_if(targets.begin(), targets.end(), [](int32_t t) { return t >= 0; });
+}
+
+void TrainBatch::add_sequence(std::span<const int32_t> t, std::span<const int32_t> y) {
+  sequences.push_back({rows(), static_cast<int64_t>(t.size())});
+  tokens.insert(tokens.end(), t.begin(), t.end());
+  targets.insert(targets.end(), y.begin(), y.end());
+}
+
+void TrainBatch::clear() {
+  tokens.clear();
+  targets.clear();
+  sequences.clear();
+}
+
+namespace {
+
+// Grow-only sizing: buffers keep their capacity across micro-batches of different sizes.
+float* sized(std::vector<float>& v, int64_t n) {
+  if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
+  return v.data();
+}
+
+void zero(float* p, int64_t n) { std::memset(p, 0, sizeof(float) * static_cast<size_t>(n)); }
+
+uint64_t mix(uint64_t a, uint64_t b) {
+  uint64_t z = a + (b + 1) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+const float* f32(const TensorView& v) { return static_cast<const float*>(v.data); }
+
+// Rows per task for row-wise kernels: enough work to be worth handing to another thread.
+constexpr int64_t kRowGrain = 32;
+
+}  // namespace
+
+TrainingPass::TrainingPass(TrainableModel& model, ThreadPool& pool, TrainingPassOptions options)
+    : model_(model), pool_(pool), options_(options) {
+  const int64_t L = model_.config().n_layers;
+  x_in_.resize(static_cast<size_t>(L + 1));
+  acts_.resize(options_.checkpointing == Checkpointing::kPerLayer ? 1 : static_cast<size_t>(L));
+}
+
+TrainingPass::LayerActs& TrainingPass::acts_for(int64_t layer) {
+  return acts_.size() == 1 ? acts_[0] : acts_[static_cast<size_t>(layer)];
+}
+
+template <typename Fn>
+void TrainingPass::for_rows(int64_t N, bool parallel, const Fn& fn) {
+  if (!parallel || N < 2 * kRowGrain) {
+    for (int64_t r = 0; r < N; ++r) fn(r);
+    return;
+  }
+  pool_.parallel_for(N, kRowGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) fn(r);
+  });
+}
+
+void TrainingPass::size_buffers(int64_t N) {
+  const LlamaConfig& c = model_.config();
+  const int64_t D = c.dim, KV = c.kv_dim(), H = c.hidden_dim, NH = c.n_heads;
+  for (auto& x : x_in_) sized(x, N * D);
+  const int64_t r = model_.max_lora_rank();
+  for (int64_t l = 0; l < static_cast<int64_t>(acts_.size()); ++l) {
+    LayerActs& a = acts_[static_cast<size_t>(l)];
+    sized(a.xn1, N * D), sized(a.q, N * D), sized(a.k, N * KV), sized(a.v, N * KV), sized(a.att, N * D);
+    sized(a.lse, N * NH), sized(a.x_mid, N * D), sized(a.xn2, N * D);
+    sized(a.gate, N * H), sized(a.up, N * H), sized(a.h, N * H);
+    for (Projection p : kAllProjections) {
+      // Shared activations (checkpointing) serve every layer: size for the largest rank.
+      const LoraSlot& s = model_.lora_slot(acts_.size() == 1 ? 0 : l, p);
+      const int64_t rank = acts_.size() == 1 ? r : (s.active() ? s.a->value.shape()[0] : 0);
+      if (rank > 0) sized(a.ax[static_cast<size_t>(p)], N * rank);
+    }
+  }
+  sized(cos_sin_, N * c.head_dim());
+  sized(xn_final_, N * D), sized(dxn_final_, N * D), sized(losses_, N), sized(dloss_, N);
+  sized(logits_, std::min(N, options_.classifier_rows) * c.vocab_size);
+  sized(tmp_, N * D), sized(dx_, N * D), sized(dxn_, N * D), sized(dq_, N * D), sized(dk_, N * KV),
+      sized(dv_, N * KV), sized(datt_, N * D), sized(dh_, N * H), sized(dgate_, N * H), sized(dup_, N * H);
+  if (r > 0) {
+    const int64_t widest = std::max(D, H);
+    if (model_.lora_dropout() > 0) {
+      sized(lora_xd_, N * widest);
+      if (lora_keep_.size() < static_cast<size_t>(N * widest)) lora_keep_.resize(static_cast<size_t>(N * widest));
+    }
+    sized(lora_ybuf_, N * widest), sized(lora_dax_, N * r);
+  }
+}
+
+uint64_t TrainingPass::buffer_bytes() const {
+  uint64_t n = 0;
+  for (const auto& x : x_in_) n += x.capacity();
+  for (const auto& a : acts_) {
+    for (const auto* v : {&a.xn1, &a.q, &a.k, &a.v, &a.att, &a.lse, &a.x_mid, &a.xn2, &a.gate, &a.up, &a.h})
+      n += v->capacity();
+    for (const auto& v : a.ax) n += v.capacity();
+  }
+  for (const auto* v : {&cos_sin_, &xn_final_, &dxn_final_, &logits_, &losses_, &dloss_, &tmp_, &dx_, &dxn_, &dq_,
+                        &dk_, &dv_, &datt_, &dh_, &dgate_, &dup_, &lora_xd_, &lora_ybuf_, &lora_dax_})
+    n += v->capacity();
+  return n * sizeof(float) + lora_keep_.capacity();
+}
+
+uint64_t TrainingPass::buffer_bytes_for(const LlamaConfig& c, const PassBufferShape& s) {
+  const uint64_t N = static_cast<uint64_t>(s.rows), D = static_cast<uint64_t>(c.dim),
+                 KV = static_cast<uint64_t>(c.kv_dim()), H = static_cast<uint64_t>(c.hidden_dim),
+                 NH = static_cast<uint64_t>(c.n_heads), L = static_cast<uint64_t>(c.n_layers),
+                 V = static_cast<uint64_t>(c.vocab_size), r = static_cast<uint64_t>(s.lora_rank);
+  const uint64_t layer_sets = s.checkpointing == Checkpointing::kPerLayer ? 1 : L;
+  uint64_t floats = (L + 1) * N * D;                                                  // layer inputs
+  floats += layer_sets * N * (5 * D + 2 * KV + NH + 3 * H + r * static_cast<uint64_t>(s.lora_targets));
+  floats += N * static_cast<uint64_t>(c.head_dim()) + 2 * N * D + 2 * N;              // rope, final norm, losses
+  floats += std::min(N, static_cast<uint64_t>(s.classifier_rows)) * V;                // logits chunk
+  floats += N * (5 * D + 2 * KV + 3 * H);                                             // backward buffers
+  if (r > 0) floats += N * std::max(D, H) * (s.lora_dropout ? 2 : 1) + N * r;         // LoRA scratch
+  const uint64_t mask_bytes = r > 0 && s.lora_dropout ? N * std::max(D, H) : 0;        // dropout mask
+  return floats * sizeof(float) + mask_bytes;
+}
+
+kernels::Dropout TrainingPass::dropout_for(int64_t l, Projection p, PassMode mode) const {
+  if (mode == PassMode::kEval || model_.lora_dropout() <= 0) return {};
+  // One independent stream per (micro-batch seed, layer, projection): PEFT gives every
+  // projection its own dropout module.
+  return {model_.lora_dropout(), mix(seed_, static_cast<uint64_t>(l * 7 + static_cast<int64_t>(p)))};
+}
+
+kernels::LoraScratch TrainingPass::lora_scratch() {
+  return {lora_xd_.data(), lora_ybuf_.data(), lora_dax_.data(), lora_keep_.data()};
+}
+
+kernels::LoraFactors TrainingPass::factors_of(int64_t l, Projection p) const {
+  const LoraSlot& s = model_.lora_slot(l, p);
+  const Shape& a = s.a->value.shape();
+  const Shape& b = s.b->value.shape();
+  if (options_.lora_precision == LoraPrecision::kBF16) {
+    const auto& r = rounded_[static_cast<size_t>(l * 7 + static_cast<int64_t>(p))];
+    return {r.first.data(), r.second.data(), a[0], a[1], b[0], s.scale};
+  }
+  return {s.a->value.f32(), s.b->value.f32(), a[0], a[1], b[0], s.scale};
+}
+
+void TrainingPass::round_lora_factors() {
+  const int64_t L = model_.config().n_layers;
+  rounded_.resize(static_cast<size_t>(L * 7));
+  auto round = [](std::vector<float>& dst, const Tensor& src) {
+    dst.resize(static_cast<size_t>(src.elements()));
+    for (int64_t i = 0; i < src.elements(); ++i) dst[static_cast<size_t>(i)] = bf16_to_f32(f32_to_bf16(src.f32()[i]));
+  };
+  for (int64_t l = 0; l < L; ++l)
+    for (Projection p : kAllProjections) {
+      const LoraSlot& s = model_.lora_slot(l, p);
+      if (!s.active()) continue;
+      auto& r = rounded_[static_cast<size_t>(l * 7 + static_cast<int64_t>(p))];
+      round(r.first, s.a->value);
+      round(r.second, s.b->value);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+
+void TrainingPass::project(float* y, const float* x, int64_t l, Projection p, LayerActs& a, int64_t N, PassMode mode) {
+  kernels::matmul(y, x, model_.weights().layers[static_cast<size_t>(l)].projection(p), N, pool_);  // y = x · Wᵀ
+  const LoraSlot& s = model_.lora_slot(l, p);
+  if (!s.active()) return;
+  kernels::lora_forward(y, a.ax[static_cast<size_t>(p)].data(), x, factors_of(l, p), dropout_for(l, p, mode), N,
+                        lora_scratch(), pool_);  // y += scale · B·A·drop(x)
+}
+
+void TrainingPass::layer_forward(int64_t l, LayerActs& a, const float* x, float* x_out, const TrainBatch& batch,
+                                 PassMode mode) {
+  const LlamaConfig& c = model_.config();
+  const LayerWeights& w = model_.weights().layers[static_cast<size_t>(l)];
+  const int64_t N = batch.rows(), D = c.dim, KV = c.kv_dim(), H = c.hidden_dim, hd = c.head_dim();
+  for_rows(N, true, [&](int64_t r) { kernels::rmsnorm(&a.xn1[r * D], x + r * D, f32(w.attn_norm), D, c.norm_eps); });
+  project(a.q.data(), a.xn1.data(), l, Projection::kQ, a, N, mode);
+  project(a.k.data(), a.xn1.data(), l, Projection::kK, a, N, mode);
+  project(a.v.data(), a.xn1.data(), l, Projection::kV, a, N, mode);
+  for_rows(N, true, [&](int64_t r) {
+    kernels::rope_apply(&a.q[r * D], &cos_sin_[r * hd], c.n_heads, hd, c.rope_layout);
+    kernels::rope_apply(&a.k[r * KV], &cos_sin_[r * hd], c.n_kv_heads, hd, c.rope_layout);
+  });
+  // Attention per (sequence, kv head group): each task writes only its own rows and heads.
+  const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, hd};
+  const auto n_seq = static_cast<int64_t>(batch.sequences.size());
+  pool_.parallel_for(n_seq * c.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch;
+    for (int64_t task = begin; task < end; ++task) {
+      const SequenceSpan& s = batch.sequences[static_cast<size_t>(task / c.n_kv_heads)];
+      scratch.resize(static_cast<size_t>(kernels::attention_scratch_floats(s.length, shape)));
+      kernels::attention_forward_group(&a.att[s.start * D], &a.lse[s.start * c.n_heads], &a.q[s.start * D],
+                                       &a.k[s.start * KV], &a.v[s.start * KV], scratch.data(), s.length, shape,
+                                       task % c.n_kv_heads);
+    }
+  });
+  project(tmp_.data(), a.att.data(), l, Projection::kO, a, N, mode);
+  for (int64_t i = 0; i < N * D; ++i) a.x_mid[i] = x[i] + tmp_[i];  // x_mid = x + att · Woᵀ
+  for_rows(N, true, [&](int64_t r) { kernels::rmsnorm(&a.xn2[r * D], &a.x_mid[r * D], f32(w.ffn_norm), D, c.norm_eps); });
+  project(a.gate.data(), a.xn2.data(), l, Projection::kGate, a, N, mode);
+  project(a.up.data(), a.xn2.data(), l, Projection::kUp, a, N, mode);
+  kernels::swiglu(a.h.data(), a.gate.data(), a.up.data(), N * H);
+  project(tmp_.data(), a.h.data(), l, Projection::kDown, a, N, mode);
+  for (int64_t i = 0; i < N * D; ++i) x_out[i] = a.x_mid[i] + tmp_[i];  // x_out = x_mid + h · Wdownᵀ
+}
+
+double TrainingPass::classifier(const TrainBatch& batch, PassMode mode, float grad_scale) {
+  const LlamaConfig& c = model_.config();
+  const int64_t N = batch.rows(), D = c.dim, V = c.vocab_size;
+  const TensorView& w_out = model_.weights().output;
+  const bool train = mode == PassMode::kTrain;
+  if (train) zero(dxn_final_.data(), N * D);
+  Parameter* dense_out = model_.is_full() ? model_.dense()->output : nullptr;
+  double total = 0;
+  for (int64_t r0 = 0; r0 < N; r0 += options_.classifier_rows) {
+    const int64_t rows = std::min(options_.classifier_rows, N - r0);
+    const int32_t* targets = &batch.targets[static_cast<size_t>(r0)];
+    float* logits = logits_.data();
+    kernels::matmul(logits, &xn_final_[r0 * D], w_out, rows, pool_);  // logits = xn · Woutᵀ
+    for_rows(rows, true, [&](int64_t r) {
+      kernels::cross_entropy_forward(&losses_[r0 + r], logits + r * V, targets + r, 1, V);
+    });
+    for (int64_t r = 0; r < rows; ++r) total += losses_[r0 + r];
+    if (!train) continue;
+    // Fused classifier backward (llm.c): the loss gradient is known now, so the logits are
+    // turned into their gradient in place and never stored.
+    for (int64_t r = 0; r < rows; ++r) dloss_[r0 + r] = targets[r] >= 0 ? grad_scale : 0.0f;
+    for_rows(rows, true, [&](int64_t r) {
+      kernels::cross_entropy_backward(logits + r * V, logits + r * V, targets + r, &dloss_[r0 + r], 1, V);
+    });
+    kernels::matmul_transposed_accumulate(&dxn_final_[r0 * D], logits, w_out, rows, pool_);  // dxn = dlogits · Wout
+    if (dense_out)
+      kernels::matmul_weight_grad(dense_out->grad.f32(), logits, &xn_final_[r0 * D], rows, V, D, 1.0f, pool_);
+  }
+  return total;
+}
+
+double TrainingPass::forward(const TrainBatch& batch, PassMode mode, float grad_scale, uint64_t dropout_seed) {
+  const LlamaConfig& c = model_.config();
+  const int64_t N = batch.rows(), D = c.dim, hd = c.head_dim(), L = c.n_layers;
+  LIMARP_CHECK(static_cast<int64_t>(batch.targets.size()) == N);
+  seed_ = dropout_seed;
+  n_rows_ = N;
+  size_buffers(N);
+  if (options_.lora_precision == LoraPrecision::kBF16) round_lora_factors();
+  for (const SequenceSpan& s : batch.sequences)
+    for (int64_t t = 0; t < s.length; ++t) kernels::rope_cos_sin(&cos_sin_[(s.start + t) * hd], t, hd, c.rope_theta);
+  kernels::embedding_forward(x_in_[0].data(), model_.weights().token_embd, batch.tokens.data(), N);
+  for (int64_t l = 0; l < L; ++l)
+    layer_forward(l, acts_for(l), x_in_[static_cast<size_t>(l)].data(), x_in_[static_cast<size_t>(l + 1)].data(), batch,
+                  mode);
+  const float* x_last = x_in_[static_cast<size_t>(L)].data();
+  for_rows(N, true, [&](int64_t r) {
+    kernels::rmsnorm(&xn_final_[r * D], x_last + r * D, f32(model_.weights().output_norm), D, c.norm_eps);
+  });
+  return classifier(batch, mode, grad_scale);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+
+void TrainingPass::project_backward(float* dx, const float* dy, const float* x, int64_t l, Projection p,
+                                    const LayerActs& a, int64_t N) {
+  // Forward: y = x · Wᵀ (+ scale · B·A·drop(x)).
+  const TensorView& w = model_.weights().layers[static_cast<size_t>(l)].projection(p);
+  if (dx) kernels::matmul_transposed_accumulate(dx, dy, w, N, pool_);  // dx += dy · W
+  if (model_.is_full()) {
+    Parameter* param = model_.dense()->layers[static_cast<size_t>(l)].projection[static_cast<size_t>(p)];
+    kernels::matmul_weight_grad(param->grad.f32(), dy, x, N, w.rows(), w.cols(), 1.0f, pool_);  // dW += dyᵀ · x
+  }
+  const LoraSlot& s = model_.lora_slot(l, p);
+  if (!s.active()) return;
+  kernels::lora_backward(dx, s.a->grad.f32(), s.b->grad.f32(), dy, x, a.ax[static_cast<size_t>(p)].data(),
+                         factors_of(l, p), dropout_for(l, p, PassMode::kTrain), N, lora_scratch(), pool_);
+}
+
+void TrainingPass::layer_backward(int64_t l, LayerActs& a, const float* x, float* dx, const TrainBatch& batch) {
+  const LlamaConfig& c = model_.config();
+  const LayerWeights& w = model_.weights().layers[static_cast<size_t>(l)];
+  const int64_t N = batch.rows(), D = c.dim, KV = c.kv_dim(), H = c.hidden_dim, hd = c.head_dim();
+  const DenseSlots::Layer* dense = model_.is_full() ? &model_.dense()->layers[static_cast<size_t>(l)] : nullptr;
+  // The first layer's input gradient only feeds the embedding: LoRA training skips it.
+  const bool want_dx = dense || l > 0;
+
+  // x_out = x_mid + h · Wdownᵀ: dx (the residual's gradient) passes to x_mid unchanged.
+  zero(dh_.data(), N * H);
+  project_backward(dh_.data(), dx, a.h.data(), l, Projection::kDown, a, N);
+  // h = silu(gate) * up
+  kernels::swiglu_backward(dgate_.data(), dup_.data(), dh_.data(), a.gate.data(), a.up.data(), N * H);
+  // gate = xn2 · Wgateᵀ, up = xn2 · Wupᵀ
+  zero(dxn_.data(), N * D);
+  project_backward(dxn_.data(), dgate_.data(), a.xn2.data(), l, Projection::kGate, a, N);
+  project_backward(dxn_.data(), dup_.data(), a.xn2.data(), l, Projection::kUp, a, N);
+  // xn2 = rmsnorm(x_mid) · ffn_norm
+  float* d_ffn_norm = dense ? dense->ffn_norm->grad.f32() : nullptr;
+  for_rows(N, !dense, [&](int64_t r) {
+    kernels::rmsnorm_backward(dx + r * D, d_ffn_norm, &dxn_[r * D], &a.x_mid[r * D], f32(w.ffn_norm), D, c.norm_eps);
+  });
+  // x_mid = x + att · Woᵀ
+  zero(datt_.data(), N * D);
+  project_backward(datt_.data(), dx, a.att.data(), l, Projection::kO, a, N);
+  // att = attention(q, k, v) per sequence and kv head group
+  const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, hd};
+  const auto n_seq = static_cast<int64_t>(batch.sequences.size());
+  pool_.parallel_for(n_seq * c.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch;
+    for (int64_t task = begin; task < end; ++task) {
+      const SequenceSpan& s = batch.sequences[static_cast<size_t>(task / c.n_kv_heads)];
+      scratch.resize(static_cast<size_t>(kernels::attention_scratch_floats(s.length, shape)));
+      kernels::attention_backward_group(&dq_[s.start * D], &dk_[s.start * KV], &dv_[s.start * KV],
+                                        &datt_[s.start * D], &a.q[s.start * D], &a.k[s.start * KV],
+                                        &a.v[s.start * KV], &a.att[s.start * D], &a.lse[s.start * c.n_heads],
+                                        scratch.data(), s.length, shape, task % c.n_kv_heads);
+    }
+  });
+  // q, k rotated by their positions
+  for_rows(N, true, [&](int64_t r) {
+    kernels::rope_backward(&dq_[r * D], &cos_sin_[r * hd], c.n_heads, hd, c.rope_layout);
+    kernels::rope_backward(&dk_[r * KV], &cos_sin_[r * hd], c.n_kv_heads, hd, c.rope_layout);
+  });
+  // q = xn1 · Wqᵀ, k = xn1 · Wkᵀ, v = xn1 · Wvᵀ
+  float* dxn = want_dx ? dxn_.data() : nullptr;
+  if (want_dx) zero(dxn_.data(), N * D);
+  project_backward(dxn, dq_.data(), a.xn1.data(), l, Projection::kQ, a, N);
+  project_backward(dxn, dk_.data(), a.xn1.data(), l, Projection::kK, a, N);
+  project_backward(dxn, dv_.data(), a.xn1.data(), l, Projection::kV, a, N);
+  if (!want_dx) return;
+  // xn1 = rmsnorm(x) · attn_norm
+  float* d_attn_norm = dense ? dense->attn_norm->grad.f32() : nullptr;
+  for_rows(N, !dense, [&](int64_t r) {
+    kernels::rmsnorm_backward(dx + r * D, d_attn_norm, &dxn_[r * D], x + r * D, f32(w.attn_norm), D, c.norm_eps);
+  });
+}
+
+void TrainingPass::backward(const TrainBatch& batch) {
+  const LlamaConfig& c = model_.config();
+  const int64_t N = batch.rows(), D = c.dim, L = c.n_layers;
+  LIMARP_CHECK(N == n_rows_);
+  const DenseSlots* dense = model_.dense();
+  float* dx = dx_.data();
+  zero(dx, N * D);
+  // xn_final = rmsnorm(x_in[L]) · output_norm
+  float* d_out_norm = dense ? dense->output_norm->grad.f32() : nullptr;
+  const float* x_last = x_in_[static_cast<size_t>(L)].data();
+  for_rows(N, !dense, [&](int64_t r) {
+    kernels::rmsnorm_backward(dx + r * D, d_out_norm, &dxn_final_[r * D], x_last + r * D,
+                              f32(model_.weights().output_norm), D, c.norm_eps);
+  });
+  for (int64_t l = L - 1; l >= 0; --l) {
+    LayerActs& a = acts_for(l);
+    const float* x = x_in_[static_cast<size_t>(l)].data();
+    if (acts_.size() == 1 && l != L - 1) {
+      // Checkpointing: recompute this layer's activations from its saved input (same seed, so
+      // the same dropout masks). Its output is not needed again: write it to a scratch row set.
+      layer_forward(l, a, x, dxn_.data(), batch, PassMode::kTrain);
+    }
+    layer_backward(l, a, x, dx, batch);
+  }
+  // x_in[0] = embedding rows of the tokens
+  if (dense) kernels::embedding_backward(dense->token_embd->grad.f32(), dx, batch.tokens.data(), N, D);
+}
+
+}  // namespace limarp

@@ -1,0 +1,133 @@
+// The Llama forward pass in training mode, and its backward pass, in llm.c's shape: the
+// forward records what the backward needs (per layer: normalised inputs, q/k/v, attention
+// output and log-sum-exp, the feed-forward's gate/up/product, each LoRA branch's A·x), then
+// the backward walks the layers in reverse, each step differentiating one forward line. The
+// same kernels as inference do the forward work (matmul against base weights of any type,
+// rmsnorm, rope, swiglu); their backward twins sit beside them in src/kernels.
+//
+// A micro-batch is a list of sequences laid end to end without padding: every matmul sees all
+// rows at once, attention runs per sequence (a packed sample is simply its own sequence, so
+// packing never lets samples attend to each other), and positions restart at 0 per sequence.
+//
+// Per-layer gradient checkpointing keeps only each layer's input and recomputes the layer's
+// forward (dropout masks included: they are regenerated from the seed) just before its
+// backward — activation memory drops from O(layers · width) to O(layers + width) per row.
+//
+// Shapes (N = rows of the micro-batch, D = dim, KV = kv_dim, H = hidden_dim, V = vocab):
+//   x_in[l] [N, D] residual entering layer l (x_in[L] leaves the last layer)
+//   xn1, xn2 [N, D] normalised inputs of attention and feed-forward; q, att [N, D];
+//   k, v [N, KV]; lse [N, n_heads]; gate, up, h [N, H]; ax[p] [N, r]
+//
+//   TrainingPass pass(model, pool);
+//   double loss_sum = pass.forward(batch, PassMode::kTrain, 1.0f / tokens_in_step, seed);
+//   pass.backward(batch);   // parameter gradients += d(loss_sum / tokens_in_step)
+#pragma once
+
+#include <array>
+#include <span>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/lora.h"
+#include "model/trainable_model.h"
+
+namespace limarp {
+
+struct SequenceSpan {
+  int64_t start = 0;   // first row
+  int64_t length = 0;  // rows
+};
+
+// One micro-batch. targets[i] is the token row i should predict, or kernels::kNoTarget.
+struct TrainBatch {
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> targets;
+  std::vector<SequenceSpan> sequences;
+
+  int64_t rows() const { return static_cast<int64_t>(tokens.size()); }
+  int64_t loss_tokens() const;
+  // Appends a sequence: tokens[i] predicts targets[i] (same length).
+  void add_sequence(std::span<const int32_t> tokens, std::span<const int32_t> targets);
+  void clear();
+};
+
+enum class Checkpointing { kOff, kPerLayer };
+// The precision LoRA factors are used in. kBF16 rounds A and B to bfloat16 for the forward and
+// backward products (as mixed-precision autocast does) while the optimizer keeps updating the
+// f32 values; gradients pass straight through the rounding.
+enum class LoraPrecision { kF32, kBF16 };
+enum class PassMode { kTrain, kEval };  // kEval: no dropout, nothing recorded for backward
+
+struct TrainingPassOptions {
+  Checkpointing checkpointing = Checkpointing::kOff;
+  int64_t classifier_rows = 256;  // logits rows computed at once ([rows, V] buffer)
+  LoraPrecision lora_precision = LoraPrecision::kF32;
+};
+
+// What decides the size of a pass's buffers, for memory plans made before any model exists.
+struct PassBufferShape {
+  int64_t rows = 0;            // tokens in a micro-batch
+  int64_t lora_rank = 0;       // 0: no LoRA (full training)
+  int64_t lora_targets = 0;    // projections per layer with factors
+  bool lora_dropout = false;
+  Checkpointing checkpointing = Checkpointing::kOff;
+  int64_t classifier_rows = 256;
+};
+
+class TrainingPass {
+ public:
+  // Bytes of every activation and gradient buffer a pass holds for this shape (what
+  // buffer_bytes() reports after a forward pass of that many rows).
+  static uint64_t buffer_bytes_for(const LlamaConfig& config, const PassBufferShape& shape);
+
+  TrainingPass(TrainableModel& model, ThreadPool& pool, TrainingPassOptions options = {});
+
+  // The summed cross-entropy over rows with a target. In kTrain mode it also records the
+  // activations and the classifier's gradient, scaled by grad_scale (d objective / d row loss).
+  double forward(const TrainBatch& batch, PassMode mode, float grad_scale, uint64_t dropout_seed);
+  // Adds the gradients of grad_scale · (summed loss) to the parameters' grads. Call right
+  // after forward(batch, kTrain, ...).
+  void backward(const TrainBatch& batch);
+
+  // Bytes of the activation and gradient buffers held now.
+  uint64_t buffer_bytes() const;
+
+ private:
+  struct LayerActs {
+    std::vector<float> xn1, q, k, v, att, lse, x_mid, xn2, gate, up, h;
+    std::array<std::vector<float>, 7> ax;
+  };
+
+  LayerActs& acts_for(int64_t layer);
+  void size_buffers(int64_t N);
+  void layer_forward(int64_t l, LayerActs& a, const float* x, float* x_out, const TrainBatch& batch, PassMode mode);
+  void layer_backward(int64_t l, LayerActs& a, const float* x, float* dx, const TrainBatch& batch);
+  void project(float* y, const float* x, int64_t l, Projection p, LayerActs& a, int64_t N, PassMode mode);
+  void project_backward(float* dx, const float* dy, const float* x, int64_t l, Projection p, const LayerActs& a,
+                        int64_t N);
+  double classifier(const TrainBatch& batch, PassMode mode, float grad_scale);
+  kernels::Dropout dropout_for(int64_t l, Projection p, PassMode mode) const;
+  kernels::LoraScratch lora_scratch();
+  kernels::LoraFactors factors_of(int64_t l, Projection p) const;
+  void round_lora_factors();
+  template <typename Fn>
+  void for_rows(int64_t N, bool parallel, const Fn& fn);
+
+  TrainableModel& model_;
+  ThreadPool& pool_;
+  TrainingPassOptions options_;
+  uint64_t seed_ = 0;
+  int64_t n_rows_ = 0;
+
+  std::vector<std::vector<float>> x_in_;  // [L + 1][N * D]
+  std::vector<LayerActs> acts_;           // one per layer, or one shared when checkpointing
+  std::vector<float> cos_sin_;            // [N, head_dim]: rotary table of each row's position
+  std::vector<float> xn_final_, dxn_final_, logits_, losses_, dloss_;
+  std::vector<float> tmp_, dx_, dxn_, dq_, dk_, dv_, datt_, dh_, dgate_, dup_;
+  std::vector<float> lora_xd_, lora_ybuf_, lora_dax_;
+  std::vector<uint8_t> lora_keep_;
+  // kBF16: bfloat16-rounded copies of each slot's A and B, [layer * 7 + projection].
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> rounded_;
+};
+
+}  // namespace limarp

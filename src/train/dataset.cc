@@ -1,0 +1,131 @@
+#include "train/dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "base/log.h"
+
+namespace fs = std::filesystem;
+
+namespace limarp::train {
+
+int64_t Sample::trained_count() const { return std::count(trained.begin(), trained.end(), uint8_t{1}); }
+
+void DatasetReport::add(const Sample& s) {
+  ++samples;
+  tokens += s.size();
+  trained_tokens += s.trained_count();
+}
+
+Result<std::vector<std::string>> dataset_files(const std::string& path, const std::vector<std::string>& extensions) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return std::vector<std::string>{path};
+  if (!fs::is_directory(path, ec)) return make_error("dataset path {} does not exist", path);
+  std::vector<std::string> files;
+  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string ext = it->path().extension().string();
+    if (std::find(extensions.begin(), extensions.end(), ext) != extensions.end()) files.push_back(it->path().string());
+  }
+  if (ec) return make_error("cannot list dataset folder {}: {}", path, ec.message());
+  std::sort(files.begin(), files.end());
+  if (files.empty())
+    return make_error("dataset folder {} holds no {} files", path, fmt::join(extensions, " / "));
+  return files;
+}
+
+Sample tokenize_segments(const std::vector<PromptSegment>& segments, const Tokenizer& tok, EosOptions eos) {
+  std::string full;
+  std::vector<size_t> ends;  // end offset of each segment in `full`
+  for (const auto& s : segments) {
+    full += s.text;
+    ends.push_back(full.size());
+  }
+  Sample out;
+  out.tokens = tok.encode(full, {.add_bos = true, .add_eos = false, .parse_special = false});
+  out.trained.assign(out.tokens.size(), 0);
+  std::vector<size_t> starts(out.tokens.size());
+  size_t total = 0;
+  for (size_t i = 0; i < out.tokens.size(); ++i) {
+    starts[i] = total;
+    total += tok.token_bytes(out.tokens[i]).size();
+  }
+  // SentencePiece prepends one space (the dummy prefix): token bytes cover " " + text.
+  const size_t prefix = total - std::min(total, full.size());
+  if (prefix <= 1 && total == full.size() + prefix) {
+    for (size_t i = 0; i < out.tokens.size(); ++i) {
+      if (tok.is_control(out.tokens[i])) continue;
+      const size_t first = starts[i] >= prefix ? starts[i] - prefix : 0;
+      const size_t seg = static_cast<size_t>(std::upper_bound(ends.begin(), ends.end(), first) - ends.begin());
+      out.trained[i] = seg < segments.size() && segments[seg].trained;
+    }
+  } else {
+    // The tokenizer normalised the text (bytes do not line up): tokenize segment by segment.
+    log::debug("token bytes do not cover the text ({} vs {}); tokenizing segments separately", total, full.size());
+    out.tokens.assign(1, tok.bos());
+    out.trained.assign(1, 0);
+    for (const auto& s : segments) {
+      const auto ids = tok.encode(s.text, {.add_bos = false, .add_eos = false, .parse_special = false});
+      out.tokens.insert(out.tokens.end(), ids.begin(), ids.end());
+      out.trained.insert(out.trained.end(), ids.size(), s.trained ? 1 : 0);
+    }
+  }
+  if (eos.append) {
+    out.tokens.push_back(tok.eos());
+    out.trained.push_back(eos.trained ? 1 : 0);
+  }
+  return out;
+}
+
+Result<std::vector<Sample>> load_dataset(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
+                                         DatasetReport& report) {
+  switch (spec.type) {
+    case DatasetType::kCompletion: return load_completion(spec, config, tok, report);
+    case DatasetType::kLimarp: return load_limarp(spec, config, tok, report);
+    case DatasetType::kAlpaca: return load_alpaca(spec, config, tok, report);
+  }
+  return make_error("unknown dataset type");
+}
+
+Result<std::vector<Sample>> load_datasets(const TrainConfig& config, const Tokenizer& tok,
+                                          std::vector<DatasetReport>& reports) {
+  std::vector<Sample> all;
+  reports.clear();
+  for (const auto& spec : config.datasets) {
+    DatasetReport report;
+    auto samples = load_dataset(spec, config, tok, report);
+    if (!samples.ok()) return std::move(samples).with_context(fmt::format("dataset {}", spec.path));
+    for (auto& s : *samples) all.push_back(std::move(s));
+    reports.push_back(report);
+  }
+  return all;
+}
+
+std::string render_with_mask(const Sample& s, const Tokenizer& tok) {
+  std::string out;
+  bool open = false, first_text = true;
+  for (int64_t i = 0; i < s.size(); ++i) {
+    const int32_t id = s.tokens[static_cast<size_t>(i)];
+    const bool trained = s.trained[static_cast<size_t>(i)] != 0;
+    if (trained != open) {
+      out += trained ? "«" : "»";
+      open = trained;
+    }
+    if (id == tok.bos()) {
+      out += "<s>";
+    } else if (id == tok.eos()) {
+      out += "</s>";
+    } else {
+      std::string bytes = tok.token_bytes(id);
+      // The dummy-prefix space of the first piece is not part of the text.
+      if (first_text && bytes.starts_with(' ')) bytes.erase(0, 1);
+      first_text = false;
+      out += bytes;
+    }
+  }
+  if (open) out += "»";
+  return sanitize_utf8(out);
+}
+
+}  // namespace limarp::train

@@ -1,0 +1,85 @@
+// Training samples and the datasets that produce them. A sample is a token sequence starting
+// with BOS and a per-token flag saying whether that token is a target of the loss (predicted
+// from the tokens before it). Three dataset types, as in Axolotl:
+//   completion  raw text (JSONL with a text field, or .txt files with documents separated by
+//               <|endoftext|> lines): BOS + text + EOS, cut into consecutive chunks of
+//               sequence_len tokens (a long story becomes several samples); every token trained.
+//   limarp      LimaRP conversation YAML files → the LimaRP prompt (train/roleplay_prompt.h);
+//               only the character's replies trained unless train_on_inputs.
+//   alpaca      JSONL records {instruction, input, output} → the Alpaca prompt; only the
+//               output (and EOS) trained unless train_on_inputs.
+// Samples longer than sequence_len are dropped (counted in the report), as Axolotl does.
+//
+//   DatasetReport report;
+//   LIMARP_ASSIGN_OR_RETURN(std::vector<Sample> s, load_dataset(spec, config, tokenizer, report));
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "tokenizer/tokenizer.h"
+#include "train/length_label.h"
+#include "train/roleplay_prompt.h"
+#include "train/train_config.h"
+#include "train/yaml_reader.h"
+
+namespace limarp::train {
+
+struct Sample {
+  std::vector<int32_t> tokens;
+  std::vector<uint8_t> trained;  // 1: token i is a loss target (predicted from tokens < i)
+  std::string origin;            // "file.yaml" or "file.jsonl:12", for previews and errors
+
+  int64_t size() const { return static_cast<int64_t>(tokens.size()); }
+  int64_t trained_count() const;
+};
+
+struct DatasetReport {
+  int64_t files = 0;
+  int64_t records = 0;           // documents, conversations or records read
+  int64_t samples = 0;
+  int64_t dropped_too_long = 0;
+  int64_t dropped_empty = 0;
+  int64_t tokens = 0;
+  int64_t trained_tokens = 0;
+  std::array<int64_t, kLengthLevels> length_histogram{};  // labelled replies per level (limarp)
+  void add(const Sample& s);
+};
+
+// The files of a dataset path: the file itself, or the folder's files (recursively, sorted)
+// whose extensions are in `extensions` (".yaml", ".jsonl", ...).
+Result<std::vector<std::string>> dataset_files(const std::string& path, const std::vector<std::string>& extensions);
+
+// Tokenizes prompt segments as one text, so tokens spanning a boundary are exactly what the
+// tokenizer gives for the whole; each token takes the flag of the segment holding its first
+// byte. BOS first; `eos` appends EOS (trained when `eos_trained`).
+struct EosOptions {
+  bool append = false;
+  bool trained = false;
+};
+Sample tokenize_segments(const std::vector<PromptSegment>& segments, const Tokenizer& tok, EosOptions eos);
+
+Result<std::vector<Sample>> load_completion(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
+                                            DatasetReport& report);
+Result<std::vector<Sample>> load_limarp(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
+                                        DatasetReport& report);
+Result<std::vector<Sample>> load_alpaca(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
+                                        DatasetReport& report);
+// One LimaRP conversation file's content (placeholders substituted, em-dashes restored).
+Result<RoleplayConversation> parse_limarp_conversation(const YAML::Node& root, const std::string& source);
+
+// Dispatches on spec.type.
+Result<std::vector<Sample>> load_dataset(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
+                                         DatasetReport& report);
+
+// Every dataset of a config, in order; one report per dataset.
+Result<std::vector<Sample>> load_datasets(const TrainConfig& config, const Tokenizer& tok,
+                                          std::vector<DatasetReport>& reports);
+
+// A sample as text with the trained spans marked «like this», for `limarp prepare`.
+std::string render_with_mask(const Sample& s, const Tokenizer& tok);
+
+}  // namespace limarp::train

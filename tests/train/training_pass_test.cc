@@ -1,0 +1,191 @@
+// Properties of the training pass that need no oracle: gradient checkpointing and the thread
+// count change nothing (bit for bit, dropout masks included); evaluation agrees with the
+// inference forward pass; fresh LoRA factors start exactly at the base model; QLoRA's NF4
+// base holds fewer bytes and stays close to the float base.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "base/half.h"
+#include "base/rng.h"
+#include "kernels/cross_entropy.h"
+#include "model/forward.h"
+#include "model/random_init.h"
+#include "model/training_pass.h"
+#include "support/test_support.h"
+
+namespace limarp {
+namespace {
+
+LlamaModel random_model(const char* shape, uint64_t seed) {
+  LlamaConfig c = named_shape(shape).value();
+  TensorStore store;
+  store.source = std::string("random ") + shape;
+  c.to_metadata(store.metadata);
+  for (auto& t : random_llama_tensors(c, QuantRecipe::parse("f32").value(), seed, 0.1f)) {
+    Tensor buf(t.type, t.shape);
+    EXPECT_TRUE(t.fill(std::span<uint8_t>(buf.bytes(), buf.nbytes())).ok());
+    store.add_owned(t.name, std::move(buf));
+  }
+  return std::move(LlamaModel::from_store(std::move(store)).value());
+}
+
+TrainBatch random_batch(int64_t vocab, std::vector<int64_t> lengths, uint64_t seed) {
+  Rng rng(seed);
+  TrainBatch b;
+  for (int64_t n : lengths) {
+    std::vector<int32_t> tokens(static_cast<size_t>(n)), targets(static_cast<size_t>(n));
+    for (auto& t : tokens) t = static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(vocab));
+    for (int64_t i = 0; i < n; ++i)
+      targets[i] = i + 1 < n && i >= 2 ? tokens[static_cast<size_t>(i + 1)] : kernels::kNoTarget;
+    b.add_sequence(tokens, targets);
+  }
+  return b;
+}
+
+LoraTrainSpec all_projections(int64_t rank, float dropout) {
+  LoraTrainSpec s;
+  s.rank = rank;
+  s.alpha = 2.0 * static_cast<double>(rank);
+  s.dropout = dropout;
+  s.targets.assign(std::begin(kAllProjections), std::end(kAllProjections));
+  return s;
+}
+
+std::vector<std::vector<float>> gradients(TrainableModel& tm, const TrainBatch& b, int threads, Checkpointing ckpt) {
+  ThreadPool pool(threads);
+  TrainingPass pass(tm, pool, {ckpt, 64});
+  tm.params().zero_grads();
+  pass.forward(b, PassMode::kTrain, 0.01f, 777);
+  pass.backward(b);
+  std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < tm.params().size(); ++i) {
+    const Tensor& g = tm.params()[i].grad;
+    out.emplace_back(g.f32(), g.f32() + g.elements());
+  }
+  return out;
+}
+
+TEST(TrainingPass, CheckpointingAndThreadCountChangeNothing) {
+  LlamaModel base = random_model("tiny-odd", 3);
+  const TrainBatch b = random_batch(base.config().vocab_size, {40, 7, 90}, 5);
+  for (bool full : {false, true}) {
+    TrainableModel tm = full ? std::move(TrainableModel::full(base).value())
+                             : std::move(TrainableModel::lora(base, all_projections(8, 0.1f), {}, 9).value());
+    if (!full)  // B starts at zero; give it values so every factor has a gradient
+      for (size_t i = 0; i < tm.params().size(); ++i)
+        if (tm.params()[i].name.find("lora_B") != std::string::npos)
+          for (int64_t j = 0; j < tm.params()[i].value.elements(); ++j)
+            tm.params()[i].value.f32()[j] = 0.01f * static_cast<float>(j % 7) - 0.03f;
+    const auto reference = gradients(tm, b, 1, Checkpointing::kOff);
+    EXPECT_EQ(gradients(tm, b, 3, Checkpointing::kOff), reference) << (full ? "full" : "lora");
+    EXPECT_EQ(gradients(tm, b, 2, Checkpointing::kPerLayer), reference) << (full ? "full" : "lora");
+    double norm = 0;
+    for (const auto& g : reference)
+      for (float v : g) norm += static_cast<double>(v) * v;
+    EXPECT_GT(norm, 0.0);
+  }
+}
+
+TEST(TrainingPass, EvaluationEqualsTheInferenceForwardPass) {
+  LlamaModel base = random_model("tiny-odd", 4);
+  const TrainBatch b = random_batch(base.config().vocab_size, {33, 20}, 6);
+  ThreadPool pool(2);
+  // With dropout configured, evaluation must not drop anything; B = 0 makes it the base model.
+  TrainableModel tm = std::move(TrainableModel::lora(base, all_projections(4, 0.5f), {}, 1).value());
+  TrainingPass pass(tm, pool);
+  const double got = pass.forward(b, PassMode::kEval, 0, 123);
+  Forward fwd(base, pool);
+  double want = 0;
+  for (const SequenceSpan& s : b.sequences) {
+    KvCache cache(base.config(), 64);
+    std::vector<float> logits;
+    ASSERT_TRUE(fwd.eval(std::span(b.tokens).subspan(static_cast<size_t>(s.start), static_cast<size_t>(s.length)),
+                         cache, logits, LogitsWanted::kAll)
+                    .ok());
+    std::vector<float> losses(static_cast<size_t>(s.length));
+    kernels::cross_entropy_forward(losses.data(), logits.data(), &b.targets[static_cast<size_t>(s.start)], s.length,
+                                   base.config().vocab_size);
+    for (float l : losses) want += l;
+  }
+  EXPECT_NEAR(got, want, 1e-5 * want);
+  // In training mode the same batch with dropout differs; a fresh adapter's output does not
+  // depend on it (B = 0), so the loss is still the base model's.
+  EXPECT_NEAR(pass.forward(b, PassMode::kTrain, 1.0f, 5), want, 1e-5 * want);
+}
+
+// bf16 LoRA: the pass computes with the factors rounded to bfloat16, exactly as an f32 pass
+// over factors that hold those rounded values.
+TEST(TrainingPass, Bf16LoraComputesWithRoundedFactors) {
+  LlamaModel base = random_model("tiny-odd", 6);
+  const TrainBatch b = random_batch(base.config().vocab_size, {30, 12}, 9);
+  TrainableModel tm = std::move(TrainableModel::lora(base, all_projections(4, 0.0f), {}, 3).value());
+  for (size_t i = 0; i < tm.params().size(); ++i)
+    for (int64_t j = 0; j < tm.params()[i].value.elements(); ++j)
+      tm.params()[i].value.f32()[j] = 0.0123f * static_cast<float>(j % 11) - 0.051f;
+  ThreadPool pool(2);
+  TrainingPass bf16(tm, pool, {Checkpointing::kOff, 256, LoraPrecision::kBF16});
+  const double loss_bf16 = bf16.forward(b, PassMode::kEval, 0, 0);
+  TrainingPass f32(tm, pool);
+  const double loss_f32 = f32.forward(b, PassMode::kEval, 0, 0);
+  EXPECT_NE(loss_bf16, loss_f32);
+  for (size_t i = 0; i < tm.params().size(); ++i)
+    for (int64_t j = 0; j < tm.params()[i].value.elements(); ++j) {
+      float& v = tm.params()[i].value.f32()[j];
+      v = bf16_to_f32(f32_to_bf16(v));
+    }
+  EXPECT_EQ(f32.forward(b, PassMode::kEval, 0, 0), loss_bf16);
+}
+
+// The memory plan's activation figure is what a pass really allocates.
+TEST(TrainingPass, BufferPlanMatchesAllocation) {
+  LlamaModel base = random_model("tiny-odd", 5);
+  for (Checkpointing ckpt : {Checkpointing::kOff, Checkpointing::kPerLayer})
+    for (float dropout : {0.0f, 0.2f}) {
+      TrainableModel tm = std::move(TrainableModel::lora(base, all_projections(6, dropout), {}, 2).value());
+      ThreadPool pool(1);
+      TrainingPass pass(tm, pool, {ckpt, 64});
+      const TrainBatch b = random_batch(base.config().vocab_size, {50, 27}, 8);
+      pass.forward(b, PassMode::kTrain, 1.0f, 1);
+      pass.backward(b);
+      PassBufferShape shape;
+      shape.rows = b.rows();
+      shape.lora_rank = 6;
+      shape.lora_targets = 7;
+      shape.lora_dropout = dropout > 0;
+      shape.checkpointing = ckpt;
+      shape.classifier_rows = 64;
+      EXPECT_EQ(pass.buffer_bytes(), TrainingPass::buffer_bytes_for(base.config(), shape));
+    }
+}
+
+TEST(TrainingPass, QloraBaseIsSmallerAndClose) {
+  LlamaModel base = random_model("small", 8);
+  const TrainBatch b = random_batch(base.config().vocab_size, {48}, 7);
+  ThreadPool pool(2);
+  TrainableModel f32 = std::move(TrainableModel::lora(base, all_projections(4, 0.0f), {}, 1).value());
+  TrainableModel nf4 =
+      std::move(TrainableModel::lora(base, all_projections(4, 0.0f), BaseQuantization::kNF4DoubleQuant, 1).value());
+  auto projection_bytes = [](const TrainableModel& tm) {
+    uint64_t n = 0;
+    for (const auto& l : tm.weights().layers)
+      for (Projection p : kAllProjections) n += l.projection(p).nbytes;
+    return n;
+  };
+  EXPECT_LT(projection_bytes(nf4) * 7, projection_bytes(f32));  // 4.5 bits instead of 32
+  EXPECT_LT(nf4.frozen_bytes(), f32.frozen_bytes());
+  EXPECT_EQ(nf4.weights().layers[0].wq.type, DType::kNF4);
+  TrainingPass p32(f32, pool), p4(nf4, pool);
+  const double l32 = p32.forward(b, PassMode::kEval, 0, 0), l4 = p4.forward(b, PassMode::kEval, 0, 0);
+  EXPECT_NE(l32, l4);
+  EXPECT_NEAR(l4, l32, 0.02 * l32);
+  // Gradients flow through NF4 blocks to the factors.
+  nf4.params().zero_grads();
+  p4.forward(b, PassMode::kTrain, 1.0f / static_cast<float>(b.loss_tokens()), 0);
+  p4.backward(b);
+  EXPECT_GT(nf4.params().grad_norm(), 0.0);
+  EXPECT_TRUE(std::isfinite(nf4.params().grad_norm()));
+}
+
+}  // namespace
+}  // namespace limarp
