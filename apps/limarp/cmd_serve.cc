@@ -149,6 +149,19 @@ void register_serve(CLI::App& root, RunState& state) {
   cmd->add_option("--timeout", o->timeout_s, "Seconds a request may generate (0: no limit)")->capture_default_str();
   cmd->add_option("--prefill-chunk", o->prefill_chunk, "Prompt tokens a slot evaluates per step (interleaved with the others' decoding)")->capture_default_str();
   cmd->add_flag("--no-shift", o->no_shift, "Re-evaluate instead of shifting dropped turns out of the KV cache");
+  cmd->footer(R"(Routes (all JSON; streams are Server-Sent Events):
+  KoboldCpp  GET /api/v1/model /api/v1/info/version /api/extra/version
+             GET /api/v1/config/max_context_length /api/extra/true_max_context_length
+             POST /api/v1/generate /api/extra/generate/stream /api/extra/abort /api/extra/tokencount
+  OpenAI     GET /v1/models   POST /v1/completions /v1/chat/completions /v1/internal/encode
+  llama.cpp  GET /health /props /slots /lora-adapters
+             POST /completion /tokenize /detokenize /lora-adapters
+  limarp     POST /api/limarp/chat /api/limarp/prompt /api/limarp/card   GET / (chat page)
+The sampling options above are defaults; every request may override them.
+SillyTavern: API "KoboldAI Classic", URL http://127.0.0.1:5001/api; or Text Completion > KoboldCpp
+(or llama.cpp, or Default), URL http://127.0.0.1:5001.
+Example: limarp serve -m llama2-7b.q4_k_m.gguf --lora limarp-adapter:1.0 --slots 4 --ctx 4096
+See docs/server.md.)");
   o->sampler.add_to(*cmd);
   add_threads_option(*cmd, o->threads);
   cmd->callback([o, &state] { state.exit_code = report(run_serve(*o)); });

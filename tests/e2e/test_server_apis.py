@@ -78,6 +78,51 @@ def greedy_everywhere(s):
             "kobold trim_stop false keeps the stop string")
 
 
+# Request bodies with every key SillyTavern sends (KoboldCpp in "KoboldAI Classic"; the
+# text-completion body for llama.cpp-style backends), written from the key lists in
+# ../shared/reference/apis.md: all accepted, the sampler keys honoured (temperature 0 with the
+# other samplers neutral must still give the greedy reference), the rest ignored.
+ST_KOBOLD = {"prompt": "", "gui_settings": False, "sampler_order": [6, 0, 1, 3, 4, 2, 5], "max_context_length": 1024,
+             "max_length": 200, "rep_pen": 1, "rep_pen_range": 320, "rep_pen_slope": 0.7, "temperature": 0, "tfs": 1,
+             "top_a": 0, "top_k": 0, "top_p": 1, "min_p": 0, "typical": 1, "use_world_info": False, "singleline": False,
+             "stop_sequence": ["\nKazuma:", "\n### Instruction:", "\n### Response:"], "streaming": False, "can_abort": True,
+             "mirostat": 0, "mirostat_tau": 5, "mirostat_eta": 0.1, "use_default_badwordsids": False, "grammar": "",
+             "grammar_retain_state": False, "sampler_seed": -1, "banned_tokens": [], "dry_multiplier": 0, "dry_base": 1.75,
+             "dry_allowed_length": 2, "dry_penalty_last_n": 0, "dry_sequence_breakers": ["\n", ":", "\"", "*"],
+             "xtc_threshold": 0.1, "xtc_probability": 0, "dynatemp_range": 0, "dynatemp_exponent": 1,
+             "smoothing_factor": 0, "nsigma": 0, "logit_bias": {}, "trim_stop": True, "genkey": "KCPP4242",
+             "use_story": False, "use_memory": False, "use_authors_note": False, "quiet": True, "images": [], "n": 1}
+ST_TEXT = {"prompt": "", "model": "stories260K", "max_new_tokens": 200, "max_tokens": 200, "temperature": 0, "top_p": 1,
+           "typical_p": 1, "typical": 1, "sampler_seed": -1, "min_p": 0, "repetition_penalty": 1, "frequency_penalty": 0,
+           "presence_penalty": 0, "top_k": 0, "skew": 0, "min_tokens": 0, "length_penalty": 1, "early_stopping": False,
+           "add_bos_token": True, "smoothing_factor": 0, "smoothing_curve": 1, "dry_allowed_length": 2, "dry_multiplier": 0,
+           "dry_base": 1.75, "dry_sequence_breakers": json.dumps(["\n", ":", "\"", "*"]), "dry_penalty_last_n": 0,
+           "max_tokens_second": 0, "stopping_strings": ["\nKazuma:"], "stop": ["\nKazuma:"], "truncation_length": 1024,
+           "ban_eos_token": False, "skip_special_tokens": True, "top_a": 0, "tfs": 1, "mirostat_mode": 0, "mirostat_tau": 5,
+           "mirostat_eta": 0.1, "custom_token_bans": "", "banned_strings": [], "api_type": "llamacpp",
+           "api_server": "http://127.0.0.1:5001", "legacy_api": False, "sampler_order": [6, 0, 1, 3, 4, 2, 5],
+           "samplers": ["top_k", "tfs_z", "typical_p", "top_p", "min_p", "xtc", "temperature"], "xtc_threshold": 0.1,
+           "xtc_probability": 0, "nsigma": 0, "grammar_string": "", "json_schema": {}, "repeat_penalty": 1, "tfs_z": 1,
+           "repeat_last_n": 0, "n_predict": 200, "num_predict": 200, "num_ctx": 1024, "mirostat": 0, "ignore_eos": False,
+           "n_probs": 10, "rep_pen": 1, "rep_pen_range": 0, "penalty_alpha": 0, "temperature_last": True, "do_sample": True,
+           "seed": -1, "guidance_scale": 1, "negative_prompt": "", "grammar": "", "logit_bias": [], "cache_prompt": True}
+
+
+def sillytavern_bodies(s):
+    want = REFERENCE["text"]
+    status, body = s.post("/api/v1/generate", ST_KOBOLD)
+    c.check(status == 200 and body["results"][0]["text"] == want, f"SillyTavern's KoboldCpp body -> the greedy text ({status})")
+    status, events = s.stream("/api/extra/generate/stream", {**ST_KOBOLD, "streaming": True})
+    c.check(status == 200 and kobold_stream_text(events) == (want, "length"), "and streamed")
+    for path in ["/v1/completions", "/completion"]:
+        status, body = s.post(path, ST_TEXT)
+        text = body["choices"][0]["text"] if path == "/v1/completions" else body.get("content")
+        c.check(status == 200 and text == want, f"SillyTavern's text-completion body on {path} -> the greedy text ({status})")
+        status, events = s.stream(path, {**ST_TEXT, "stream": True})
+        text, _, done = openai_stream_text(events)
+        c.check(status == 200 and text == want and (done or path == "/completion"), f"and streamed from {path}")
+
+
 def tokens(s):
     out, _, _ = run("tokenize", "-m", TOK, "--text", "Once upon a time, Lily", "--json", "--no-bos")
     ids = json.loads(out.strip().splitlines()[-1])
@@ -314,10 +359,19 @@ def lora(work):
         c.check(status == 400 and "id 5" in body["error"]["message"], "an unknown adapter id is a 400")
 
 
+def help_text():
+    out, _, _ = run("serve", "--help")
+    c.check(all(w in out for w in ["--slots", "--api-key", "--lora", "/api/extra/generate/stream", "/v1/chat/completions",
+                                   "/lora-adapters", "SillyTavern", "docs/server.md"]),
+            "limarp serve --help lists the options, the routes and how to connect SillyTavern")
+
+
+help_text()
 work = scratch()
 with Server("-m", MODEL, "--slots", "2", "--ctx", "1024", "-t", "1") as server:
     probes(server)
     greedy_everywhere(server)
+    sillytavern_bodies(server)
     tokens(server)
     chat(server, work)
     card(server)
