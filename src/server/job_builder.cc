@@ -60,7 +60,13 @@ Result<JobSpec> read_generation_fields(const Json& body, const ServerContext& ct
   } else {
     spec.lora_scales = ctx.loras->scales();
   }
+  // A request may shorten its own time limit (llama.cpp's t_max_predict_ms), never extend the
+  // server's.
   spec.time_limit = ctx.defaults.time_limit;
+  int64_t own_ms = 0;
+  LIMARP_TRY(f.integer({"t_max_predict_ms"}, own_ms, 0, int64_t{1} << 40));
+  if (own_ms > 0 && (spec.time_limit.count() == 0 || own_ms < spec.time_limit.count()))
+    spec.time_limit = std::chrono::milliseconds(own_ms);
   return spec;
 }
 

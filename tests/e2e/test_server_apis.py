@@ -316,6 +316,12 @@ def limits():
                                                    "ignore_eos": True, "stop": [], "trim_unfinished_sentence": False})
         c.check(status == 200 and body["stop_reason"] == "time" and body["finish_reason"] == "length"
                 and body["usage"]["completion_tokens"] < 500, f"--timeout ends a request ({body.get('stop_reason')})")
+    with Server("-m", MODEL, "--max-tokens-limit", "4000", "-t", "1") as s:
+        status, body = s.post("/api/limarp/chat", {"messages": [{"role": "user", "text": "Hi"}], "max_tokens": 4000,
+                                                   "ignore_eos": True, "stop": [], "trim_unfinished_sentence": False,
+                                                   "t_max_predict_ms": 1})
+        c.check(status == 200 and body["stop_reason"] == "time" and body["usage"]["completion_tokens"] < 4000,
+                f"t_max_predict_ms shortens one request's time ({body.get('stop_reason')})")
 
 
 def security():

@@ -77,6 +77,19 @@ TEST_F(JobBuilderTest, SharedKeysInTheirSpellings) {
   EXPECT_TRUE(k->request.stop_at_eos);
 }
 
+TEST_F(JobBuilderTest, ARequestMayShortenButNotExtendTheTimeLimit) {
+  ctx_.defaults.time_limit = std::chrono::milliseconds(5000);
+  EXPECT_EQ(read("{}")->time_limit.count(), 5000);
+  EXPECT_EQ(read(R"({"t_max_predict_ms": 200})")->time_limit.count(), 200);
+  EXPECT_EQ(read(R"({"t_max_predict_ms": 60000})")->time_limit.count(), 5000);
+  EXPECT_EQ(read(R"({"t_max_predict_ms": 0})")->time_limit.count(), 5000);
+  ctx_.defaults.time_limit = std::chrono::milliseconds(0);  // --timeout 0: no server limit
+  EXPECT_EQ(read(R"({"t_max_predict_ms": 60000})")->time_limit.count(), 60000);
+  auto bad = read(R"({"t_max_predict_ms": "soon"})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("t_max_predict_ms"), std::string::npos);
+}
+
 TEST_F(JobBuilderTest, LoraScalesAreCopiedOrTakenFromTheRequest) {
   EXPECT_EQ(read("{}")->lora_scales, (std::vector<float>{0.25f, 1.0f}));
   EXPECT_EQ(read(R"({"lora": [{"id": 1, "scale": 0.5}]})")->lora_scales, (std::vector<float>{0.0f, 0.5f}));
