@@ -27,6 +27,7 @@ def probes(s):
                        ("/api/v1/model", {"result": "limarp/stories260K"}),
                        ("/api/v1/config/max_context_length", {"value": 1024}),
                        ("/api/extra/true_max_context_length", {"value": 1024}),
+                       ("/api/v1/config/max_length", {"value": 256}),
                        ("/health", {"status": "ok"})]:
         status, body = s.get(path)
         c.check(status == 200 and body == want, f"GET {path} -> {body}")
@@ -60,6 +61,8 @@ def greedy_everywhere(s):
     text, finish, done = openai_stream_text(events)
     c.check(text == want and finish == "length" and done and events[-1]["data"] == "[DONE]",
             "/v1/completions stream ends with [DONE] and equals the reference")
+    status, body = s.post("/completions", {"prompt": "", "n_predict": 200, **GREEDY})
+    c.check(status == 200 and body["content"] == want, "/completions is /completion (llama.cpp's alias)")
     status, body = s.post("/completion", {"prompt": "", "n_predict": 200, **GREEDY})
     c.check(status == 200 and body["content"] == want and body["stop"] is True and body["stop_type"] == "limit"
             and body["tokens_predicted"] == 200, "/completion greedy equals the reference")
