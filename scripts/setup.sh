@@ -13,7 +13,13 @@ packages=(
   libsentencepiece-dev sentencepiece
   # numerical oracle for tests (run with /usr/bin/python3)
   python3 python3-torch python3-numpy python3-yaml python3-sentencepiece
+  # the web page's browser test: headless Chromium (driven by playwright-core, below)
+  chromium
 )
+# Node.js runs the browser test. Machines may carry another distribution's node (NodeSource
+# bundles npm in its nodejs), so the commands are checked, not the Debian package names.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,4 +35,20 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+# playwright-core for the browser test, pinned by tests/browser/package-lock.json, into that
+# folder (no browser download: the test drives Debian's /usr/bin/chromium).
+browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+if [ -f "$browser_dir/package-lock.json" ]; then
+  want=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$browser_dir/package.json" | head -1)
+  have=""
+  installed="$browser_dir/node_modules/playwright-core/package.json"
+  [ -f "$installed" ] && have=$(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$installed" | head -1)
+  if [ "$want" != "$have" ]; then
+    echo "setup: installing playwright-core $want into tests/browser"
+    (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  else
+    echo "setup: playwright-core $have present"
+  fi
 fi

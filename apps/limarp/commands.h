@@ -34,6 +34,7 @@ void register_export_lora(CLI::App& root, RunState& state);
 void register_init_lora(CLI::App& root, RunState& state);
 void register_prompt(CLI::App& root, RunState& state);
 void register_chat(CLI::App& root, RunState& state);
+void register_serve(CLI::App& root, RunState& state);
 void register_perplexity(CLI::App& root, RunState& state);
 void register_eval_length(CLI::App& root, RunState& state);
 void register_train(CLI::App& root, RunState& state);

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   cli::register_init_lora(app, state);
   cli::register_prompt(app, state);
   cli::register_chat(app, state);
+  cli::register_serve(app, state);
   cli::register_perplexity(app, state);
   cli::register_eval_length(app, state);
   cli::register_train(app, state);

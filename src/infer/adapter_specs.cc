@@ -22,15 +22,22 @@ Result<AdapterSpec> parse_adapter_spec(const std::string& spec) {
   return s;
 }
 
-Result<AdapterSet> load_adapters(const std::vector<std::string>& specs, const LlamaModel& base) {
-  AdapterSet set;
+Result<std::vector<LoadedAdapter>> load_adapter_list(const std::vector<std::string>& specs, const LlamaModel& base) {
+  std::vector<LoadedAdapter> out;
   for (const auto& spec : specs) {
     LIMARP_ASSIGN_OR_RETURN(AdapterSpec s, parse_adapter_spec(spec));
     LIMARP_ASSIGN_OR_RETURN(LoraAdapter a, LoraAdapter::load(s.path, base));
     log::info("adapter {}: {} LoRA pairs, rank {}, {:.1f} MiB, user scale {}", s.path, a.pair_count(), a.max_rank(),
               static_cast<double>(a.bytes()) / (1 << 20), s.scale);
-    set.add(std::make_shared<LoraAdapter>(std::move(a)), s.scale);
+    out.push_back({s, std::make_shared<LoraAdapter>(std::move(a))});
   }
+  return out;
+}
+
+Result<AdapterSet> load_adapters(const std::vector<std::string>& specs, const LlamaModel& base) {
+  LIMARP_ASSIGN_OR_RETURN(std::vector<LoadedAdapter> list, load_adapter_list(specs, base));
+  AdapterSet set;
+  for (auto& a : list) set.add(a.adapter, a.spec.scale);
   return set;
 }
 

@@ -35,8 +35,8 @@ void Session::truncate(int64_t n) {
   cache_.truncate(n);
 }
 
-Result<SyncStats> Session::sync(std::span<const int32_t> prompt, Forward& forward, std::vector<float>& logits,
-                                const LinearAdapter* adapter, const SyncOptions& options) {
+Result<SyncStats> Session::begin_sync(std::span<const int32_t> prompt, const LinearAdapter* adapter,
+                                      ShiftPolicy shift) {
   if (prompt.empty()) return make_error("empty prompt");
   if (static_cast<int64_t>(prompt.size()) > context())
     return make_error("the prompt has {} tokens; the context holds {}", prompt.size(), context());
@@ -46,18 +46,23 @@ Result<SyncStats> Session::sync(std::span<const int32_t> prompt, Forward& forwar
     adapter_ = adapter;
   }
   RemovedSpan span = find_removed_span(tokens_, prompt);
-  if (span.end > span.begin && options.shift == ShiftPolicy::kAllowed) {
+  if (span.end > span.begin && shift == ShiftPolicy::kAllowed) {
     LIMARP_TRY(cache_.shift_out(span.begin, span.end, model_.config()));
     tokens_.erase(tokens_.begin() + span.begin, tokens_.begin() + span.end);
     stats.shifted_out = span.end - span.begin;
     span = find_removed_span(tokens_, prompt);
   }
-  int64_t keep = span.begin;
   // The last prompt token is always evaluated: its logits are what the caller needs.
-  keep = std::min<int64_t>(keep, static_cast<int64_t>(prompt.size()) - 1);
+  const int64_t keep = std::min<int64_t>(span.begin, static_cast<int64_t>(prompt.size()) - 1);
   truncate(keep);
   stats.reused = keep;
-  const auto rest = prompt.subspan(static_cast<size_t>(keep));
+  return stats;
+}
+
+Result<SyncStats> Session::sync(std::span<const int32_t> prompt, Forward& forward, std::vector<float>& logits,
+                                const LinearAdapter* adapter, const SyncOptions& options) {
+  LIMARP_ASSIGN_OR_RETURN(SyncStats stats, begin_sync(prompt, adapter, options.shift));
+  const auto rest = prompt.subspan(static_cast<size_t>(stats.reused));
   const auto batch = static_cast<size_t>(std::max<int64_t>(1, options.batch));
   for (size_t i = 0; i < rest.size(); i += batch) {
     if (options.cancel && options.cancel()) return make_error("cancelled while evaluating the prompt");
@@ -67,6 +72,21 @@ Result<SyncStats> Session::sync(std::span<const int32_t> prompt, Forward& forwar
     stats.evaluated += static_cast<int64_t>(part.size());
   }
   return stats;
+}
+
+Status Session::eval_batch(std::span<const EvalStep> steps, Forward& forward) {
+  std::vector<BatchItem> items;
+  items.reserve(steps.size());
+  for (const EvalStep& s : steps) {
+    LIMARP_CHECK(s.session != nullptr);
+    // Two steps of one session would both write at the same cache positions.
+    for (const BatchItem& other : items) LIMARP_CHECK(other.cache != &s.session->cache_);
+    items.push_back(BatchItem{s.tokens, &s.session->cache_, s.logits ? LogitsWanted::kLast : LogitsWanted::kNone,
+                              s.logits, s.session->adapter_});
+  }
+  LIMARP_TRY(forward.eval(items));
+  for (const EvalStep& s : steps) s.session->tokens_.insert(s.session->tokens_.end(), s.tokens.begin(), s.tokens.end());
+  return {};
 }
 
 Status Session::append(int32_t token, Forward& forward, std::vector<float>& logits, const LinearAdapter* adapter) {

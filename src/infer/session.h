@@ -44,6 +44,24 @@ class Session {
                          const LinearAdapter* adapter = nullptr) {
     return sync(prompt, forward, logits, adapter, SyncOptions{});
   }
+  // The first half of sync, for callers that evaluate the rest themselves (the server
+  // interleaves many sessions' prompts and decode steps in one batch): keeps the reusable
+  // prefix of the cache (shifting out a removed span) and returns what was reused and shifted.
+  // The tokens still to evaluate are prompt[tokens().size():] (at least the last one).
+  Result<SyncStats> begin_sync(std::span<const int32_t> prompt, const LinearAdapter* adapter, ShiftPolicy shift);
+
+  // One session's share of a batched evaluation: `tokens` follow what the session holds; with
+  // `logits` set, the logits of the last of them are left there.
+  struct EvalStep {
+    Session* session = nullptr;
+    std::span<const int32_t> tokens;
+    std::vector<float>* logits = nullptr;
+  };
+  // Evaluates every step in one Forward::eval call, so the weights are read once for all the
+  // sessions (decoding is bound by weight reads; a batch of decode steps costs little more
+  // than one). Each session uses the adapter it was synced with. On error no session changes.
+  static Status eval_batch(std::span<const EvalStep> steps, Forward& forward);
+
   // Evaluates one more token (a generated one) and leaves its logits.
   Status append(int32_t token, Forward& forward, std::vector<float>& logits, const LinearAdapter* adapter = nullptr);
   // Forgets everything after the first n tokens (regenerate, undo).

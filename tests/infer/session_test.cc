@@ -112,5 +112,75 @@ TEST(Session, ShiftedKeysEqualKeysRotatedAtTheNewPosition) {
   }
 }
 
+// The server batches many sessions' steps into one forward pass. Each sequence's numbers must
+// not depend on its batch mates (a seeded reply is the same alone or under load), so batched
+// evaluation is compared bit for bit with evaluating each session alone — with the prompts,
+// prompt chunks and single decode steps mixed in one call, as the scheduler mixes them.
+TEST(Session, BatchedStepsEqualSeparateEvaluationExactly) {
+  LlamaModel model = tiny_model("");
+  ThreadPool pool(2);
+  Forward fwd(model, pool);
+  Rng rng(11);
+  auto random_tokens = [&](size_t n) {
+    std::vector<int32_t> t(n);
+    for (auto& x : t) x = static_cast<int32_t>(3 + rng.next_u64() % 500);
+    return t;
+  };
+  const std::vector<std::vector<int32_t>> prompts = {random_tokens(37), random_tokens(5), random_tokens(64)};
+  std::vector<Session> alone, batched;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    alone.emplace_back(model, 128);
+    batched.emplace_back(model, 128);
+  }
+  // Alone: each prompt in one call, then three decode steps.
+  std::vector<std::vector<float>> want(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_TRUE(alone[i].sync(prompts[i], fwd, want[i]).ok());
+    for (int32_t t : {7, 8, 9}) ASSERT_TRUE(alone[i].append(t, fwd, want[i]).ok());
+  }
+  // Batched: session 0's prompt in two chunks, the others whole, then decode steps together.
+  for (size_t i = 0; i < prompts.size(); ++i) ASSERT_TRUE(batched[i].begin_sync(prompts[i], nullptr, ShiftPolicy::kAllowed).ok());
+  std::vector<std::vector<float>> got(prompts.size());
+  const std::span<const int32_t> p0(prompts[0]);
+  std::vector<Session::EvalStep> first = {{&batched[0], p0.first(20), nullptr},
+                                          {&batched[1], prompts[1], &got[1]},
+                                          {&batched[2], prompts[2], &got[2]}};
+  ASSERT_TRUE(Session::eval_batch(first, fwd).ok());
+  const int32_t seven = 7;
+  std::vector<Session::EvalStep> second = {{&batched[0], p0.subspan(20), &got[0]},
+                                           {&batched[1], std::span<const int32_t>(&seven, 1), &got[1]},
+                                           {&batched[2], std::span<const int32_t>(&seven, 1), &got[2]}};
+  ASSERT_TRUE(Session::eval_batch(second, fwd).ok());
+  std::vector<Session::EvalStep> catch_up = {{&batched[0], std::span<const int32_t>(&seven, 1), &got[0]}};
+  ASSERT_TRUE(Session::eval_batch(catch_up, fwd).ok());
+  for (int32_t t : {8, 9}) {
+    std::vector<Session::EvalStep> steps;
+    for (size_t i = 0; i < prompts.size(); ++i) steps.push_back({&batched[i], std::span<const int32_t>(&t, 1), &got[i]});
+    ASSERT_TRUE(Session::eval_batch(steps, fwd).ok());
+  }
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(batched[i].tokens(), alone[i].tokens()) << "session " << i;
+    ASSERT_EQ(got[i].size(), want[i].size());
+    EXPECT_TRUE(std::equal(got[i].begin(), got[i].end(), want[i].begin())) << "session " << i << ": logits differ";
+  }
+}
+
+TEST(Session, BatchThatOverflowsAContextChangesNothing) {
+  LlamaModel model = tiny_model("");
+  ThreadPool pool(1);
+  Forward fwd(model, pool);
+  Session a(model, 8), b(model, 8);
+  std::vector<float> logits;
+  const std::vector<int32_t> five = {1, 5, 6, 7, 8}, six = {1, 5, 6, 7, 8, 9};
+  ASSERT_TRUE(a.sync(five, fwd, logits).ok());
+  ASSERT_TRUE(b.sync(six, fwd, logits).ok());
+  const std::vector<int32_t> three = {10, 11, 12};
+  std::vector<Session::EvalStep> steps = {{&a, three, &logits}, {&b, three, &logits}};  // b: 6 + 3 > 8
+  EXPECT_FALSE(Session::eval_batch(steps, fwd).ok());
+  EXPECT_EQ(a.tokens().size(), 5u);
+  EXPECT_EQ(b.tokens().size(), 6u);
+  EXPECT_EQ(a.cache().size(), 5);
+}
+
 }  // namespace
 }  // namespace limarp

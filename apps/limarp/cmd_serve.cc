@@ -1,0 +1,170 @@
+// `limarp serve`: the HTTP backend SillyTavern (and other clients) connect to — KoboldCpp,
+// OpenAI-compatible, llama.cpp-style and limarp's own endpoints, a web chat page at /, and N
+// parallel slots whose decode steps are batched. See docs/server.md.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "base/log.h"
+#include "base/thread_pool.h"
+#include "commands.h"
+#include "infer/adapter_specs.h"
+#include "infer/model_bundle.h"
+#include "sampler_options.h"
+#include "server/limarp_server.h"
+
+namespace limarp::cli {
+namespace {
+
+struct ServeOptions {
+  std::string model, tokenizer, alias, host = "127.0.0.1", api_key;
+  std::vector<std::string> loras, cors;
+  int port = 5001, slots = 1, queue = 16, max_connections = 64, json_depth = 32;
+  int64_t ctx = 0, max_tokens = 256, max_tokens_limit = 2048, prefill_chunk = 256;
+  size_t max_body = size_t{8} << 20;
+  double timeout_s = 300;
+  bool no_shift = false;
+  SamplerCliOptions sampler;
+  int threads = 1;
+};
+
+bool is_loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// SIGINT / SIGTERM are taken by a thread of their own: before the model is loaded they end the
+// process at once; afterwards they wake main, which shuts the server down cleanly.
+class StopSignal {
+ public:
+  StopSignal() : state_(std::make_shared<State>()) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any other thread exists
+    // Detached: it lives as long as the process, sharing only the state it owns a part of.
+    std::thread([state = state_, set] {
+      int sig = 0;
+      sigwait(&set, &sig);
+      std::lock_guard lock(state->mutex);
+      if (!state->ready) _exit(128 + sig);
+      state->stop = true;
+      state->cv.notify_all();
+    }).detach();
+  }
+  void ready() {
+    std::lock_guard lock(state_->mutex);
+    state_->ready = true;
+  }
+  void wait() {
+    std::unique_lock lock(state_->mutex);
+    state_->cv.wait(lock, [&] { return state_->stop; });
+  }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool ready = false, stop = false;
+  };
+  std::shared_ptr<State> state_;
+};
+
+Status run_serve(const ServeOptions& o) {
+  if (o.api_key.empty() && !is_loopback(o.host))
+    log::warn("listening on {} without --api-key: anyone who can reach this address can use the model", o.host);
+  server::ServerOptions so;
+  so.http.host = o.host;
+  so.http.port = o.port;
+  so.http.max_connections = o.max_connections;
+  so.router.api_key = o.api_key;
+  so.router.cors_origins = o.cors;
+  so.router.loopback_only_hosts = is_loopback(o.host);
+  so.router.extra_hosts = {o.host};
+  so.scheduler.slots = o.slots;
+  so.scheduler.context = o.ctx;
+  so.scheduler.queue_capacity = o.queue;
+  so.scheduler.prefill_chunk = o.prefill_chunk;
+  so.scheduler.shift = o.no_shift ? ShiftPolicy::kNever : ShiftPolicy::kAllowed;
+  LIMARP_ASSIGN_OR_RETURN(so.defaults.sampler, o.sampler.settings());
+  so.defaults.max_tokens = o.max_tokens;
+  so.defaults.max_tokens_limit = o.max_tokens_limit;
+  so.defaults.time_limit = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000));
+  so.json.max_bytes = o.max_body;
+  so.json.max_depth = o.json_depth;
+
+  StopSignal signal;
+  server::LimarpServer server(so);
+  LIMARP_TRY(server.listen());
+  log::info("listening on http://{}:{}/ (loading the model)", o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host,
+            server.port());
+
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true}));
+  LIMARP_ASSIGN_OR_RETURN(std::vector<LoadedAdapter> adapters, load_adapter_list(o.loras, bundle.model));
+  auto registry = std::make_unique<server::LoraRegistry>();
+  for (auto& a : adapters) registry->add(a.spec.path, a.adapter, a.spec.scale);
+  ThreadPool pool(o.threads);
+  const std::string name = o.alias.empty() ? std::filesystem::path(o.model).filename().replace_extension().string() : o.alias;
+  const LlamaConfig& c = bundle.model.config();
+  const int64_t ctx = o.ctx > 0 ? o.ctx : c.context_length;
+  const double kv_mib = static_cast<double>(c.n_layers * ctx * c.kv_dim() * 2 * 4) / (1 << 20);
+  server.attach(bundle.model, *bundle.tokenizer, pool, std::move(registry), name);
+  signal.ready();
+  log::info("serving {} on port {}: {} slot(s) x {} tokens of context ({:.0f} MiB of KV cache each), {} thread(s)", name,
+            server.port(), o.slots, ctx, kv_mib, o.threads);
+  signal.wait();
+  log::info("shutting down");
+  server.stop();
+  return {};
+}
+
+}  // namespace
+
+void register_serve(CLI::App& root, RunState& state) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* cmd = root.add_subcommand("serve", "Serve the model over HTTP: KoboldCpp, OpenAI and llama.cpp APIs, a web chat page");
+  cmd->add_option("-m,--model", o->model, "Model file or folder")->required();
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
+  cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE]; repeatable (scales change at run time via /lora-adapters)");
+  cmd->add_option("--alias", o->alias, "Model name the APIs report (default: the file name)");
+  cmd->add_option("--host", o->host, "Address to listen on; a non-loopback address exposes the server")->capture_default_str();
+  cmd->add_option("--port", o->port, "Port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--slots", o->slots, "Parallel generation slots (each has its own KV cache)")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("-c,--ctx", o->ctx, "Context per slot (default: the model's)");
+  cmd->add_option("--api-key", o->api_key, "Require Authorization: Bearer KEY on every API route (also $LIMARP_API_KEY)")
+      ->envname("LIMARP_API_KEY");
+  cmd->add_option("--cors", o->cors, "Allow browser requests from this origin (\"*\": any); repeatable");
+  cmd->add_option("--queue", o->queue, "Requests that may wait for a slot; more are answered 503")->capture_default_str()->check(CLI::Range(0, 100000));
+  cmd->add_option("--max-connections", o->max_connections, "Open connections at most; more are answered 503")->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str();
+  cmd->add_option("--json-depth", o->json_depth, "Deepest JSON nesting accepted")->capture_default_str()->check(CLI::Range(2, 1000));
+  cmd->add_option("--max-tokens", o->max_tokens, "Reply tokens when a request names no limit")->capture_default_str();
+  cmd->add_option("--max-tokens-limit", o->max_tokens_limit, "Larger token limits are clamped to this")->capture_default_str();
+  cmd->add_option("--timeout", o->timeout_s, "Seconds a request may generate (0: no limit)")->capture_default_str();
+  cmd->add_option("--prefill-chunk", o->prefill_chunk, "Prompt tokens a slot evaluates per step (interleaved with the others' decoding)")->capture_default_str();
+  cmd->add_flag("--no-shift", o->no_shift, "Re-evaluate instead of shifting dropped turns out of the KV cache");
+  cmd->footer(R"(Routes (all JSON; streams are Server-Sent Events):
+  KoboldCpp  GET /api/v1/model /api/v1/info/version /api/extra/version
+             GET /api/v1/config/max_context_length /api/extra/true_max_context_length
+             POST /api/v1/generate /api/extra/generate/stream /api/extra/abort /api/extra/tokencount
+  OpenAI     GET /v1/models   POST /v1/completions /v1/chat/completions /v1/internal/encode
+  llama.cpp  GET /health /props /slots /lora-adapters
+             POST /completion /tokenize /detokenize /lora-adapters
+  limarp     POST /api/limarp/chat /api/limarp/prompt /api/limarp/card   GET / (chat page)
+The sampling options above are defaults; every request may override them.
+SillyTavern: API "KoboldAI Classic", URL http://127.0.0.1:5001/api; or Text Completion > KoboldCpp
+(or llama.cpp, or Default), URL http://127.0.0.1:5001.
+Example: limarp serve -m llama2-7b.q4_k_m.gguf --lora limarp-adapter:1.0 --slots 4 --ctx 4096
+See docs/server.md.)");
+  o->sampler.add_to(*cmd);
+  add_threads_option(*cmd, o->threads);
+  cmd->callback([o, &state] { state.exit_code = report(run_serve(*o)); });
+}
+
+}  // namespace limarp::cli

@@ -1,0 +1,118 @@
+#include "chat/text_generator.h"
+
+#include "chat/prompt_tokens.h"
+
+namespace limarp {
+
+Result<TextGenerator> TextGenerator::create(const Tokenizer& tok, const GenerationRequest& req, Rng* shared_rng) {
+  LIMARP_TRY(validate(req.sampler));
+  std::shared_ptr<const TokenTexts> texts = req.token_texts;
+  if (!texts && req.sampler.dry_multiplier > 0) texts = token_text_table(tok);
+  LIMARP_ASSIGN_OR_RETURN(SamplerChain chain, build_chain(req.sampler, {texts}));
+  return TextGenerator(tok, req, std::move(chain), shared_rng);
+}
+
+TextGenerator::TextGenerator(const Tokenizer& tok, const GenerationRequest& req, SamplerChain chain, Rng* shared_rng)
+    : tok_(&tok),
+      prompt_len_(static_cast<int64_t>(req.prompt.size())),
+      last_prompt_token_(req.prompt.empty() ? 0 : req.prompt.back()),
+      max_tokens_(req.max_tokens),
+      stop_at_eos_(req.stop_at_eos),
+      trim_unfinished_(req.trim_unfinished_sentence),
+      chain_(std::make_unique<SamplerChain>(std::move(chain))),
+      own_rng_(make_sampler_rng(req.sampler)),
+      shared_rng_(shared_rng),
+      banned_(std::make_unique<BannedStringMatcher>(req.sampler.banned_strings)),
+      stop_(std::make_unique<StopStringMatcher>(req.stop, req.continue_text ? ReplyWhitespace::kExact
+                                                                              : ReplyWhitespace::kTrim)),
+      decoder_(std::make_unique<StreamDecoder>(tok)) {
+  // A prompt of only BOS starts the text (SentencePiece drops the first piece's space there), raw
+  // completion or not; after anything else the leading space belongs to the text.
+  decoder_->reset(/*at_start=*/prompt_len_ <= 1);
+  result_.reason = StopReason::kLength;
+}
+
+// Decodes the tokens no banned string can rewind any more, through the stop matcher.
+void TextGenerator::feed(size_t upto, const TextCallback& on_text) {
+  for (; fed_ < upto && !stop_->stopped() && !cancelled_; ++fed_) {
+    const std::string shown = stop_->push(decoder_->push(generated_[fed_]));
+    if (!shown.empty() && on_text && !on_text(shown)) cancelled_ = true;
+    if (!stop_->stopped()) result_.tokens.push_back(generated_[fed_]);
+  }
+}
+
+std::optional<int32_t> TextGenerator::step(Session& session, std::span<const float> logits,
+                                           const TextCallback& on_text) {
+  if (finished_) return std::nullopt;
+  if (steps_ >= max_tokens_) {
+    finished_ = true;  // kLength
+    return std::nullopt;
+  }
+  SamplerContext ctx{session.tokens(), &rng(), banned_->bans_at(banned_->size())};
+  const int32_t id = chain_->sample(logits, ctx);
+  if (stop_at_eos_ && id == tok_->eos()) {
+    result_.reason = StopReason::kEos;
+    finished_ = true;
+    return std::nullopt;
+  }
+  if (auto hit = banned_->push(id, tok_->token_bytes(id))) {
+    // Rewind to where the phrase began; the next sample there excludes the banned token. The
+    // session forgets the rewound tokens and the one before them, which is evaluated again to
+    // give the logits at that position.
+    const size_t keep = generated_.size() - (hit->rewind_tokens - 1);  // `id` itself was never appended
+    generated_.resize(keep);
+    session.truncate(prompt_len_ + static_cast<int64_t>(keep) - 1);
+    ++result_.rewinds;
+    return keep > 0 ? generated_.back() : last_prompt_token_;
+  }
+  generated_.push_back(id);
+  feed(banned_->final_tokens(), on_text);
+  if (stop_->stopped()) {
+    result_.reason = StopReason::kStopString;
+    finished_ = true;
+    return std::nullopt;
+  }
+  if (cancelled_) {
+    result_.reason = StopReason::kCancelled;
+    finished_ = true;
+    return std::nullopt;
+  }
+  if (++steps_ == max_tokens_) {
+    finished_ = true;  // kLength
+    return std::nullopt;
+  }
+  if (session.tokens().size() >= static_cast<size_t>(session.context())) {
+    result_.reason = StopReason::kContextFull;
+    finished_ = true;
+    return std::nullopt;
+  }
+  return id;
+}
+
+void TextGenerator::stop(StopReason reason) {
+  if (finished_) return;
+  result_.reason = reason;
+  if (reason == StopReason::kCancelled) cancelled_ = true;
+  finished_ = true;
+}
+
+GenerationResult TextGenerator::finish(const TextCallback& on_text) {
+  finished_ = true;
+  if (result_.reason != StopReason::kStopString && result_.reason != StopReason::kCancelled) {
+    banned_->finish();
+    feed(generated_.size(), on_text);
+    if (stop_->stopped()) result_.reason = StopReason::kStopString;
+  }
+  if (!stop_->stopped() && !cancelled_) {
+    std::string rest = stop_->push(decoder_->flush());
+    if (stop_->stopped()) result_.reason = StopReason::kStopString;
+    else rest += stop_->finish();
+    if (!rest.empty() && on_text) on_text(rest);
+  }
+  result_.stop_string = stop_->matched();
+  result_.text = stop_->reply();
+  if (result_.reason == StopReason::kLength && trim_unfinished_) result_.text = trim_unfinished_sentence(result_.text);
+  return std::move(result_);
+}
+
+}  // namespace limarp

@@ -1,0 +1,52 @@
+#include "server/job_runner.h"
+
+namespace limarp::server {
+namespace {
+
+// How often a waiting handler looks at its client: the longest a departed client's job keeps
+// computing.
+constexpr std::chrono::milliseconds kPollInterval{50};
+
+}  // namespace
+
+std::string ResponseFormat::stream_error(const ApiError& error) {
+  return sse_event({{"error", {{"code", error.status}, {"message", error.message}}}});
+}
+
+const char* finish_reason(const JobResult& r) {
+  switch (r.generation.reason) {
+    case StopReason::kLength:
+    case StopReason::kContextFull: return "length";
+    default: return "stop";
+  }
+}
+
+void run_job(const ServerContext& ctx, JobSpec spec, Streaming streaming, ResponseFormat& format, HttpExchange& ex) {
+  auto job = std::make_shared<Job>(std::move(spec));
+  job->set_streaming(streaming == Streaming::kYes);
+  if (!ctx.scheduler->submit(job).ok()) {
+    ex.respond(busy_response());
+    return;
+  }
+  const bool stream = streaming == Streaming::kYes;
+  if (stream && (!ex.start_stream(200, "text/event-stream") || !ex.write(format.stream_start()))) job->cancel();
+  for (;;) {
+    Job::Update u = job->wait(kPollInterval);
+    if (stream)
+      for (const std::string& piece : u.pieces)
+        if (!job->cancelled() && !ex.write(format.stream_piece(piece))) job->cancel();
+    if (u.done) break;
+    if (!job->cancelled() && ex.client_gone()) job->cancel();
+  }
+  const Result<JobResult>& result = job->result();
+  if (!result.ok()) {
+    const ApiError error{500, result.error().message()};
+    if (stream) ex.write(format.stream_error(error));
+    else ex.respond(error_response(error));
+    return;
+  }
+  if (stream) ex.write(format.stream_end(result.value()));
+  else ex.respond(json_response(format.body(result.value())));
+}
+
+}  // namespace limarp::server
