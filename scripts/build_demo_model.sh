@@ -8,7 +8,7 @@
 #      conversation held out for the evaluation
 #   5. merge pass 1+2 into the base, quantize to q8_0; the same without pass 2 for comparison
 #   6. eval-length of both and perplexity, written next to the model
-# About 40 minutes on a 2-core machine. Stages whose output exists are skipped, so a stopped
+# About 50 minutes on a 2-core machine. Stages whose output exists are skipped, so a stopped
 # build continues; --fresh starts over. Work files go to build/demo-model/.
 #
 #   scripts/build_demo_model.sh [--fresh] [--threads N]
@@ -87,8 +87,8 @@ cat >"$work/pass1.yml" <<YAML
 # Pass 1 (the card's stories pass): a LoRA on stories as completion.
 base_model: $work/pretrain/model.gguf
 adapter: lora
-lora_r: 32
-lora_alpha: 32
+lora_r: 64
+lora_alpha: 64
 lora_dropout: 0.05
 lora_target_linear: true
 sequence_len: 512
@@ -114,7 +114,7 @@ lora_dropout: 0.0
 sequence_len: 2048
 micro_batch_size: 1
 gradient_accumulation_steps: 4
-num_epochs: 6
+num_epochs: 12
 learning_rate: 0.002
 lr_scheduler: cosine
 warmup_steps: 10
@@ -160,3 +160,4 @@ done
   | tee "$work/perplexity.txt"
 echo
 echo "model: $out/limarp-demo.gguf ($(du -h "$out/limarp-demo.gguf" | cut -f1)); reports in $work"
+/usr/bin/python3 scripts/demo_model_card.py "$work"

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/thread_pool.h"
 #include "commands.h"
+#include "default_model.h"
 #include "infer/adapter_specs.h"
 #include "infer/model_bundle.h"
 #include "sampler_options.h"
@@ -105,12 +106,13 @@ Status run_serve(const ServeOptions& o) {
   log::info("listening on http://{}:{}/ (loading the model)", o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host,
             server.port());
 
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true}));
+  LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true}));
   LIMARP_ASSIGN_OR_RETURN(std::vector<LoadedAdapter> adapters, load_adapter_list(o.loras, bundle.model));
   auto registry = std::make_unique<server::LoraRegistry>();
   for (auto& a : adapters) registry->add(a.spec.path, a.adapter, a.spec.scale);
   ThreadPool pool(o.threads);
-  const std::string name = o.alias.empty() ? std::filesystem::path(o.model).filename().replace_extension().string() : o.alias;
+  const std::string name = o.alias.empty() ? std::filesystem::path(model_path).filename().replace_extension().string() : o.alias;
   const LlamaConfig& c = bundle.model.config();
   const int64_t ctx = o.ctx > 0 ? o.ctx : c.context_length;
   const double kv_mib = static_cast<double>(c.n_layers * ctx * c.kv_dim() * 2 * 4) / (1 << 20);
@@ -129,7 +131,7 @@ Status run_serve(const ServeOptions& o) {
 void register_serve(CLI::App& root, RunState& state) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = root.add_subcommand("serve", "Serve the model over HTTP: KoboldCpp, OpenAI and llama.cpp APIs, a web chat page");
-  cmd->add_option("-m,--model", o->model, "Model file or folder")->required();
+  cmd->add_option("-m,--model", o->model, "Model file or folder (default: the bundled demo model)");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
   cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE]; repeatable (scales change at run time via /lora-adapters)");
   cmd->add_option("--alias", o->alias, "Model name the APIs report (default: the file name)");

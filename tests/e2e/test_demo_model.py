@@ -36,12 +36,12 @@ for r in replies:
     c.check(len(r.split()) >= 1, f"a reply has words: {r!r}")
     c.check("Sam:" not in r and "### " not in r, f"the reply stops before the user's turn: {r[-120:]!r}")
 
-# The token counts of those replies: a reply ended by EOS or a stop string is shorter than the
-# limit (the eval's "hit the limit" share is the same measure).
-stdout, _, _ = run("eval-length", "--chats", os.path.join(SOURCE, "data", "roleplay"), "--every", "40",
-                   "--replies", "1", "-n", str(limit), "--seed", "1", "-t", "2", "--json")
+# eval-length without --model also runs on it. Replies end by themselves (EOS or a stop string
+# at the user's turn) most of the time, not at the token limit.
+stdout, _, _ = run("eval-length", "--chats", os.path.join(SOURCE, "data", "roleplay"), "--every", "20",
+                   "--replies", "2", "-n", str(limit), "--seed", "1", "-t", "2", "--json")
 levels = json.loads(stdout.strip().splitlines()[-1])["levels"]
 c.check(len(levels) == 8, "eval-length runs on the default model")
-tiny = [l for l in levels if l["level"] == "tiny"][0]
-c.check(tiny["limit_share"] == 0, f"a tiny reply ends by itself: {tiny}")
+limit_share = sum(l["limit_share"] for l in levels) / max(1, len(levels))
+c.check(limit_share <= 0.25, f"replies stop by themselves: {100 * limit_share:.0f}% hit the {limit}-token limit")
 c.done()
