@@ -60,28 +60,33 @@ Result<NativeChat> read_chat(const Json& body) {
   return out;
 }
 
+// A native request's body and its job; an error is the 400 to answer.
+struct NativeRequest {
+  Json body;
+  ChatJob job;
+};
+
+Result<NativeRequest> read_native_request(const ServerContext& ctx, const HttpRequest& req) {
+  LIMARP_ASSIGN_OR_RETURN(Json body, parse_body_object(req.body, req.path, ctx.json_limits));
+  LIMARP_ASSIGN_OR_RETURN(NativeChat chat, read_chat(body));
+  LIMARP_ASSIGN_OR_RETURN(ChatJob job, build_chat_job(chat.chat, chat.tail, body, ctx, Dialect::kNative));
+  return NativeRequest{std::move(body), std::move(job)};
+}
+
 void chat(const ServerContext& ctx, const HttpRequest& req, HttpExchange& ex) {
   auto fail = [&](const Error& e) { ex.respond(error_response({400, e.message()})); };
-  auto body = parse_body_object(req.body, req.path, ctx.json_limits);
-  if (!body.ok()) return fail(body.error());
-  auto chat = read_chat(*body);
-  if (!chat.ok()) return fail(chat.error());
-  auto job = build_chat_job(chat->chat, chat->tail, *body, ctx, Dialect::kNative);
-  if (!job.ok()) return fail(job.error());
+  auto r = read_native_request(ctx, req);
+  if (!r.ok()) return fail(r.error());
   bool stream = false;
-  if (Status s = RequestFields(*body).boolean({"stream"}, stream); !s.ok()) return fail(s.error());
-  NativeFormat format(*job);
-  run_job(ctx, job->spec, stream ? Streaming::kYes : Streaming::kNo, format, ex);
+  if (Status s = RequestFields(r->body).boolean({"stream"}, stream); !s.ok()) return fail(s.error());
+  NativeFormat format(r->job);
+  run_job(ctx, r->job.spec, stream ? Streaming::kYes : Streaming::kNo, format, ex);
 }
 
 void prompt(const ServerContext& ctx, const HttpRequest& req, HttpExchange& ex) {
-  auto fail = [&](const Error& e) { ex.respond(error_response({400, e.message()})); };
-  auto body = parse_body_object(req.body, req.path, ctx.json_limits);
-  if (!body.ok()) return fail(body.error());
-  auto chat = read_chat(*body);
-  if (!chat.ok()) return fail(chat.error());
-  auto job = build_chat_job(chat->chat, chat->tail, *body, ctx, Dialect::kNative);
-  if (!job.ok()) return fail(job.error());
+  auto r = read_native_request(ctx, req);
+  if (!r.ok()) return ex.respond(error_response({400, r.error().message()}));
+  const ChatJob* job = &r->job;
   const std::vector<int32_t>& ids = job->spec.request.prompt;
   ex.respond(json_response({{"prompt", ctx.tokenizer->decode(ids)},
                             {"tokens", ids.size()},
