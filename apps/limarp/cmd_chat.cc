@@ -2,6 +2,7 @@
 // Ctrl-C stops the current reply (not the program); commands start with '/'.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <iostream>
@@ -84,6 +85,9 @@ class ChatRepl {
       std::printf("%s> ", effective_user_name(chat_.chat()).c_str());
       std::fflush(stdout);
       if (!std::getline(std::cin, line)) break;
+      // A terminal shows what was typed; piped input (a script, the demo) is echoed so the
+      // transcript reads as a conversation.
+      if (!stdin_is_tty_) std::printf("%s\n", line.c_str());
       interrupted_->store(false);
       if (line.empty()) continue;
       if (line[0] == '/') {
@@ -187,6 +191,7 @@ class ChatRepl {
   ChatSession& chat_;
   const ChatOptions& o_;
   std::shared_ptr<std::atomic<bool>> interrupted_;
+  bool stdin_is_tty_ = ::isatty(0) != 0;
 };
 
 Status run_chat(const ChatOptions& o) {
