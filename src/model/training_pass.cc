@@ -76,6 +76,21 @@ void TrainingPass::for_rows(int64_t N, bool parallel, const Fn& fn) {
   });
 }
 
+template <typename Fn>
+void TrainingPass::for_attention_groups(const TrainBatch& batch, const Fn& fn) {
+  const LlamaConfig& c = model_.config();
+  const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim()};
+  const auto n_seq = static_cast<int64_t>(batch.sequences.size());
+  pool_.parallel_for(n_seq * c.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch;
+    for (int64_t task = begin; task < end; ++task) {
+      const SequenceSpan& s = batch.sequences[static_cast<size_t>(task / c.n_kv_heads)];
+      scratch.resize(static_cast<size_t>(kernels::attention_scratch_floats(s.length, shape)));
+      fn(s, task % c.n_kv_heads, scratch.data());
+    }
+  });
+}
+
 void TrainingPass::size_buffers(int64_t N) {
   const LlamaConfig& c = model_.config();
   const int64_t D = c.dim, KV = c.kv_dim(), H = c.hidden_dim, NH = c.n_heads;
@@ -201,18 +216,11 @@ void TrainingPass::layer_forward(int64_t l, LayerActs& a, const float* x, float*
     kernels::rope_apply(&a.q[r * D], &cos_sin_[r * hd], c.n_heads, hd, c.rope_layout);
     kernels::rope_apply(&a.k[r * KV], &cos_sin_[r * hd], c.n_kv_heads, hd, c.rope_layout);
   });
-  // Attention per (sequence, kv head group): each task writes only its own rows and heads.
+  // Attention per (sequence, kv head group).
   const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, hd};
-  const auto n_seq = static_cast<int64_t>(batch.sequences.size());
-  pool_.parallel_for(n_seq * c.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scratch;
-    for (int64_t task = begin; task < end; ++task) {
-      const SequenceSpan& s = batch.sequences[static_cast<size_t>(task / c.n_kv_heads)];
-      scratch.resize(static_cast<size_t>(kernels::attention_scratch_floats(s.length, shape)));
-      kernels::attention_forward_group(&a.att[s.start * D], &a.lse[s.start * c.n_heads], &a.q[s.start * D],
-                                       &a.k[s.start * KV], &a.v[s.start * KV], scratch.data(), s.length, shape,
-                                       task % c.n_kv_heads);
-    }
+  for_attention_groups(batch, [&](const SequenceSpan& s, int64_t group, float* scratch) {
+    kernels::attention_forward_group(&a.att[s.start * D], &a.lse[s.start * c.n_heads], &a.q[s.start * D],
+                                     &a.k[s.start * KV], &a.v[s.start * KV], scratch, s.length, shape, group);
   });
   project(tmp_.data(), a.att.data(), l, Projection::kO, a, N, mode);
   for (int64_t i = 0; i < N * D; ++i) a.x_mid[i] = x[i] + tmp_[i];  // x_mid = x + att · Woᵀ
@@ -321,17 +329,10 @@ void TrainingPass::layer_backward(int64_t l, LayerActs& a, const float* x, float
   project_backward(datt_.data(), dx, a.att.data(), l, Projection::kO, a, N);
   // att = attention(q, k, v) per sequence and kv head group
   const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, hd};
-  const auto n_seq = static_cast<int64_t>(batch.sequences.size());
-  pool_.parallel_for(n_seq * c.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scratch;
-    for (int64_t task = begin; task < end; ++task) {
-      const SequenceSpan& s = batch.sequences[static_cast<size_t>(task / c.n_kv_heads)];
-      scratch.resize(static_cast<size_t>(kernels::attention_scratch_floats(s.length, shape)));
-      kernels::attention_backward_group(&dq_[s.start * D], &dk_[s.start * KV], &dv_[s.start * KV],
-                                        &datt_[s.start * D], &a.q[s.start * D], &a.k[s.start * KV],
-                                        &a.v[s.start * KV], &a.att[s.start * D], &a.lse[s.start * c.n_heads],
-                                        scratch.data(), s.length, shape, task % c.n_kv_heads);
-    }
+  for_attention_groups(batch, [&](const SequenceSpan& s, int64_t group, float* scratch) {
+    kernels::attention_backward_group(&dq_[s.start * D], &dk_[s.start * KV], &dv_[s.start * KV], &datt_[s.start * D],
+                                      &a.q[s.start * D], &a.k[s.start * KV], &a.v[s.start * KV], &a.att[s.start * D],
+                                      &a.lse[s.start * c.n_heads], scratch, s.length, shape, group);
   });
   // q, k rotated by their positions
   for_rows(N, true, [&](int64_t r) {

@@ -112,6 +112,10 @@ class TrainingPass {
   void round_lora_factors();
   template <typename Fn>
   void for_rows(int64_t N, bool parallel, const Fn& fn);
+  // fn(sequence, kv head group, scratch) for every pair, in parallel: each task writes only
+  // its own rows and heads. Forward and backward attention share it.
+  template <typename Fn>
+  void for_attention_groups(const TrainBatch& batch, const Fn& fn);
 
   TrainableModel& model_;
   ThreadPool& pool_;
