@@ -47,7 +47,7 @@ Status run_prepare(const PrepareOptions& o) {
       histogram[static_cast<size_t>(l)] += r.length_histogram[static_cast<size_t>(l)];
     }
     j["datasets"].push_back({{"path", c.datasets[i].path}, {"type", train::dataset_type_name(c.datasets[i].type)},
-                             {"files", r.files}, {"records", r.records}, {"samples", r.samples},
+                             {"files", r.files}, {"records", r.records}, {"samples", r.samples}, {"derived_samples", r.derived},
                              {"dropped_too_long", r.dropped_too_long}, {"dropped_empty", r.dropped_empty},
                              {"tokens", r.tokens}, {"trained_tokens", r.trained_tokens}, {"length_histogram", hist}});
   }
@@ -68,6 +68,7 @@ Status run_prepare(const PrepareOptions& o) {
                 train::dataset_type_name(c.datasets[i].type), static_cast<long long>(r.files),
                 static_cast<long long>(r.records), static_cast<long long>(r.samples), static_cast<long long>(r.tokens),
                 static_cast<long long>(r.trained_tokens));
+    if (r.derived) std::printf(" (%lld samples are length variants)", static_cast<long long>(r.derived));
     if (r.dropped_too_long) std::printf("; %lld dropped (longer than sequence_len %lld)", static_cast<long long>(r.dropped_too_long), static_cast<long long>(c.sequence_len));
     std::printf("\n");
   }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <string>
 
 #include "base/rng.h"
 #include "kernels/cross_entropy.h"
@@ -81,20 +83,28 @@ void BatchPlan::fill(TrainBatch& batch, int64_t global_index) const {
 
 std::pair<std::vector<Sample>, std::vector<Sample>> split_validation(std::vector<Sample> samples, double val_set_size,
                                                                      uint64_t seed) {
-  const auto n = static_cast<int64_t>(samples.size());
+  std::vector<int64_t> order;  // the original samples: validation candidates
+  for (size_t i = 0; i < samples.size(); ++i)
+    if (!samples[i].derived) order.push_back(static_cast<int64_t>(i));
+  const auto n = static_cast<int64_t>(order.size());
   int64_t n_val = val_set_size < 1 ? static_cast<int64_t>(std::floor(val_set_size * static_cast<double>(n)))
                                    : static_cast<int64_t>(val_set_size);
   if (val_set_size > 0 && n_val == 0) n_val = 1;
   n_val = std::min(n_val, n - 1);
   std::vector<Sample> train, val;
   if (n_val <= 0) return {std::move(samples), std::move(val)};
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
   shuffle(order, seed ^ kValidationStream);
-  std::vector<uint8_t> is_val(static_cast<size_t>(n), 0);
-  for (int64_t i = 0; i < n_val; ++i) is_val[static_cast<size_t>(order[static_cast<size_t>(i)])] = 1;
-  for (int64_t i = 0; i < n; ++i)
-    (is_val[static_cast<size_t>(i)] ? val : train).push_back(std::move(samples[static_cast<size_t>(i)]));
+  std::vector<uint8_t> is_val(samples.size(), 0);
+  std::set<std::string> held_out;
+  for (int64_t i = 0; i < n_val; ++i) {
+    const auto idx = static_cast<size_t>(order[static_cast<size_t>(i)]);
+    is_val[idx] = 1;
+    if (!samples[idx].group.empty()) held_out.insert(samples[idx].group);
+  }
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (is_val[i]) val.push_back(std::move(samples[i]));
+    else if (!samples[i].derived || !held_out.count(samples[i].group)) train.push_back(std::move(samples[i]));
+  }
   return {std::move(train), std::move(val)};
 }
 

@@ -45,8 +45,9 @@ class BatchPlan {
   mutable std::vector<int64_t> cached_order_;
 };
 
-// Splits off a validation set: val_set_size < 1 is a fraction, >= 1 a count; chosen by a
-// seeded shuffle. Returns {train, validation}.
+// Splits off a validation set: val_set_size < 1 is a fraction, >= 1 a count of the original
+// (not derived) samples; chosen by a seeded shuffle. Derived samples of a validation sample's
+// group are dropped, neither trained nor validated on. Returns {train, validation}.
 std::pair<std::vector<Sample>, std::vector<Sample>> split_validation(std::vector<Sample> samples, double val_set_size,
                                                                      uint64_t seed);
 

@@ -5,7 +5,8 @@
 //               <|endoftext|> lines): BOS + text + EOS, cut into consecutive chunks of
 //               sequence_len tokens (a long story becomes several samples); every token trained.
 //   limarp      LimaRP conversation YAML files (chat/limarp_yaml.h) → the LimaRP prompt (train/roleplay_prompt.h);
-//               only the character's replies trained unless train_on_inputs.
+//               only the character's replies trained unless train_on_inputs; optionally
+//               with length-teaching variants of each conversation (train/length_augment.h).
 //   alpaca      JSONL records {instruction, input, output} → the Alpaca prompt; only the
 //               output (and EOS) trained unless train_on_inputs.
 // Samples longer than sequence_len are dropped (counted in the report), as Axolotl does.
@@ -32,6 +33,10 @@ struct Sample {
   std::vector<int32_t> tokens;
   std::vector<uint8_t> trained;  // 1: token i is a loss target (predicted from tokens < i)
   std::string origin;            // "file.yaml" or "file.jsonl:12", for previews and errors
+  // Derived samples (train/length_augment.h) name the record they come from in `group`, so a
+  // validation split never trains on a variant of a held-out record.
+  std::string group;
+  bool derived = false;
 
   int64_t size() const { return static_cast<int64_t>(tokens.size()); }
   int64_t trained_count() const;
@@ -43,6 +48,7 @@ struct DatasetReport {
   int64_t samples = 0;
   int64_t dropped_too_long = 0;
   int64_t dropped_empty = 0;
+  int64_t derived = 0;           // samples made by length augmentation (included in samples)
   int64_t tokens = 0;
   int64_t trained_tokens = 0;
   std::array<int64_t, kLengthLevels> length_histogram{};  // labelled replies per level (limarp)

@@ -1,10 +1,16 @@
 // The limarp dataset type (train/dataset.h): LimaRP conversation files, one YAML file per
 // conversation as published, parsed by the chat layer (chat/limarp_yaml.h) and rendered into
-// LimaRP's prompt format by the chat layer's renderer, with length labels and a loss mask.
+// LimaRP's prompt format by the chat layer's renderer, with length labels and a loss mask;
+// optionally followed by each conversation's length-teaching variants (train/length_augment.h).
 #include "chat/limarp_yaml.h"
 #include "train/dataset.h"
+#include "train/length_augment.h"
 
 namespace limarp::train {
+
+namespace {
+constexpr uint64_t kAugmentStream = 0x6175676dULL;  // "augm"
+}
 
 Result<std::vector<Sample>> load_limarp(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
                                         DatasetReport& report) {
@@ -13,27 +19,38 @@ Result<std::vector<Sample>> load_limarp(const DatasetSpec& spec, const TrainConf
     if (spec.length.unit == LengthUnit::kWords) return count_words(reply);
     return static_cast<int64_t>(tok.encode(reply, {.add_bos = false, .add_eos = false, .parse_special = false}).size());
   };
+  Rng rng(config.seed ^ kAugmentStream);
   std::vector<Sample> samples;
   for (const auto& file : files) {
     ++report.files;
     ++report.records;
     LIMARP_ASSIGN_OR_RETURN(ChatState conv, load_limarp_conversation(file));
-    TrainingPrompt prompt = render_training_prompt(conv, spec.length, measure);
-    if (config.train_on_inputs)
-      for (auto& seg : prompt.segments) seg.trained = true;
-    Sample s = tokenize_segments(prompt.segments, tok, {prompt.ends_with_reply, true});
-    s.origin = file;
-    if (s.size() > config.sequence_len) {
-      ++report.dropped_too_long;
-      continue;
+    std::vector<ChatState> variants = {conv};
+    if (spec.augment.any()) {
+      std::vector<ChatState> extra = length_variants(conv, spec.augment, spec.length, measure, rng);
+      variants.insert(variants.end(), std::make_move_iterator(extra.begin()), std::make_move_iterator(extra.end()));
     }
-    if (s.trained_count() == 0) {  // a conversation without a character reply teaches nothing
-      ++report.dropped_empty;
-      continue;
+    for (size_t v = 0; v < variants.size(); ++v) {
+      TrainingPrompt prompt = render_training_prompt(variants[v], spec.length, measure);
+      if (config.train_on_inputs)
+        for (auto& seg : prompt.segments) seg.trained = true;
+      Sample s = tokenize_segments(prompt.segments, tok, {prompt.ends_with_reply, true});
+      s.origin = v == 0 ? file : fmt::format("{} (length variant {})", file, v);
+      s.group = file;
+      s.derived = v > 0;
+      if (s.size() > config.sequence_len) {
+        ++report.dropped_too_long;
+        continue;
+      }
+      if (s.trained_count() == 0) {  // a conversation without a character reply teaches nothing
+        ++report.dropped_empty;
+        continue;
+      }
+      for (int level : prompt.reply_levels) ++report.length_histogram[static_cast<size_t>(level)];
+      report.derived += s.derived;
+      report.add(s);
+      samples.push_back(std::move(s));
     }
-    for (int level : prompt.reply_levels) ++report.length_histogram[static_cast<size_t>(level)];
-    report.add(s);
-    samples.push_back(std::move(s));
   }
   return samples;
 }

@@ -67,7 +67,7 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
   if (!node.IsMap()) return make_error("{}: {} must be a mapping with path and type", src, where);
   DatasetSpec d;
   std::set<std::string> known = {"path", "type", "field", "length_unit", "length_thresholds", "length_labels",
-                                 "ds_type", "data_files"};
+                                 "opening_crops", "truncated_copies", "ds_type", "data_files"};
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>("");
     if (!known.count(key)) log::warn("{}: unknown key {}.{} ignored", src, where, key);
@@ -99,6 +99,18 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
     else if (p == "none") d.length.placement = LengthLabels::kNone;
     else return make_error("{}: {}.length_labels must be every_reply, last_reply or none, got '{}'", src, where, p);
   }
+  if (node["opening_crops"].IsDefined()) {
+    LIMARP_ASSIGN_OR_RETURN(d.augment.openings, yaml_bool(node["opening_crops"], src, where + ".opening_crops"));
+  }
+  if (node["truncated_copies"].IsDefined()) {
+    LIMARP_ASSIGN_OR_RETURN(d.augment.truncated_copies,
+                            yaml_int(node["truncated_copies"], src, where + ".truncated_copies"));
+    LIMARP_TRY(check(d.augment.truncated_copies >= 0 && d.augment.truncated_copies <= 16, src,
+                     where + ".truncated_copies", "must be between 0 and 16",
+                     fmt::format("{}", d.augment.truncated_copies)));
+  }
+  if (d.augment.any() && d.type != DatasetType::kLimarp)
+    return make_error("{}: {}: opening_crops and truncated_copies apply only to limarp datasets", src, where);
   if (node["length_thresholds"].IsDefined()) {
     const YAML::Node t = node["length_thresholds"];
     const std::string key = where + ".length_thresholds";

@@ -14,7 +14,8 @@
 // warmup_ratio, optimizer (adamw_torch | adamw_hf | adamw_torch_fused), weight_decay,
 // max_grad_norm, adam_beta1, adam_beta2, adam_epsilon, seed, output_dir, save_steps,
 // val_set_size, eval_steps, logging_steps, gradient_checkpointing, bf16, datasets: [{path, type:
-// completion | limarp | alpaca, field, length_unit, length_thresholds, length_labels}].
+// completion | limarp | alpaca, field, length_unit, length_thresholds, length_labels, opening_crops,
+// truncated_copies}] (the last two are limarp's own, train/length_augment.h).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@
 
 #include "base/status.h"
 #include "model/tensor_names.h"
+#include "train/length_augment.h"
 #include "train/length_label.h"
 #include "train/lr_schedule.h"
 
@@ -37,6 +39,7 @@ struct DatasetSpec {
   DatasetType type = DatasetType::kCompletion;
   std::string field = "text";              // completion: the JSON field holding the text
   LengthLabelRule length;                  // limarp: the (length = LEVEL) labelling rule
+  LengthAugmentation augment;              // limarp: opening_crops, truncated_copies
 };
 
 enum class AdapterKind { kFull, kLora, kQlora };
