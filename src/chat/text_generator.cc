@@ -6,6 +6,7 @@ namespace limarp {
 
 Result<TextGenerator> TextGenerator::create(const Tokenizer& tok, const GenerationRequest& req, Rng* shared_rng) {
   LIMARP_TRY(validate(req.sampler));
+  LIMARP_TRY(check_token_ids(req.sampler, tok.n_vocab()));
   std::shared_ptr<const TokenTexts> texts = req.token_texts;
   if (!texts && req.sampler.dry_multiplier > 0) texts = token_text_table(tok);
   LIMARP_ASSIGN_OR_RETURN(SamplerChain chain, build_chain(req.sampler, {texts}));

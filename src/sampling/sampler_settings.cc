@@ -262,6 +262,15 @@ Status validate(const SamplerSettings& s) {
   return {};
 }
 
+Status check_token_ids(const SamplerSettings& s, int64_t vocab_size) {
+  auto outside = [&](int32_t id) { return id < 0 || id >= vocab_size; };
+  for (const auto& [id, b] : s.logit_bias)
+    if (outside(id)) return make_error("logit_bias names token {}, outside the vocabulary (0..{})", id, vocab_size - 1);
+  for (int32_t id : s.banned_tokens)
+    if (outside(id)) return make_error("banned_tokens names token {}, outside the vocabulary (0..{})", id, vocab_size - 1);
+  return {};
+}
+
 std::vector<SamplerStage> resolve_sampler_order(const SamplerSettings& s) {
   using S = SamplerStage;
   if (s.mirostat != 0) return {S::kDry, S::kRepPen, S::kPresenceFrequency, S::kTemperature};

@@ -104,6 +104,9 @@ struct SamplerSettings {
 
 // Range checks with the field named: "top_p must be in [0, 1], got 1.5".
 Status validate(const SamplerSettings& settings);
+// Token ids in logit_bias and banned_tokens must name tokens of the model's vocabulary: an id
+// beyond it is a client's mistake (another model's ids), refused rather than silently ignored.
+Status check_token_ids(const SamplerSettings& settings, int64_t vocab_size);
 
 struct ChainOptions {
   // Each token's text, for DRY's sequence breakers (chat: token_text_table(tokenizer)).

@@ -11,6 +11,7 @@ Result<JobSpec> read_generation_fields(const Json& body, const ServerContext& ct
   GenerationRequest& req = spec.request;
   req.sampler = ctx.defaults.sampler;
   LIMARP_TRY(apply_sampler_json(req.sampler, body, "request"));
+  LIMARP_TRY(check_token_ids(req.sampler, ctx.tokenizer->n_vocab()));
   RequestFields f(body);
 
   int64_t max_tokens = ctx.defaults.max_tokens;

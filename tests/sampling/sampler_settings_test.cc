@@ -97,6 +97,23 @@ TEST(SamplerSettings, DryNeedsTokenTextsForBreakers) {
   EXPECT_TRUE(build_chain(s).ok());
 }
 
+TEST(SamplerSettings, TokenIdsMustBeInTheVocabulary) {
+  SamplerSettings s;
+  s.logit_bias = {{0, 1.0f}, {31999, -2.0f}};
+  s.banned_tokens = {2, 31999};
+  EXPECT_TRUE(check_token_ids(s, 32000).ok());
+  const auto bias = check_token_ids(s, 2048);
+  ASSERT_FALSE(bias.ok());
+  EXPECT_NE(bias.error().message().find("logit_bias names token 31999, outside the vocabulary (0..2047)"),
+            std::string::npos) << bias.error().message();
+  s.logit_bias = {{-1, 1.0f}};
+  EXPECT_FALSE(check_token_ids(s, 32000).ok());
+  s.logit_bias.clear();
+  const auto banned = check_token_ids(s, 2048);
+  ASSERT_FALSE(banned.ok());
+  EXPECT_NE(banned.error().message().find("banned_tokens names token 31999"), std::string::npos);
+}
+
 TEST(SamplerSettings, ValidationNamesTheField) {
   SamplerSettings s;
   s.top_p = 1.5f;

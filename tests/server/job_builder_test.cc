@@ -112,6 +112,8 @@ TEST_F(JobBuilderTest, MalformedFieldsAreNamed) {
       {R"({"grammar": "root ::= \"a\""})", "grammar is not supported"},
       {R"({"n": 3})", "n must be 1"},
       {R"({"logit_bias": "x"})", "logit_bias"},
+      {R"({"logit_bias": {"99999": -1}})", "logit_bias names token 99999, outside the vocabulary"},
+      {R"({"banned_tokens": [5, 99999]})", "banned_tokens names token 99999, outside the vocabulary"},
   };
   for (const auto& [text, want] : cases) {
     auto r = read(text);
