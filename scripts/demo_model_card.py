@@ -32,6 +32,19 @@ def spearman(md_path):
     return float(m.group(1)) if m else float("nan")
 
 
+def yaml_number(path, key):
+    """A top-level number from one of the build's generated training configs."""
+    with open(path) as f:
+        m = re.search(rf"^{key}: *([0-9.]+)", f.read(), re.M)
+    return float(m.group(1)) if m else float("nan")
+
+
+def replies_per_level(md_path):
+    """The n column of the first row of an eval-length table."""
+    rows = [line for line in table(md_path).splitlines() if not line.startswith("|---")]
+    return int(rows[1].split("|")[2])
+
+
 def main():
     work = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "demo-model")
     pre = load_json(os.path.join(work, "pretrain.json"))
@@ -40,6 +53,11 @@ def main():
     with open(os.path.join(work, "perplexity.txt")) as f:
         ppl_line = [line for line in f.read().splitlines() if line.startswith("perplexity")][-1]
     ppl = float(ppl_line.split()[1])
+    pre_epochs = yaml_number(os.path.join(work, "pretrain.yml"), "num_epochs")
+    p2_epochs = yaml_number(os.path.join(work, "pass2.yml"), "num_epochs")
+    truncated = yaml_number(os.path.join(work, "pass2.yml"), "    truncated_copies")
+    data2 = load_json(os.path.join(work, "pass2-data.json"))["datasets"][0]
+    n_replies = replies_per_level(os.path.join(work, "limarp-demo-length.md"))
     rho = spearman(os.path.join(work, "limarp-demo-length.md"))
     rho0 = spearman(os.path.join(work, "without-pass2-length.md"))
     model = os.path.join(ROOT, "models", "limarp-demo", "limarp-demo.gguf")
@@ -49,12 +67,12 @@ def main():
 
     losses = f"""| run | data | steps | validation loss before → after | tokens/s (2 threads) |
 |---|---|---:|---|---:|
-| pretraining (every weight) | TinyStories sample, 2 MiB, 2 epochs | {pre['steps']} | {pre['first_eval_loss']:.3f} → {pre['last_eval_loss']:.3f} | {pre['tokens_per_s']:.0f} |
+| pretraining (every weight) | TinyStories sample, 2 MiB, {pre_epochs:g} epochs | {pre['steps']} | {pre['first_eval_loss']:.3f} → {pre['last_eval_loss']:.3f} | {pre['tokens_per_s']:.0f} |
 | pass 1: LoRA, stories | first 300 TinyStories, 1 epoch | {p1['steps']} | {p1['first_eval_loss']:.3f} → {p1['last_eval_loss']:.3f} | {p1['tokens_per_s']:.0f} |
-| pass 2: LoRA, roleplay | 144 fixture conversations, 12 epochs | {p2['steps']} | {p2['first_eval_loss']:.3f} → {p2['last_eval_loss']:.3f} | {p2['tokens_per_s']:.0f} |"""
+| pass 2: LoRA, roleplay | {data2['records']} fixture conversations + {data2['derived_samples']} length variants, {p2_epochs:g} epoch{'s' if p2_epochs != 1 else ''} | {p2['steps']} | {p2['first_eval_loss']:.3f} → {p2['last_eval_loss']:.3f} | {p2['tokens_per_s']:.0f} |"""
 
     evals = f"""Replies at the start of the 16 held-out conversations (every 10th fixture, never trained on),
-16 replies per level, the card's sampler settings (temperature 0.8, TFS 0.95, repetition
+{n_replies} replies per level, the card's sampler settings (temperature 0.8, TFS 0.95, repetition
 penalty 1.08), at most 640 tokens per reply.
 
 **The demo model (both passes)** — Spearman ρ between level and mean words: **{rho:.3f}**
@@ -114,14 +132,18 @@ the pipeline, not a useful roleplay partner.
    training conversations of `data/roleplay` (every 10th of the 160 is held out) as a `limarp`
    dataset, every reply header labelled with its length in the fixtures' word bands
    (tiny ≤ 12, short ≤ 30, medium ≤ 60, long ≤ 100, huge ≤ 150, humongous ≤ 220, extreme ≤ 300,
-   unlimited above), micro-batches of 1 with 4 accumulation steps, learning rate 2e-3, cosine,
-   12 epochs.
+   unlimited above). The written scenes open with short replies and build up to a long one, so
+   each conversation is also trained from each later user turn on (`opening_crops`) and
+   {truncated:g} times with its replies cut at sentence ends to shorter levels (`truncated_copies`,
+   docs/training.md): {data2['samples']} samples in all. Micro-batches of 1 with 4 accumulation
+   steps, learning rate 2e-3, cosine, {p2_epochs:g} epoch{'s' if p2_epochs != 1 else ''}.
 5. `limarp merge` folds the adapter into the pretrained weights in f32 and stores q8_0.
 
 {losses}
 
-Tokens/s are as measured during the build that made the committed file, beside other jobs
-on the 2-core VM; on an idle machine the whole script takes about 45 minutes.
+Tokens/s are as measured during the build that made the committed file on the 2-core VM;
+the whole script takes about 40 minutes there (pretraining 15, pass 1 under 1, pass 2 18,
+merging and evaluating 3).
 
 ## Length control
 
@@ -135,12 +157,15 @@ on the 2-core VM; on an idle machine the whole script takes about 45 minutes.
 
 - Three and a half million parameters trained on 2 MiB of stories and 144 short conversations:
   it loses the thread within a few sentences, invents words, and mixes up who is who.
-- Length control is weak: the levels move the typical reply length only a little, far from
-  the card's 7B model (and below the Spearman ρ of 0.9 limarp aims for); single replies vary
-  widely. Earlier builds of this script, same data: without training the end of each turn
-  (fixed in limarp since) ρ −0.14; r 32 and 6 pass-2 epochs ρ 0.24; adding every reply again
-  as a one-exchange conversation ρ 0.00 (it learned `tiny` well and nothing else). A larger
-  model and more roleplay data than 144 short conversations are what it lacks.
+- Length control is loose: `tiny` is followed well and the long levels give longer replies
+  than the short ones on average, but the order in the middle is not reliable and single
+  replies vary widely (Spearman ρ {rho:.2f} over the mean words, below the 0.9 limarp aims for;
+  far from the card's 7B model). Pass-2 recipes tried on the same data, each measured with 64
+  replies per level: plain conversations, 12 epochs (on the earlier base pretrained for 2
+  epochs) ρ 0.19; with openings and one truncated
+  copy, 3 epochs 0.24; three truncated copies, 1 epoch 0.69; six copies, 1 epoch {rho:.2f}
+  (this model). More contrasting copies and fewer passes over the same text helped each time.
+  A larger model and more roleplay data than 144 short conversations are what it lacks.
 - English only; the vocabulary of children's stories. Not tuned for safety beyond its data,
   which is written for all ages.
 """)
