@@ -111,7 +111,7 @@ cat >"$work/pass2.yml" <<YAML
 # later user turn on (opening_crops) and six times with its replies cut to shorter levels
 # (truncated_copies): the label, not the reply's place in the scene, must decide the length.
 # One epoch: more epochs let the model memorise the replies' text instead (3 epochs of one
-# truncated copy reached Spearman 0.24, one epoch of six 0.76).
+# truncated copy reached Spearman 0.24, one epoch of six 0.76, of ten 0.07).
 base_model: $work/pretrain/model.gguf
 adapter: lora
 lora_model_dir: $work/pass1

@@ -164,7 +164,8 @@ merging and evaluating 3).
   replies per level: plain conversations, 12 epochs (on the earlier base pretrained for 2
   epochs) ρ 0.19; with openings and one truncated
   copy, 3 epochs 0.24; three truncated copies, 1 epoch 0.69; six copies, 1 epoch {rho:.2f}
-  (this model). More contrasting copies and fewer passes over the same text helped each time.
+  (this model); ten copies, 1 epoch 0.07 (the text repeated in so many copies is memorised:
+  training loss 1.4 against 4.4 on held-out conversations, and only `tiny` stays apart).
   A larger model and more roleplay data than 144 short conversations are what it lacks.
 - English only; the vocabulary of children's stories. Not tuned for safety beyond its data,
   which is written for all ages.
