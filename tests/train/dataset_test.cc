@@ -2,7 +2,7 @@
 // and (length = LEVEL) headers; the loss mask covers exactly the character's replies (and the
 // final EOS) at token level with the real Llama-2 tokenizer; completion text is cut into
 // consecutive chunks; alpaca trains only the response. Micro-batch plans cover every sample
-// once per epoch and respect packing capacity.
+// once per epoch and respect packing capacity. Length variants come grouped by their file.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -131,6 +131,23 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
     EXPECT_EQ(tok->decode(s.tokens), text) << file;
   }
   EXPECT_EQ(report.length_histogram, want_hist);
+  // Length augmentation adds variants after each conversation, grouped by its file.
+  DatasetSpec augmented = spec;
+  augmented.augment = {.openings = true, .truncated_copies = 1};
+  DatasetReport with_variants;
+  auto variants = load_limarp(augmented, config, *tok, with_variants);
+  ASSERT_TRUE(variants.ok()) << variants.error().message();
+  EXPECT_GT(with_variants.derived, 0);
+  EXPECT_EQ(with_variants.samples, static_cast<int64_t>(variants->size()));
+  EXPECT_EQ(with_variants.samples - with_variants.derived, report.samples);
+  std::set<std::string> groups;
+  for (const auto& s : *variants) {
+    groups.insert(s.group);
+    EXPECT_TRUE(s.origin.starts_with(s.group));
+    EXPECT_EQ(s.derived, s.origin != s.group);
+    EXPECT_GT(s.trained_count(), 0);
+  }
+  EXPECT_EQ(groups.size(), 3u);
   // train_on_inputs: everything after BOS is trained.
   config.train_on_inputs = true;
   DatasetReport r2;

@@ -1,16 +1,13 @@
 // Length augmentation: openings start at each later user turn; truncated copies cut replies
 // at sentence ends (quotes and asterisks balanced) to a lower level and are relabelled; the
 // validation split never trains on a variant of a held-out conversation; the dataset keys are
-// validated.
+// validated. (The limarp dataset's variants are checked in dataset_test.cc.)
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "chat/limarp_yaml.h"
 #include "chat/text_util.h"
-#include "support/test_support.h"
 #include "train/batch_plan.h"
-#include "train/dataset.h"
 #include "train/length_augment.h"
 #include "train/train_config.h"
 
@@ -174,36 +171,6 @@ TEST(LengthVariants, DatasetKeysAreValidated) {
                                        "c.yml");
   ASSERT_FALSE(completion.ok());
   EXPECT_NE(completion.error().message().find("limarp"), std::string::npos) << completion.error().message();
-}
-
-TEST(LengthVariants, LimarpDatasetAddsVariantsGroupedByFile) {
-  LIMARP_ASSET(model, "llama2-tokenizer/tokenizer.model");
-  auto tok = Tokenizer::load(model);
-  ASSERT_TRUE(tok.ok()) << tok.error().message();
-  TrainConfig config;
-  config.sequence_len = 4096;
-  DatasetSpec spec;
-  spec.path = testing::source_dir() + "/tests/fixtures/limarp";
-  spec.type = DatasetType::kLimarp;
-  spec.length.upper_bounds = {5, 10, 15, 25, 40, 60, 80};
-  DatasetReport plain;
-  auto originals = load_limarp(spec, config, *tok, plain);
-  ASSERT_TRUE(originals.ok()) << originals.error().message();
-  spec.augment = {.openings = true, .truncated_copies = 1};
-  DatasetReport report;
-  auto samples = load_limarp(spec, config, *tok, report);
-  ASSERT_TRUE(samples.ok()) << samples.error().message();
-  EXPECT_GT(report.derived, 0);
-  EXPECT_EQ(report.samples, static_cast<int64_t>(samples->size()));
-  EXPECT_EQ(report.samples - report.derived, plain.samples);
-  std::set<std::string> groups;
-  for (const auto& s : *samples) {
-    groups.insert(s.group);
-    EXPECT_TRUE(s.origin.starts_with(s.group));
-    EXPECT_EQ(s.derived, s.origin != s.group);
-    EXPECT_GT(s.trained_count(), 0);
-  }
-  EXPECT_EQ(groups.size(), 3u);
 }
 
 }  // namespace
