@@ -18,15 +18,21 @@ int64_t TrainBatch::loss_tokens() const {
   return std::count_if(targets.begin(), targets.end(), [](int32_t t) { return t >= 0; });
 }
 
-void TrainBatch::add_sequence(std::span<const int32_t> t, std::span<const int32_t> y) {
+void TrainBatch::add_sequence(std::span<const int32_t> t, std::span<const int32_t> y, std::span<const float> w) {
+  LIMARP_CHECK(y.size() == t.size() && (w.empty() || w.size() == t.size()));
+  // Weights are stored only once some sequence has them; earlier rows then weigh 1.
+  if (!w.empty() && weights.empty()) weights.assign(tokens.size(), 1.0f);
   sequences.push_back({rows(), static_cast<int64_t>(t.size())});
   tokens.insert(tokens.end(), t.begin(), t.end());
   targets.insert(targets.end(), y.begin(), y.end());
+  if (!w.empty()) weights.insert(weights.end(), w.begin(), w.end());
+  else if (!weights.empty()) weights.insert(weights.end(), t.size(), 1.0f);
 }
 
 void TrainBatch::clear() {
   tokens.clear();
   targets.clear();
+  weights.clear();
   sequences.clear();
 }
 
@@ -252,7 +258,7 @@ double TrainingPass::classifier(const TrainBatch& batch, PassMode mode, float gr
     if (!train) continue;
     // Fused classifier backward (llm.c): the loss gradient is known now, so the logits are
     // turned into their gradient in place and never stored.
-    for (int64_t r = 0; r < rows; ++r) dloss_[r0 + r] = targets[r] >= 0 ? grad_scale : 0.0f;
+    for (int64_t r = 0; r < rows; ++r) dloss_[r0 + r] = targets[r] >= 0 ? grad_scale * batch.weight(r0 + r) : 0.0f;
     for_rows(rows, true, [&](int64_t r) {
       kernels::cross_entropy_backward(logits + r * V, logits + r * V, targets + r, &dloss_[r0 + r], 1, V);
     });

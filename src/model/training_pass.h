@@ -39,15 +39,20 @@ struct SequenceSpan {
 };
 
 // One micro-batch. targets[i] is the token row i should predict, or kernels::kNoTarget.
+// weights[i] scales row i's share of the gradient (not the reported loss); empty: all 1.
 struct TrainBatch {
   std::vector<int32_t> tokens;
   std::vector<int32_t> targets;
+  std::vector<float> weights;
   std::vector<SequenceSpan> sequences;
 
   int64_t rows() const { return static_cast<int64_t>(tokens.size()); }
   int64_t loss_tokens() const;
-  // Appends a sequence: tokens[i] predicts targets[i] (same length).
-  void add_sequence(std::span<const int32_t> tokens, std::span<const int32_t> targets);
+  float weight(int64_t row) const { return weights.empty() ? 1.0f : weights[static_cast<size_t>(row)]; }
+  // Appends a sequence: tokens[i] predicts targets[i] with weights[i] (same length, or
+  // weights empty for all 1).
+  void add_sequence(std::span<const int32_t> tokens, std::span<const int32_t> targets,
+                    std::span<const float> weights = {});
   void clear();
 };
 
@@ -83,7 +88,8 @@ class TrainingPass {
   TrainingPass(TrainableModel& model, ThreadPool& pool, TrainingPassOptions options = {});
 
   // The summed cross-entropy over rows with a target. In kTrain mode it also records the
-  // activations and the classifier's gradient, scaled by grad_scale (d objective / d row loss).
+  // activations and the classifier's gradient, scaled by grad_scale times the row's weight
+  // (d objective / d row loss).
   double forward(const TrainBatch& batch, PassMode mode, float grad_scale, uint64_t dropout_seed);
   // Adds the gradients of grad_scale · (summed loss) to the parameters' grads. Call right
   // after forward(batch, kTrain, ...).

@@ -26,7 +26,10 @@ void append_sample(TrainBatch& batch, const Sample& s) {
   std::vector<int32_t> targets(s.tokens.size(), kernels::kNoTarget);
   for (size_t i = 0; i + 1 < s.tokens.size(); ++i)
     if (s.trained[i + 1]) targets[i] = s.tokens[i + 1];
-  batch.add_sequence(s.tokens, targets);
+  if (s.weight.empty()) return batch.add_sequence(s.tokens, targets);
+  std::vector<float> weights(s.tokens.size(), 1.0f);  // row i predicts token i + 1
+  for (size_t i = 0; i + 1 < s.tokens.size(); ++i) weights[i] = s.weight[i + 1];
+  batch.add_sequence(s.tokens, targets, weights);
 }
 
 BatchPlan::BatchPlan(const std::vector<Sample>& samples, BatchPlanOptions options)

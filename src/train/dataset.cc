@@ -54,11 +54,23 @@ Sample tokenize_segments(const std::vector<TrainingSegment>& segments, const Tok
   // SentencePiece prepends one space (the dummy prefix): token bytes cover " " + text.
   const size_t prefix = total - std::min(total, full.size());
   if (prefix <= 1 && total == full.size() + prefix) {
+    std::vector<size_t> turn_end_starts;  // byte offset of each turn_end segment
+    for (size_t k = 0; k < segments.size(); ++k)
+      if (segments[k].turn_end && !segments[k].text.empty()) turn_end_starts.push_back(k ? ends[k - 1] : 0);
+    size_t next_turn_end = 0;
     for (size_t i = 0; i < out.tokens.size(); ++i) {
       if (tok.is_control(out.tokens[i])) continue;
       const size_t first = starts[i] >= prefix ? starts[i] - prefix : 0;
       const size_t seg = static_cast<size_t>(std::upper_bound(ends.begin(), ends.end(), first) - ends.begin());
       out.trained[i] = seg < segments.size() && segments[seg].trained;
+      // The token holding a turn end's first byte decides the turn ends (it may begin inside
+      // the reply when the tokenizer merges the reply's last characters with the line break).
+      const size_t end = starts[i] + tok.token_bytes(out.tokens[i]).size();
+      const size_t last = end >= prefix ? end - prefix : 0;  // one past the token's last byte
+      while (next_turn_end < turn_end_starts.size() && turn_end_starts[next_turn_end] < last) {
+        if (turn_end_starts[next_turn_end] >= first) out.turn_ends.push_back(static_cast<int64_t>(i));
+        ++next_turn_end;
+      }
     }
   } else {
     // The tokenizer normalised the text (bytes do not line up): tokenize segment by segment.
@@ -67,11 +79,13 @@ Sample tokenize_segments(const std::vector<TrainingSegment>& segments, const Tok
     out.trained.assign(1, 0);
     for (const auto& s : segments) {
       const auto ids = tok.encode(s.text, {.add_bos = false, .add_eos = false, .parse_special = false});
+      if (s.turn_end && !ids.empty()) out.turn_ends.push_back(static_cast<int64_t>(out.tokens.size()));
       out.tokens.insert(out.tokens.end(), ids.begin(), ids.end());
       out.trained.insert(out.trained.end(), ids.size(), s.trained ? 1 : 0);
     }
   }
   if (eos.append) {
+    if (eos.trained) out.turn_ends.push_back(static_cast<int64_t>(out.tokens.size()));
     out.tokens.push_back(tok.eos());
     out.trained.push_back(eos.trained ? 1 : 0);
   }

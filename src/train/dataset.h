@@ -32,6 +32,8 @@ namespace limarp::train {
 struct Sample {
   std::vector<int32_t> tokens;
   std::vector<uint8_t> trained;  // 1: token i is a loss target (predicted from tokens < i)
+  std::vector<float> weight;     // token i's weight as a target; empty: 1 for every trained token
+  std::vector<int64_t> turn_ends;  // tokens that decide a character's reply ends (limarp)
   std::string origin;            // "file.yaml" or "file.jsonl:12", for previews and errors
   // Derived samples (train/length_augment.h) name the record they come from in `group`, so a
   // validation split never trains on a variant of a held-out record.
@@ -61,7 +63,8 @@ Result<std::vector<std::string>> dataset_files(const std::string& path, const st
 
 // Tokenizes prompt segments as one text, so tokens spanning a boundary are exactly what the
 // tokenizer gives for the whole; each token takes the flag of the segment holding its first
-// byte. BOS first; `eos` appends EOS (trained when `eos_trained`).
+// byte; the first token of a turn_end segment, and an appended EOS that is trained, are the
+// sample's turn_ends. BOS first; `eos` appends EOS (trained when `eos.trained`).
 struct EosOptions {
   bool append = false;
   bool trained = false;

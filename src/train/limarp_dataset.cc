@@ -35,6 +35,10 @@ Result<std::vector<Sample>> load_limarp(const DatasetSpec& spec, const TrainConf
       if (config.train_on_inputs)
         for (auto& seg : prompt.segments) seg.trained = true;
       Sample s = tokenize_segments(prompt.segments, tok, {prompt.ends_with_reply, true});
+      if (spec.turn_end_weight != 1.0) {
+        s.weight.assign(s.tokens.size(), 1.0f);
+        for (int64_t t : s.turn_ends) s.weight[static_cast<size_t>(t)] = static_cast<float>(spec.turn_end_weight);
+      }
       s.origin = v == 0 ? file : fmt::format("{} (length variant {})", file, v);
       s.group = file;
       s.derived = v > 0;

@@ -44,7 +44,7 @@ TrainingPrompt render_training_prompt(const ChatState& chat, const LengthLabelRu
       // that the chat's stop strings end a reply on are trained; the user's words are not.
       const size_t header_end = after_reply && message ? seg.text.find('\n', 1) : std::string::npos;
       if (header_end != std::string::npos) {
-        TrainingSegment turn_end{"\n", true};
+        TrainingSegment turn_end{"\n", true, true};
         turn_end.text.append(seg.text, 0, header_end);
         out.segments.push_back(std::move(turn_end));
         untrained(std::string_view(seg.text).substr(header_end));

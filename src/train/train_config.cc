@@ -67,7 +67,7 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
   if (!node.IsMap()) return make_error("{}: {} must be a mapping with path and type", src, where);
   DatasetSpec d;
   std::set<std::string> known = {"path", "type", "field", "length_unit", "length_thresholds", "length_labels",
-                                 "opening_crops", "truncated_copies", "ds_type", "data_files"};
+                                 "opening_crops", "truncated_copies", "turn_end_weight", "ds_type", "data_files"};
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>("");
     if (!known.count(key)) log::warn("{}: unknown key {}.{} ignored", src, where, key);
@@ -109,8 +109,14 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
                      where + ".truncated_copies", "must be between 0 and 16",
                      fmt::format("{}", d.augment.truncated_copies)));
   }
-  if (d.augment.any() && d.type != DatasetType::kLimarp)
-    return make_error("{}: {}: opening_crops and truncated_copies apply only to limarp datasets", src, where);
+  if (node["turn_end_weight"].IsDefined()) {
+    LIMARP_ASSIGN_OR_RETURN(d.turn_end_weight, yaml_number(node["turn_end_weight"], src, where + ".turn_end_weight"));
+    LIMARP_TRY(check(d.turn_end_weight >= 0.1 && d.turn_end_weight <= 100, src, where + ".turn_end_weight",
+                     "must be between 0.1 and 100", fmt::format("{}", d.turn_end_weight)));
+  }
+  if ((d.augment.any() || d.turn_end_weight != 1.0) && d.type != DatasetType::kLimarp)
+    return make_error("{}: {}: opening_crops, truncated_copies and turn_end_weight apply only to limarp datasets",
+                      src, where);
   if (node["length_thresholds"].IsDefined()) {
     const YAML::Node t = node["length_thresholds"];
     const std::string key = where + ".length_thresholds";
@@ -153,6 +159,10 @@ std::string TrainConfig::data_digest() const {
     d += fmt::format(" [{} {} {} {} {}", ds.path, dataset_type_name(ds.type), ds.field, static_cast<int>(ds.length.unit),
                      static_cast<int>(ds.length.placement));
     for (int64_t b : ds.length.upper_bounds) d += fmt::format(" {}", b);
+    // Only when set, so digests of checkpoints made before these keys existed still match.
+    if (ds.augment.any() || ds.turn_end_weight != 1.0)
+      d += fmt::format(" openings={} copies={} turn_end={}", ds.augment.openings, ds.augment.truncated_copies,
+                       ds.turn_end_weight);
     d += "]";
   }
   return d;

@@ -15,7 +15,7 @@
 // max_grad_norm, adam_beta1, adam_beta2, adam_epsilon, seed, output_dir, save_steps,
 // val_set_size, eval_steps, logging_steps, gradient_checkpointing, bf16, datasets: [{path, type:
 // completion | limarp | alpaca, field, length_unit, length_thresholds, length_labels, opening_crops,
-// truncated_copies}] (the last two are limarp's own, train/length_augment.h).
+// truncated_copies, turn_end_weight}] (the last three are limarp's own, train/length_augment.h).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +40,9 @@ struct DatasetSpec {
   std::string field = "text";              // completion: the JSON field holding the text
   LengthLabelRule length;                  // limarp: the (length = LEVEL) labelling rule
   LengthAugmentation augment;              // limarp: opening_crops, truncated_copies
+  // limarp: the loss weight of each token that ends a character's reply (the line break before
+  // the next "### Input:" and a final EOS): >1 stresses where to stop over what to say.
+  double turn_end_weight = 1.0;
 };
 
 enum class AdapterKind { kFull, kLora, kQlora };

@@ -1,6 +1,7 @@
 // Datasets: LimaRP conversations render into the exact prompt format with names substituted
 // and (length = LEVEL) headers; the loss mask covers exactly the character's replies (and the
-// final EOS) at token level with the real Llama-2 tokenizer; completion text is cut into
+// final EOS) at token level with the real Llama-2 tokenizer, and turn_end_weight weighs the
+// token ending each reply; completion text is cut into
 // consecutive chunks; alpaca trains only the response. Micro-batch plans cover every sample
 // once per epoch and respect packing capacity. Length variants come grouped by their file.
 #include <gtest/gtest.h>
@@ -106,13 +107,24 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
     const std::string file = std::filesystem::path(s.origin).filename().string();
     const ChatState c = conversation("limarp/" + file);
     std::string want;
+    size_t want_turn_ends = 0;
     for (size_t i = 0; i < c.messages.size(); ++i)
       if (const auto& m = c.messages[i]; m.role == ChatRole::kChar) {
         want += " " + m.text;
         // The turn ends with the header the chat stops on when the user speaks next.
         if (i + 1 < c.messages.size() && c.messages[i + 1].role == ChatRole::kUser) want += "\n\n### Input:";
+        want_turn_ends += i + 1 == c.messages.size() || c.messages[i + 1].role == ChatRole::kUser;
         ++want_hist[static_cast<size_t>(spec.length.level_for(words(m.text)))];
       }
+    // Each reply's end is one trained token: the line break after it, or the final EOS.
+    EXPECT_EQ(s.turn_ends.size(), want_turn_ends) << file;
+    for (int64_t t : s.turn_ends) {
+      const auto at = static_cast<size_t>(t);
+      EXPECT_TRUE(s.trained[at]) << file << " token " << t;
+      EXPECT_TRUE(s.tokens[at] == tok->eos() || tok->token_bytes(s.tokens[at]).find('\n') != std::string::npos)
+          << file << " token " << t << " '" << tok->token_bytes(s.tokens[at]) << "'";
+    }
+    EXPECT_TRUE(s.weight.empty());
     std::string got;
     for (int64_t i = 0; i < s.size(); ++i)
       if (s.trained[static_cast<size_t>(i)] && s.tokens[static_cast<size_t>(i)] != tok->eos())
@@ -131,6 +143,28 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
     EXPECT_EQ(tok->decode(s.tokens), text) << file;
   }
   EXPECT_EQ(report.length_histogram, want_hist);
+  // turn_end_weight weighs exactly the turn ends; a batch row predicts the next token's weight.
+  DatasetSpec weighted = spec;
+  weighted.turn_end_weight = 4;
+  DatasetReport r_weighted;
+  auto heavy = load_limarp(weighted, config, *tok, r_weighted);
+  ASSERT_TRUE(heavy.ok()) << heavy.error().message();
+  for (const auto& s : *heavy) {
+    ASSERT_EQ(s.weight.size(), s.tokens.size());
+    TrainBatch batch;
+    append_sample(batch, s);
+    ASSERT_EQ(batch.weights.size(), s.tokens.size());
+    int64_t heavy_rows = 0;
+    for (size_t i = 0; i < s.tokens.size(); ++i) {
+      const bool end = std::find(s.turn_ends.begin(), s.turn_ends.end(), static_cast<int64_t>(i)) != s.turn_ends.end();
+      EXPECT_EQ(s.weight[i], end ? 4.0f : 1.0f) << s.origin << " token " << i;
+      if (i > 0 && end) {
+        EXPECT_EQ(batch.weights[i - 1], 4.0f);
+      }
+      heavy_rows += batch.weights[i] == 4.0f;
+    }
+    EXPECT_EQ(heavy_rows, static_cast<int64_t>(s.turn_ends.size())) << s.origin;
+  }
   // Length augmentation adds variants after each conversation, grouped by its file.
   DatasetSpec augmented = spec;
   augmented.augment = {.openings = true, .truncated_copies = 1};

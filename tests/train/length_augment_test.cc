@@ -156,13 +156,23 @@ TEST(LengthVariants, ValidationNeverTrainsOnAHeldOutConversationsVariants) {
 
 TEST(LengthVariants, DatasetKeysAreValidated) {
   const std::string base = "base_model: m\ndatasets: [{path: d, type: limarp";
-  auto ok = parse_train_config(base + ", opening_crops: true, truncated_copies: 2}]\n", "a.yml");
+  auto ok = parse_train_config(base + ", opening_crops: true, truncated_copies: 2, turn_end_weight: 2.5}]\n", "a.yml");
   ASSERT_TRUE(ok.ok()) << ok.error().message();
   EXPECT_TRUE(ok->datasets[0].augment.openings);
   EXPECT_EQ(ok->datasets[0].augment.truncated_copies, 2);
+  EXPECT_EQ(ok->datasets[0].turn_end_weight, 2.5);
+  // A checkpoint made with other variants or weights is other data: resuming must refuse it.
+  std::set<std::string> digests = {ok->data_digest()};
+  for (const char* other : {"}]\n", ", opening_crops: true, truncated_copies: 3, turn_end_weight: 2.5}]\n",
+                            ", opening_crops: true, truncated_copies: 2}]\n"})
+    digests.insert(parse_train_config(base + other, "a.yml")->data_digest());
+  EXPECT_EQ(digests.size(), 4u);
   for (const auto& [extra, key] : {std::pair<std::string, std::string>{", truncated_copies: -1", "truncated_copies"},
                                    {", truncated_copies: many", "truncated_copies"},
-                                   {", opening_crops: perhaps", "opening_crops"}}) {
+                                   {", opening_crops: perhaps", "opening_crops"},
+                                   {", turn_end_weight: 0", "turn_end_weight"},
+                                   {", turn_end_weight: 1000", "turn_end_weight"},
+                                   {", turn_end_weight: heavy", "turn_end_weight"}}) {
     auto bad = parse_train_config(base + extra + "}]\n", "b.yml");
     ASSERT_FALSE(bad.ok()) << extra;
     EXPECT_NE(bad.error().message().find(key), std::string::npos) << bad.error().message();
@@ -171,6 +181,9 @@ TEST(LengthVariants, DatasetKeysAreValidated) {
                                        "c.yml");
   ASSERT_FALSE(completion.ok());
   EXPECT_NE(completion.error().message().find("limarp"), std::string::npos) << completion.error().message();
+  auto weighted = parse_train_config("base_model: m\ndatasets: [{path: d, type: alpaca, turn_end_weight: 3}]\n", "w.yml");
+  ASSERT_FALSE(weighted.ok());
+  EXPECT_NE(weighted.error().message().find("turn_end_weight"), std::string::npos) << weighted.error().message();
 }
 
 }  // namespace

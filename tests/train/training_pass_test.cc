@@ -1,7 +1,7 @@
 // Properties of the training pass that need no oracle: gradient checkpointing and the thread
 // count change nothing (bit for bit, dropout masks included); evaluation agrees with the
 // inference forward pass; fresh LoRA factors start exactly at the base model; QLoRA's NF4
-// base holds fewer bytes and stays close to the float base.
+// base holds fewer bytes and stays close to the float base; row weights scale only their rows.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -112,6 +112,49 @@ TEST(TrainingPass, EvaluationEqualsTheInferenceForwardPass) {
   // In training mode the same batch with dropout differs; a fresh adapter's output does not
   // depend on it (B = 0), so the loss is still the base model's.
   EXPECT_NEAR(pass.forward(b, PassMode::kTrain, 1.0f, 5), want, 1e-5 * want);
+}
+
+// Row weights scale each row's share of the gradient and nothing else: the gradient is
+// linear in them, so weight 3 on some rows equals the plain gradient plus twice the gradient
+// of a batch that targets only those rows. The returned loss stays unweighted.
+TEST(TrainingPass, RowWeightsScaleTheirRowsGradients) {
+  LlamaModel base = random_model("tiny-odd", 7);
+  const TrainBatch plain = random_batch(base.config().vocab_size, {30, 12}, 8);
+  TrainBatch weighted, only_heavy;
+  for (const SequenceSpan& s : plain.sequences) {
+    const auto from = static_cast<size_t>(s.start), n = static_cast<size_t>(s.length);
+    std::span<const int32_t> tokens(&plain.tokens[from], n), targets(&plain.targets[from], n);
+    std::vector<float> w(n, 1.0f);
+    std::vector<int32_t> heavy_targets(n, kernels::kNoTarget);
+    for (size_t i = 0; i < n; i += 5) {
+      w[i] = 3.0f;
+      heavy_targets[i] = targets[i];
+    }
+    weighted.add_sequence(tokens, targets, w);
+    only_heavy.add_sequence(tokens, heavy_targets);
+  }
+  ASSERT_EQ(weighted.weights.size(), weighted.tokens.size());
+  TrainableModel tm = std::move(TrainableModel::full(base).value());
+  const auto g_plain = gradients(tm, plain, 2, Checkpointing::kOff);
+  const auto g_weighted = gradients(tm, weighted, 2, Checkpointing::kOff);
+  const auto g_heavy = gradients(tm, only_heavy, 2, Checkpointing::kOff);
+  double worst = 0, scale = 0;
+  for (size_t p = 0; p < g_plain.size(); ++p)
+    for (size_t j = 0; j < g_plain[p].size(); ++j) {
+      const double want = g_plain[p][j] + 2.0 * g_heavy[p][j];
+      worst = std::max(worst, std::abs(g_weighted[p][j] - want));
+      scale = std::max(scale, std::abs(want));
+    }
+  EXPECT_GT(scale, 0.0);
+  EXPECT_LT(worst, 1e-5 * scale);
+  ThreadPool pool(2);
+  TrainingPass pass(tm, pool);
+  EXPECT_DOUBLE_EQ(pass.forward(weighted, PassMode::kEval, 0, 1), pass.forward(plain, PassMode::kEval, 0, 1));
+  // A sequence without weights after one with them weighs 1.
+  TrainBatch mixed = weighted;
+  mixed.add_sequence(std::span(plain.tokens).first(5), std::span(plain.targets).first(5));
+  EXPECT_EQ(mixed.weights.size(), mixed.tokens.size());
+  EXPECT_EQ(mixed.weight(mixed.rows() - 1), 1.0f);
 }
 
 // bf16 LoRA: the pass computes with the factors rounded to bfloat16, exactly as an f32 pass
