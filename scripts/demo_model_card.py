@@ -142,8 +142,8 @@ the pipeline, not a useful roleplay partner.
 {losses}
 
 Tokens/s are as measured during the build that made the committed file on the 2-core VM;
-the whole script takes about 40 minutes there (pretraining 15, pass 1 under 1, pass 2 18,
-merging and evaluating 3).
+the whole script takes about 45 minutes there (pretraining 15, pass 1 under 1, pass 2 18,
+merging and evaluating both models with 256 replies per level 7).
 
 ## Length control
 
@@ -157,15 +157,18 @@ merging and evaluating 3).
 
 - Three and a half million parameters trained on 2 MiB of stories and 144 short conversations:
   it loses the thread within a few sentences, invents words, and mixes up who is who.
-- Length control is loose: `tiny` is followed well and the long levels give longer replies
-  than the short ones on average, but the order in the middle is not reliable and single
-  replies vary widely (Spearman ρ {rho:.2f} over the mean words, below the 0.9 limarp aims for;
-  far from the card's 7B model). Pass-2 recipes tried on the same data, each measured with 64
-  replies per level: plain conversations, 12 epochs (on the earlier base pretrained for 2
-  epochs) ρ 0.19; with openings and one truncated
-  copy, 3 epochs 0.24; three truncated copies, 1 epoch 0.69; six copies, 1 epoch {rho:.2f}
-  (this model); ten copies, 1 epoch 0.07 (the text repeated in so many copies is memorised:
-  training loss 1.4 against 4.4 on held-out conversations, and only `tiny` stays apart).
+- Length control is weak: `tiny` is followed and `short` comes out a little shorter than most
+  levels above it, but from `medium` up the mean does not rise (Spearman ρ {rho:.2f} over the
+  mean words with {n_replies} replies per level, far below the 0.9 limarp aims for and far from
+  the card's 7B model). Single replies vary tenfold, so fewer replies mislead: at 64 per level the same model
+  measured ρ 0.76 with seed 1 (what earlier versions of this card reported) and 0.91 with
+  seed 2. Pass-2 recipes tried on the same data, each one training run measured once at 64
+  replies per level, so differences below about 0.2 mean little: plain conversations, 12
+  epochs (on the earlier base pretrained for 2 epochs) ρ 0.19; with openings and one truncated
+  copy, 3 epochs 0.24; three truncated copies, 1 epoch 0.69; six copies, 1 epoch 0.76 (this
+  model); ten copies, 1 epoch 0.07 (the text repeated in so many copies is memorised: training
+  loss 1.4 against 4.4 on held-out conversations); six copies with the reply-ending token's
+  loss weighted (`turn_end_weight`, docs/training.md) 8x 0.40 and, at 128 replies, 3x 0.33.
   A larger model and more roleplay data than 144 short conversations are what it lacks.
 - English only; the vocabulary of children's stories. Not tuned for safety beyond its data,
   which is written for all ages.
