@@ -1,7 +1,6 @@
 // `limarp eval-length`: how well a model follows LimaRP's length levels — words and tokens per
 // reply for each level, at the start of conversations or deep into them, as a Markdown table,
 // an SVG box plot and JSON.
-#include <chrono>
 
 #include "base/atomic_file.h"
 #include "base/thread_pool.h"
@@ -11,6 +10,7 @@
 #include "default_model.h"
 #include "infer/adapter_specs.h"
 #include "infer/model_bundle.h"
+#include "progress_line.h"
 #include "sampler_options.h"
 
 namespace limarp::cli {
@@ -40,17 +40,13 @@ Status run_eval_length(const EvalLengthOptions& o) {
   e.context = o.ctx;
   LIMARP_ASSIGN_OR_RETURN(e.sampler, o.sampler.settings());
   if (!e.sampler.seed) e.sampler.seed = 1;  // reproducible unless asked otherwise
-  const auto t0 = std::chrono::steady_clock::now();
-  e.progress = [&](int done, int total) {
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "\reval-length: %d/%d replies, %.0f s, ETA %.0f s   ", done, total, s,
-                 done > 0 ? s * (total - done) / done : 0.0);
-  };
+  ProgressLine progress("eval-length", "replies");
+  e.progress = [&](int done, int total) { progress.update(done, total); };
   ThreadPool pool(o.threads);
   LIMARP_ASSIGN_OR_RETURN(LengthEvalReport report,
                           evaluate_length_control(bundle.model, *bundle.tokenizer, pool,
                                                   adapters.empty() ? nullptr : &adapters, chats, e));
-  std::fprintf(stderr, "\n");
+  progress.finish();
   const std::string md = length_report_markdown(report);
   std::printf("%s", md.c_str());
   const std::string title = fmt::format("Reply length per level ({} of {} conversations, {} replies per level)",

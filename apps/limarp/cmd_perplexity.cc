@@ -1,5 +1,4 @@
 // `limarp perplexity`: how well a model (optionally with adapters) predicts a text file.
-#include <chrono>
 
 #include "base/json_util.h"
 #include "base/mapped_file.h"
@@ -7,6 +6,7 @@
 #include "commands.h"
 #include "infer/adapter_specs.h"
 #include "infer/model_bundle.h"
+#include "progress_line.h"
 #include "infer/perplexity.h"
 
 namespace limarp::cli {
@@ -32,15 +32,10 @@ Status run_perplexity(const PerplexityCliOptions& o) {
   p.context = std::min<int64_t>(o.ctx, bundle.model.config().context_length);
   p.stride = o.stride;
   p.adapter = adapters.empty() ? nullptr : &adapters;
-  const auto t0 = std::chrono::steady_clock::now();
-  p.progress = [&](int64_t done, int64_t total) {
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double eta = done > 0 ? s * static_cast<double>(total - done) / static_cast<double>(done) : 0;
-    std::fprintf(stderr, "\rperplexity: %lld/%lld tokens, %.0f s, ETA %.0f s   ", static_cast<long long>(done),
-                 static_cast<long long>(total), s, eta);
-  };
+  ProgressLine progress("perplexity", "tokens");
+  p.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
   LIMARP_ASSIGN_OR_RETURN(PerplexityResult r, perplexity(forward, tokens, p));
-  std::fprintf(stderr, "\n");
+  progress.finish();
   std::printf("perplexity %.4f (mean NLL %.4f nats) over %lld tokens of %s, window %lld, %lld windows\n", r.perplexity,
               r.mean_nll, static_cast<long long>(r.scored_tokens), o.file.c_str(), static_cast<long long>(p.context),
               static_cast<long long>(r.windows));
