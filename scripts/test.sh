@@ -14,13 +14,15 @@ cmake --build --preset release -j "$jobs"
 echo "== Release tests"
 ctest --preset release -j "$jobs" --timeout 900
 
-# Under the sanitizers: every test whose name says it handles hostile or malformed input.
-# (ctest's regex is case-sensitive, hence both spellings.)
-sanitized='([Hh]ostile|[Mm]alformed|[Tt]runcat|[Mm]utat|BadFiles|[Ff]uzz)'
+# Under the sanitizers: every test whose name says it handles hostile, malformed, truncated or
+# mutated input. (ctest's regex is case-sensitive, hence both spellings; "truncated_" and
+# "TruncatedAnd" leave out tests that merely truncate something, like sampler candidates.)
+sanitized='([Hh]ostile|[Mm]alformed|[Tt]runcated_|[Tt]runcatedAnd|[Mm]utat|BadFiles|[Ff]uzz)'
 echo "== Sanitizer build (ASan + UBSan)"
 cmake --preset asan >/dev/null
-# Only the test programs that hold such tests (the libraries and limarp are built either way).
-targets=$(grep -lE "$sanitized" tests/*/*_test.cc | cut -d/ -f2 | sort -u | sed 's/^/test_/')
+# Only the test programs whose TEST lines name such tests (the libraries and limarp are built
+# either way).
+targets=$(grep -lE "^TEST(_F|_P)?\(.*$sanitized" tests/*/*_test.cc | cut -d/ -f2 | sort -u | sed 's/^/test_/')
 cmake --build --preset asan -j "$jobs" --target limarp $targets
 echo "== Sanitizer tests: $sanitized"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
