@@ -63,8 +63,8 @@ Result<std::vector<std::string>> dataset_files(const std::string& path, const st
 
 // Tokenizes prompt segments as one text, so tokens spanning a boundary are exactly what the
 // tokenizer gives for the whole; each token takes the flag of the segment holding its first
-// byte; the first token of a turn_end segment, and an appended EOS that is trained, are the
-// sample's turn_ends. BOS first; `eos` appends EOS (trained when `eos.trained`).
+// byte; the token holding a turn_end segment's first byte, and an appended EOS that is
+// trained, are the sample's turn_ends. BOS first; `eos` appends EOS (trained when `eos.trained`).
 struct EosOptions {
   bool append = false;
   bool trained = false;

@@ -26,7 +26,7 @@ namespace limarp::train {
 struct TrainingSegment {
   std::string text;
   bool trained = false;
-  bool turn_end = false;  // closes a character's reply: its first token is the decision to stop
+  bool turn_end = false;  // closes a character's reply: the token holding its first byte is the stop
 };
 
 struct TrainingPrompt {
