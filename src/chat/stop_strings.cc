@@ -5,11 +5,6 @@
 #include "sampling/text_match.h"
 
 namespace limarp {
-namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-}  // namespace
 
 StopStringMatcher::StopStringMatcher(std::vector<std::string> stops, ReplyWhitespace whitespace)
     : trim_(whitespace == ReplyWhitespace::kTrim) {

@@ -6,6 +6,8 @@
 
 namespace limarp {
 
+// A space, tab, CR or LF: the whitespace of every helper here.
+inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 // Without leading and trailing spaces, tabs, CR and LF.
 std::string_view trim_whitespace(std::string_view s);
 // CRLF and lone CR become LF: the model never saw carriage returns, and a card written on

@@ -9,7 +9,6 @@ namespace {
 
 bool is_sentence_mark(char c) { return c == '.' || c == '!' || c == '?'; }
 bool is_closer(char c) { return c == '"' || c == '*'; }
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
 
 bool has_reply_after(const std::vector<ChatMessage>& messages, size_t from) {
   for (size_t i = from; i < messages.size(); ++i)
