@@ -21,4 +21,14 @@ void cross_entropy_forward(F* losses, const F* logits, const int32_t* targets, i
 template <typename F>
 void cross_entropy_backward(F* dlogits, const F* logits, const int32_t* targets, const F* dloss, int64_t T, int64_t V);
 
+// One row's gradient of  dloss · CE(logits, target) + dchoice · B,  where B is the binary
+// cross-entropy of the choice "emit `stop` next or not" (p = softmax(logits)):
+//   B = -log p[stop]          when target == stop
+//   B = -log(1 - p[stop])     otherwise
+// Unlike a heavier CE weight, B's gradient on a go-on row moves only stop's share: the other
+// logits keep their ratios, so weighting length decisions does not also over-train the word
+// that follows a sentence. Assigned; dlogits may alias logits. target must be >= 0.
+template <typename F>
+void stop_choice_backward(F* dlogits, const F* logits, int32_t target, int32_t stop, F dloss, F dchoice, int64_t V);
+
 }  // namespace limarp::kernels

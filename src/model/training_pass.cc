@@ -18,21 +18,34 @@ int64_t TrainBatch::loss_tokens() const {
   return std::count_if(targets.begin(), targets.end(), [](int32_t t) { return t >= 0; });
 }
 
-void TrainBatch::add_sequence(std::span<const int32_t> t, std::span<const int32_t> y, std::span<const float> w) {
-  LIMARP_CHECK(y.size() == t.size() && (w.empty() || w.size() == t.size()));
-  // Weights are stored only once some sequence has them; earlier rows then weigh 1.
-  if (!w.empty() && weights.empty()) weights.assign(tokens.size(), 1.0f);
+namespace {
+
+// Per-row extras are stored only once some sequence has them; earlier rows get `fill`.
+template <typename T>
+void append_extra(std::vector<T>& all, size_t rows_before, std::span<const T> added, size_t n, T fill) {
+  if (!added.empty() && all.empty()) all.assign(rows_before, fill);
+  if (!added.empty()) all.insert(all.end(), added.begin(), added.end());
+  else if (!all.empty()) all.insert(all.end(), n, fill);
+}
+
+}  // namespace
+
+void TrainBatch::add_sequence(std::span<const int32_t> t, std::span<const int32_t> y, std::span<const float> w,
+                              std::span<const StopChoice> c) {
+  LIMARP_CHECK(y.size() == t.size() && (w.empty() || w.size() == t.size()) && (c.empty() || c.size() == t.size()));
+  const size_t before = tokens.size();
   sequences.push_back({rows(), static_cast<int64_t>(t.size())});
   tokens.insert(tokens.end(), t.begin(), t.end());
   targets.insert(targets.end(), y.begin(), y.end());
-  if (!w.empty()) weights.insert(weights.end(), w.begin(), w.end());
-  else if (!weights.empty()) weights.insert(weights.end(), t.size(), 1.0f);
+  append_extra(weights, before, w, t.size(), 1.0f);
+  append_extra(choices, before, c, t.size(), StopChoice{});
 }
 
 void TrainBatch::clear() {
   tokens.clear();
   targets.clear();
   weights.clear();
+  choices.clear();
   sequences.clear();
 }
 
@@ -260,7 +273,12 @@ double TrainingPass::classifier(const TrainBatch& batch, PassMode mode, float gr
     // turned into their gradient in place and never stored.
     for (int64_t r = 0; r < rows; ++r) dloss_[r0 + r] = targets[r] >= 0 ? grad_scale * batch.weight(r0 + r) : 0.0f;
     for_rows(rows, true, [&](int64_t r) {
-      kernels::cross_entropy_backward(logits + r * V, logits + r * V, targets + r, &dloss_[r0 + r], 1, V);
+      float* row = logits + r * V;
+      const StopChoice choice = batch.choice(r0 + r);
+      if (choice.stop >= 0 && targets[r] >= 0)
+        kernels::stop_choice_backward(row, row, targets[r], choice.stop, dloss_[r0 + r], grad_scale * choice.weight, V);
+      else
+        kernels::cross_entropy_backward(row, row, targets + r, &dloss_[r0 + r], 1, V);
     });
     kernels::matmul_transposed_accumulate(&dxn_final_[r0 * D], logits, w_out, rows, pool_);  // dxn = dlogits · Wout
     if (dense_out)

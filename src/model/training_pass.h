@@ -38,21 +38,32 @@ struct SequenceSpan {
   int64_t length = 0;  // rows
 };
 
+// A row that is also a length decision: its gradient gains weight × that of the binary
+// cross-entropy of "the next token is `stop`, or not" (kernels::stop_choice_backward).
+// stop < 0: the row is no decision.
+struct StopChoice {
+  int32_t stop = -1;
+  float weight = 0;
+};
+
 // One micro-batch. targets[i] is the token row i should predict, or kernels::kNoTarget.
 // weights[i] scales row i's share of the gradient (not the reported loss); empty: all 1.
+// choices[i]: row i's length decision; empty: none. Neither changes the reported loss.
 struct TrainBatch {
   std::vector<int32_t> tokens;
   std::vector<int32_t> targets;
   std::vector<float> weights;
+  std::vector<StopChoice> choices;
   std::vector<SequenceSpan> sequences;
 
   int64_t rows() const { return static_cast<int64_t>(tokens.size()); }
   int64_t loss_tokens() const;
   float weight(int64_t row) const { return weights.empty() ? 1.0f : weights[static_cast<size_t>(row)]; }
-  // Appends a sequence: tokens[i] predicts targets[i] with weights[i] (same length, or
-  // weights empty for all 1).
+  StopChoice choice(int64_t row) const { return choices.empty() ? StopChoice{} : choices[static_cast<size_t>(row)]; }
+  // Appends a sequence: tokens[i] predicts targets[i] with weights[i] and choices[i] (same
+  // length, or empty for all 1 / none).
   void add_sequence(std::span<const int32_t> tokens, std::span<const int32_t> targets,
-                    std::span<const float> weights = {});
+                    std::span<const float> weights = {}, std::span<const StopChoice> choices = {});
   void clear();
 };
 

@@ -26,10 +26,18 @@ void append_sample(TrainBatch& batch, const Sample& s) {
   std::vector<int32_t> targets(s.tokens.size(), kernels::kNoTarget);
   for (size_t i = 0; i + 1 < s.tokens.size(); ++i)
     if (s.trained[i + 1]) targets[i] = s.tokens[i + 1];
-  if (s.weight.empty()) return batch.add_sequence(s.tokens, targets);
-  std::vector<float> weights(s.tokens.size(), 1.0f);  // row i predicts token i + 1
-  for (size_t i = 0; i + 1 < s.tokens.size(); ++i) weights[i] = s.weight[i + 1];
-  batch.add_sequence(s.tokens, targets, weights);
+  // Row i predicts token i + 1, so it takes that token's weight and decision.
+  std::vector<float> weights;
+  if (!s.weight.empty()) {
+    weights.assign(s.tokens.size(), 1.0f);
+    for (size_t i = 0; i + 1 < s.tokens.size(); ++i) weights[i] = s.weight[i + 1];
+  }
+  std::vector<StopChoice> choices;
+  if (!s.choice.empty()) {
+    choices.assign(s.tokens.size(), StopChoice{});
+    for (size_t i = 0; i + 1 < s.tokens.size(); ++i) choices[i] = s.choice[i + 1];
+  }
+  batch.add_sequence(s.tokens, targets, weights, choices);
 }
 
 BatchPlan::BatchPlan(const std::vector<Sample>& samples, BatchPlanOptions options)

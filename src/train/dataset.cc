@@ -57,7 +57,23 @@ Sample tokenize_segments(const std::vector<TrainingSegment>& segments, const Tok
     std::vector<size_t> turn_end_starts;  // byte offset of each turn_end segment
     for (size_t k = 0; k < segments.size(); ++k)
       if (segments[k].turn_end && !segments[k].text.empty()) turn_end_starts.push_back(k ? ends[k - 1] : 0);
-    size_t next_turn_end = 0;
+    // Go-on bytes with the ordinal of their reply's turn end (turn_end_starts.size(): the EOS).
+    std::vector<std::pair<size_t, size_t>> go_on_bytes;
+    for (size_t k = 0, ordinal = 0; k < segments.size(); ++k) {
+      if (segments[k].turn_end && !segments[k].text.empty()) ++ordinal;
+      const bool ends_turn = k + 1 < segments.size() ? segments[k + 1].turn_end && !segments[k + 1].text.empty()
+                                                     : eos.append && eos.trained;
+      if (!segments[k].reply || !ends_turn) continue;
+      for (size_t b : segments[k].go_ons)
+        if (b < segments[k].text.size()) go_on_bytes.emplace_back((k ? ends[k - 1] : 0) + b, ordinal);
+    }
+    std::vector<std::pair<int64_t, size_t>> go_on_tokens;
+    size_t next_turn_end = 0, next_go_on = 0;
+    // Marks token i for every listed byte offset in [first, last); offsets are increasing.
+    auto holds = [](size_t& next, size_t count, auto offset_of, size_t first, size_t last, auto mark) {
+      for (; next < count && offset_of(next) < last; ++next)
+        if (offset_of(next) >= first) mark(next);
+    };
     for (size_t i = 0; i < out.tokens.size(); ++i) {
       if (tok.is_control(out.tokens[i])) continue;
       const size_t first = starts[i] >= prefix ? starts[i] - prefix : 0;
@@ -67,10 +83,18 @@ Sample tokenize_segments(const std::vector<TrainingSegment>& segments, const Tok
       // the reply when the tokenizer merges the reply's last characters with the line break).
       const size_t end = starts[i] + tok.token_bytes(out.tokens[i]).size();
       const size_t last = end >= prefix ? end - prefix : 0;  // one past the token's last byte
-      while (next_turn_end < turn_end_starts.size() && turn_end_starts[next_turn_end] < last) {
-        if (turn_end_starts[next_turn_end] >= first) out.turn_ends.push_back(static_cast<int64_t>(i));
-        ++next_turn_end;
-      }
+      const auto index = static_cast<int64_t>(i);
+      holds(next_turn_end, turn_end_starts.size(), [&](size_t n) { return turn_end_starts[n]; }, first, last,
+            [&](size_t) { out.turn_ends.push_back(index); });
+      holds(next_go_on, go_on_bytes.size(), [&](size_t n) { return go_on_bytes[n].first; }, first, last,
+            [&](size_t n) { go_on_tokens.emplace_back(index, go_on_bytes[n].second); });
+    }
+    const bool eos_end = eos.append && eos.trained;
+    for (auto [token, ordinal] : go_on_tokens) {
+      if (ordinal < turn_end_starts.size() && out.turn_ends.size() == turn_end_starts.size())
+        out.go_ons.push_back({token, out.turn_ends[ordinal]});
+      else if (ordinal == turn_end_starts.size() && eos_end)
+        out.go_ons.push_back({token, static_cast<int64_t>(out.tokens.size())});  // the EOS appended below
     }
   } else {
     // The tokenizer normalised the text (bytes do not line up): tokenize segment by segment.
@@ -90,6 +114,27 @@ Sample tokenize_segments(const std::vector<TrainingSegment>& segments, const Tok
     out.trained.push_back(eos.trained ? 1 : 0);
   }
   return out;
+}
+
+void mark_stop_choices(Sample& s, float weight, int32_t eos) {
+  s.choice.assign(s.tokens.size(), StopChoice{});
+  const auto n = static_cast<int64_t>(s.tokens.size());
+  auto token = [&](int64_t i) { return s.tokens[static_cast<size_t>(i)]; };
+  auto mark = [&](int64_t i) { s.choice[static_cast<size_t>(i)] = {token(i), weight}; };
+  auto mark_against = [&](int64_t i, int64_t stop_at) { s.choice[static_cast<size_t>(i)] = {token(stop_at), weight}; };
+  for (int64_t e : s.turn_ends)
+    if (e < n) mark(e);
+  for (const Sample::GoOn& g : s.go_ons) {
+    // Follow the reply while it spells its turn end's tokens (a paragraph's line breaks).
+    int64_t k = 0;
+    while (g.token + k < g.turn_end && g.turn_end + k < n && token(g.turn_end + k) != eos &&
+           token(g.token + k) == token(g.turn_end + k))
+      ++k;
+    const int64_t at = g.token + k, stop_at = g.turn_end + k;
+    if (at >= g.turn_end || stop_at >= n || token(at) == token(stop_at)) continue;
+    mark_against(at, stop_at);
+    mark(stop_at);  // the turn end decides at the same depth
+  }
 }
 
 Result<std::vector<Sample>> load_dataset(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "model/training_pass.h"
 #include "tokenizer/tokenizer.h"
 #include "train/length_label.h"
 #include "train/roleplay_prompt.h"
@@ -34,6 +35,14 @@ struct Sample {
   std::vector<uint8_t> trained;  // 1: token i is a loss target (predicted from tokens < i)
   std::vector<float> weight;     // token i's weight as a target; empty: 1 for every trained token
   std::vector<int64_t> turn_ends;  // tokens that decide a character's reply ends (limarp)
+  // Where a reply could have stopped but goes on (limarp): the token holding a segment's go-on
+  // byte, and the turn_ends entry (a token index) of that reply's real end.
+  struct GoOn {
+    int64_t token = 0;
+    int64_t turn_end = 0;
+  };
+  std::vector<GoOn> go_ons;
+  std::vector<StopChoice> choice;  // token i's length decision as a target; empty: none
   std::string origin;            // "file.yaml" or "file.jsonl:12", for previews and errors
   // Derived samples (train/length_augment.h) name the record they come from in `group`, so a
   // validation split never trains on a variant of a held-out record.
@@ -65,11 +74,19 @@ Result<std::vector<std::string>> dataset_files(const std::string& path, const st
 // tokenizer gives for the whole; each token takes the flag of the segment holding its first
 // byte; the token holding a turn_end segment's first byte, and an appended EOS that is
 // trained, are the sample's turn_ends. BOS first; `eos` appends EOS (trained when `eos.trained`).
+// A reply segment's go_ons become the sample's go_ons when the reply's end is a turn end (the
+// next segment is one, or the reply is last and the trained EOS follows).
 struct EosOptions {
   bool append = false;
   bool trained = false;
 };
 Sample tokenize_segments(const std::vector<TrainingSegment>& segments, const Tokenizer& tok, EosOptions eos);
+
+// Fills s.choice with the sample's length decisions, each of `weight`. At a go-on, the
+// decision is the first token where the reply departs from its turn end's tokens (after a
+// paragraph's "\n\n", the token after them): a choice against the turn end's token at that
+// depth, which is marked as a stop too; each turn end's first token is a stop.
+void mark_stop_choices(Sample& s, float weight, int32_t eos);
 
 Result<std::vector<Sample>> load_completion(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
                                             DatasetReport& report);

@@ -32,13 +32,16 @@ Result<std::vector<Sample>> load_limarp(const DatasetSpec& spec, const TrainConf
     }
     for (size_t v = 0; v < variants.size(); ++v) {
       TrainingPrompt prompt = render_training_prompt(variants[v], spec.length, measure);
-      if (config.train_on_inputs)
-        for (auto& seg : prompt.segments) seg.trained = true;
+      for (auto& seg : prompt.segments) {
+        if (config.train_on_inputs) seg.trained = true;
+        if (spec.stop_choice_weight != 0 && seg.reply) seg.go_ons = sentence_cuts(seg.text);
+      }
       Sample s = tokenize_segments(prompt.segments, tok, {prompt.ends_with_reply, true});
       if (spec.turn_end_weight != 1.0) {
         s.weight.assign(s.tokens.size(), 1.0f);
         for (int64_t t : s.turn_ends) s.weight[static_cast<size_t>(t)] = static_cast<float>(spec.turn_end_weight);
       }
+      if (spec.stop_choice_weight != 0) mark_stop_choices(s, static_cast<float>(spec.stop_choice_weight), tok.eos());
       s.origin = v == 0 ? file : fmt::format("{} (length variant {})", file, v);
       s.group = file;
       s.derived = v > 0;

@@ -32,7 +32,7 @@ TrainingPrompt render_training_prompt(const ChatState& chat, const LengthLabelRu
   auto untrained = [&](std::string_view text) {
     if (text.empty()) return;
     if (!out.segments.empty() && !out.segments.back().trained) out.segments.back().text += text;
-    else out.segments.push_back({std::string(text), false});
+    else out.segments.push_back({.text = std::string(text)});
   };
   const std::string prefix = effective_char_name(labelled) + ":";
   bool after_reply = false;
@@ -44,7 +44,7 @@ TrainingPrompt render_training_prompt(const ChatState& chat, const LengthLabelRu
       // that the chat's stop strings end a reply on are trained; the user's words are not.
       const size_t header_end = after_reply && message ? seg.text.find('\n', 1) : std::string::npos;
       if (header_end != std::string::npos) {
-        TrainingSegment turn_end{"\n", true, true};
+        TrainingSegment turn_end{.text = "\n", .trained = true, .turn_end = true};
         turn_end.text.append(seg.text, 0, header_end);
         out.segments.push_back(std::move(turn_end));
         untrained(std::string_view(seg.text).substr(header_end));
@@ -64,7 +64,7 @@ TrainingPrompt render_training_prompt(const ChatState& chat, const LengthLabelRu
     const bool closed = seg.text.ends_with('\n');
     const size_t reply_end = closed ? seg.text.size() - 1 : seg.text.size();
     untrained(std::string_view(seg.text).substr(0, reply_at));
-    if (reply_end > reply_at) out.segments.push_back({seg.text.substr(reply_at, reply_end - reply_at), true});
+    if (reply_end > reply_at) out.segments.push_back({.text = seg.text.substr(reply_at, reply_end - reply_at), .trained = true, .reply = true});
     after_reply = closed;
   }
   if (after_reply) untrained("\n");

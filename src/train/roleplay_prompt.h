@@ -27,6 +27,10 @@ struct TrainingSegment {
   std::string text;
   bool trained = false;
   bool turn_end = false;  // closes a character's reply: the token holding its first byte is the stop
+  bool reply = false;     // a character's reply (what its length label measures)
+  // Byte offsets in `text` where the reply could have ended but goes on (train/dataset.h's
+  // go-ons); filled by whoever wants length decisions, not by the renderer.
+  std::vector<size_t> go_ons = {};
 };
 
 struct TrainingPrompt {

@@ -67,7 +67,7 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
   if (!node.IsMap()) return make_error("{}: {} must be a mapping with path and type", src, where);
   DatasetSpec d;
   std::set<std::string> known = {"path", "type", "field", "length_unit", "length_thresholds", "length_labels",
-                                 "opening_crops", "truncated_copies", "turn_end_weight", "ds_type", "data_files"};
+                                 "opening_crops", "truncated_copies", "turn_end_weight", "stop_choice_weight", "ds_type", "data_files"};
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>("");
     if (!known.count(key)) log::warn("{}: unknown key {}.{} ignored", src, where, key);
@@ -114,9 +114,16 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
     LIMARP_TRY(check(d.turn_end_weight >= 0.1 && d.turn_end_weight <= 100, src, where + ".turn_end_weight",
                      "must be between 0.1 and 100", fmt::format("{}", d.turn_end_weight)));
   }
-  if ((d.augment.any() || d.turn_end_weight != 1.0) && d.type != DatasetType::kLimarp)
-    return make_error("{}: {}: opening_crops, truncated_copies and turn_end_weight apply only to limarp datasets",
-                      src, where);
+  if (node["stop_choice_weight"].IsDefined()) {
+    LIMARP_ASSIGN_OR_RETURN(d.stop_choice_weight,
+                            yaml_number(node["stop_choice_weight"], src, where + ".stop_choice_weight"));
+    LIMARP_TRY(check(d.stop_choice_weight >= 0 && d.stop_choice_weight <= 100, src, where + ".stop_choice_weight",
+                     "must be between 0 and 100", fmt::format("{}", d.stop_choice_weight)));
+  }
+  if ((d.augment.any() || d.turn_end_weight != 1.0 || d.stop_choice_weight != 0) && d.type != DatasetType::kLimarp)
+    return make_error(
+        "{}: {}: opening_crops, truncated_copies, turn_end_weight and stop_choice_weight apply only to limarp datasets",
+        src, where);
   if (node["length_thresholds"].IsDefined()) {
     const YAML::Node t = node["length_thresholds"];
     const std::string key = where + ".length_thresholds";
@@ -163,6 +170,7 @@ std::string TrainConfig::data_digest() const {
     if (ds.augment.any() || ds.turn_end_weight != 1.0)
       d += fmt::format(" openings={} copies={} turn_end={}", ds.augment.openings, ds.augment.truncated_copies,
                        ds.turn_end_weight);
+    if (ds.stop_choice_weight != 0) d += fmt::format(" stop_choice={}", ds.stop_choice_weight);
     d += "]";
   }
   return d;

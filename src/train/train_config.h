@@ -15,7 +15,8 @@
 // max_grad_norm, adam_beta1, adam_beta2, adam_epsilon, seed, output_dir, save_steps,
 // val_set_size, eval_steps, logging_steps, gradient_checkpointing, bf16, datasets: [{path, type:
 // completion | limarp | alpaca, field, length_unit, length_thresholds, length_labels, opening_crops,
-// truncated_copies, turn_end_weight}] (the last three are limarp's own, train/length_augment.h).
+// truncated_copies, turn_end_weight, stop_choice_weight}] (the last four are limarp's own,
+// train/length_augment.h and train/dataset.h).
 #pragma once
 
 #include <cstdint>
@@ -43,6 +44,10 @@ struct DatasetSpec {
   // limarp: the loss weight of each token that ends a character's reply (the line break before
   // the next "### Input:" and a final EOS): >1 stresses where to stop over what to say.
   double turn_end_weight = 1.0;
+  // limarp: the weight of a binary "stop here or go on" loss at each place a reply could end
+  // (every sentence end, and each real end), added to the usual loss (0: off). Unlike
+  // turn_end_weight it stresses going on as much as stopping (train/dataset.h).
+  double stop_choice_weight = 0.0;
 };
 
 enum class AdapterKind { kFull, kLora, kQlora };

@@ -9,6 +9,8 @@
 #include <functional>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "base/rng.h"
 #include "kernels/attention.h"
 #include "kernels/cross_entropy.h"
@@ -242,6 +244,56 @@ TEST(Backward, CrossEntropyWithLossMaskMatchesFiniteDifferences) {
   cross_entropy_forward(l32.data(), fbig.data(), t2.data(), 2, wide);
   cross_entropy_backward(g32.data(), fbig.data(), t2.data(), fd2.data(), 2, wide);
   EXPECT_LT(rel_err(to_f64(l32), l64), 1e-6);
+  EXPECT_LT(rel_err(to_f64(g32), g64), 1e-5);
+}
+
+// The length-decision loss: dloss · CE + dchoice · B, with B = -log p[stop] when the target is
+// the stop and -log(1 - p[stop]) when it is not, against finite differences of that formula.
+TEST(Backward, StopChoiceMatchesFiniteDifferences) {
+  Rng rng(15);
+  const int64_t V = 13;
+  Vec logits = random_vec(rng, V, 3.0);
+  auto softmax = [&](int64_t j) {
+    double z = 0;
+    for (double x : logits) z += std::exp(x);
+    return std::exp(logits[static_cast<size_t>(j)]) / z;
+  };
+  for (const auto& [target, stop] : {std::pair{4, 4}, std::pair{4, 9}, std::pair{0, 12}}) {
+    for (const auto& [dloss, dchoice] : {std::pair{1.0, 0.0}, std::pair{0.5, 3.0}, std::pair{0.0, 2.0}}) {
+      auto loss = [&] {
+        const double ce = -std::log(softmax(target));
+        const double b = target == stop ? -std::log(softmax(stop)) : -std::log(1 - softmax(stop));
+        return dloss * ce + dchoice * b;
+      };
+      const std::string what = fmt::format("target {} stop {} dloss {} dchoice {}", target, stop, dloss, dchoice);
+      Vec g(V, NAN);
+      stop_choice_backward(g.data(), logits.data(), target, stop, dloss, dchoice, V);
+      EXPECT_LT(rel_err(g, numeric_grad(logits, loss)), kFdTol) << what;
+      Vec inplace = logits;
+      stop_choice_backward(inplace.data(), inplace.data(), target, stop, dloss, dchoice, V);
+      EXPECT_EQ(inplace, g) << what;
+      // On a go-on row B moves only the stop's logit against the rest: the others keep their ratios.
+      if (target != stop && dloss == 0) {
+        for (int64_t j = 0; j < V; ++j)
+          if (j != stop) {
+            EXPECT_NEAR(g[j] / softmax(j), g[0] / softmax(0), 1e-9) << what;
+          }
+      }
+    }
+  }
+  // A near-certain stop on a go-on row: the gradient stays finite and is p_stop-sized.
+  Vec sure(V, 0.0);
+  sure[2] = 60;
+  Vec g(V);
+  stop_choice_backward(g.data(), sure.data(), 5, 2, 0.0, 1.0, V);
+  for (double x : g) EXPECT_TRUE(std::isfinite(x));
+  EXPECT_NEAR(g[2], 1.0, 1e-9);
+  // The float build agrees with the double one over a vocabulary wider than its exp chunk.
+  const int64_t wide = 1000;
+  Vec big = random_vec(rng, wide, 4.0), g64(wide);
+  stop_choice_backward(g64.data(), big.data(), 17, 999, 0.5, 2.0, wide);
+  std::vector<float> fbig = to_f32(big), g32(wide);
+  stop_choice_backward(g32.data(), fbig.data(), 17, 999, 0.5f, 2.0f, wide);
   EXPECT_LT(rel_err(to_f64(g32), g64), 1e-5);
 }
 

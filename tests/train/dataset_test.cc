@@ -1,7 +1,7 @@
 // Datasets: LimaRP conversations render into the exact prompt format with names substituted
 // and (length = LEVEL) headers; the loss mask covers exactly the character's replies (and the
-// final EOS) at token level with the real Llama-2 tokenizer, and turn_end_weight weighs the
-// token ending each reply; completion text is cut into
+// final EOS) at token level with the real Llama-2 tokenizer, turn_end_weight weighs the
+// token ending each reply, and stop_choice_weight marks each place a reply could have ended; completion text is cut into
 // consecutive chunks; alpaca trains only the response. Micro-batch plans cover every sample
 // once per epoch and respect packing capacity. Length variants come grouped by their file.
 #include <gtest/gtest.h>
@@ -14,6 +14,7 @@
 #include "train/batch_plan.h"
 #include "chat/limarp_yaml.h"
 #include "train/dataset.h"
+#include "train/length_augment.h"
 
 namespace limarp::train {
 namespace {
@@ -165,6 +166,55 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
     }
     EXPECT_EQ(heavy_rows, static_cast<int64_t>(s.turn_ends.size())) << s.origin;
   }
+  // stop_choice_weight: every turn end's first token is a stop, and each sentence end inside a
+  // reply that ends its turn is one go-on decision, at the first token where the reply departs
+  // from its turn end's tokens, against the turn end's token at that depth.
+  DatasetSpec choosing = spec;
+  choosing.stop_choice_weight = 2.5;
+  DatasetReport r_choosing;
+  auto chosen = load_limarp(choosing, config, *tok, r_choosing);
+  ASSERT_TRUE(chosen.ok()) << chosen.error().message();
+  int64_t all_go_ons = 0;
+  for (const auto& s : *chosen) {
+    ASSERT_EQ(s.choice.size(), s.tokens.size());
+    const ChatState c = conversation("limarp/" + std::filesystem::path(s.origin).filename().string());
+    int64_t want_go_ons = 0;
+    for (size_t i = 0; i < c.messages.size(); ++i)
+      if (c.messages[i].role == ChatRole::kChar && (i + 1 == c.messages.size() || c.messages[i + 1].role == ChatRole::kUser))
+        want_go_ons += static_cast<int64_t>(sentence_cuts(c.messages[i].text).size());
+    for (int64_t t : s.turn_ends) {
+      EXPECT_EQ(s.choice[static_cast<size_t>(t)].stop, s.tokens[static_cast<size_t>(t)]) << s.origin << " token " << t;
+      EXPECT_EQ(s.choice[static_cast<size_t>(t)].weight, 2.5f);
+    }
+    int64_t go_ons = 0;
+    for (size_t i = 0; i < s.tokens.size(); ++i) {
+      const StopChoice ch = s.choice[i];
+      if (ch.stop < 0 || ch.stop == s.tokens[i]) continue;
+      ++go_ons;
+      EXPECT_EQ(ch.weight, 2.5f);
+      EXPECT_TRUE(s.trained[i]) << s.origin << " token " << i;
+      // What comes before is a finished sentence (perhaps with a paragraph's line breaks) ...
+      std::string before = tok->decode(std::span(s.tokens).first(i));
+      while (!before.empty() && (before.back() == '\n' || before.back() == ' ')) before.pop_back();
+      ASSERT_FALSE(before.empty());
+      EXPECT_NE(std::string(".!?\"*").find(before.back()), std::string::npos)
+          << s.origin << ": go-on after '" << before.substr(before.size() - std::min<size_t>(before.size(), 30)) << "'";
+      // ... and the stop it is weighed against is part of a turn end: a line break or the header.
+      const std::string stop = tok->token_bytes(ch.stop);
+      EXPECT_TRUE(ch.stop == tok->eos() || stop.find('\n') != std::string::npos || stop.find('#') != std::string::npos)
+          << s.origin << " stop '" << stop << "'";
+    }
+    EXPECT_EQ(go_ons, want_go_ons) << s.origin;
+    all_go_ons += go_ons;
+    TrainBatch batch;
+    append_sample(batch, s);
+    ASSERT_EQ(batch.choices.size(), s.tokens.size());
+    for (size_t i = 1; i < s.tokens.size(); ++i) {
+      EXPECT_EQ(batch.choices[i - 1].stop, s.choice[i].stop);
+    }
+  }
+  EXPECT_GT(all_go_ons, 3);
+  EXPECT_TRUE((*heavy)[0].choice.empty());
   // Length augmentation adds variants after each conversation, grouped by its file.
   DatasetSpec augmented = spec;
   augmented.augment = {.openings = true, .truncated_copies = 1};

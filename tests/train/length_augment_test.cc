@@ -164,15 +164,19 @@ TEST(LengthVariants, DatasetKeysAreValidated) {
   // A checkpoint made with other variants or weights is other data: resuming must refuse it.
   std::set<std::string> digests = {ok->data_digest()};
   for (const char* other : {"}]\n", ", opening_crops: true, truncated_copies: 3, turn_end_weight: 2.5}]\n",
-                            ", opening_crops: true, truncated_copies: 2}]\n"})
+                            ", opening_crops: true, truncated_copies: 2}]\n",
+                            ", opening_crops: true, truncated_copies: 2, turn_end_weight: 2.5, stop_choice_weight: 4}]\n"})
     digests.insert(parse_train_config(base + other, "a.yml")->data_digest());
-  EXPECT_EQ(digests.size(), 4u);
+  EXPECT_EQ(digests.size(), 5u);
+  EXPECT_EQ(parse_train_config(base + ", stop_choice_weight: 4}]\n", "a.yml")->datasets[0].stop_choice_weight, 4.0);
   for (const auto& [extra, key] : {std::pair<std::string, std::string>{", truncated_copies: -1", "truncated_copies"},
                                    {", truncated_copies: many", "truncated_copies"},
                                    {", opening_crops: perhaps", "opening_crops"},
                                    {", turn_end_weight: 0", "turn_end_weight"},
                                    {", turn_end_weight: 1000", "turn_end_weight"},
-                                   {", turn_end_weight: heavy", "turn_end_weight"}}) {
+                                   {", turn_end_weight: heavy", "turn_end_weight"},
+                                   {", stop_choice_weight: -1", "stop_choice_weight"},
+                                   {", stop_choice_weight: 101", "stop_choice_weight"}}) {
     auto bad = parse_train_config(base + extra + "}]\n", "b.yml");
     ASSERT_FALSE(bad.ok()) << extra;
     EXPECT_NE(bad.error().message().find(key), std::string::npos) << bad.error().message();

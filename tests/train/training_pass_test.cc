@@ -157,6 +157,51 @@ TEST(TrainingPass, RowWeightsScaleTheirRowsGradients) {
   EXPECT_EQ(mixed.weight(mixed.rows() - 1), 1.0f);
 }
 
+// Length decisions reach the classifier's rows: a decision on a row whose target is its stop
+// token adds its weight to the row's CE weight (the binary loss is then the CE); on a go-on row
+// it changes the gradient, by nothing when its weight is 0. The kernel's formula itself is
+// checked against finite differences in tests/kernels/backward_test.cc.
+TEST(TrainingPass, StopChoicesWeighTheirRows) {
+  LlamaModel base = random_model("tiny-odd", 8);
+  const TrainBatch plain = random_batch(base.config().vocab_size, {30, 12}, 10);
+  auto with = [&](float row_weight, float choice_weight, bool at_target) {
+    TrainBatch b;
+    for (const SequenceSpan& s : plain.sequences) {
+      const auto from = static_cast<size_t>(s.start), n = static_cast<size_t>(s.length);
+      std::span<const int32_t> tokens(&plain.tokens[from], n), targets(&plain.targets[from], n);
+      std::vector<float> w(n, 1.0f);
+      std::vector<StopChoice> c(n);
+      for (size_t i = 1; i < n; i += 4) {
+        if (targets[i] < 0) continue;
+        w[i] = row_weight;
+        const int32_t other = (targets[i] + 1) % static_cast<int32_t>(base.config().vocab_size);
+        c[i] = {at_target ? targets[i] : other, choice_weight};
+      }
+      b.add_sequence(tokens, targets, w, c);
+    }
+    return b;
+  };
+  TrainableModel tm = std::move(TrainableModel::full(base).value());
+  auto max_diff = [](const auto& a, const auto& b) {
+    double worst = 0, scale = 0;
+    for (size_t p = 0; p < a.size(); ++p)
+      for (size_t j = 0; j < a[p].size(); ++j) {
+        worst = std::max(worst, static_cast<double>(std::abs(a[p][j] - b[p][j])));
+        scale = std::max(scale, static_cast<double>(std::abs(b[p][j])));
+      }
+    return worst / scale;
+  };
+  const auto g_plain = gradients(tm, plain, 2, Checkpointing::kOff);
+  EXPECT_LT(max_diff(gradients(tm, with(1.0f, 2.5f, true), 2, Checkpointing::kOff),
+                     gradients(tm, with(3.5f, 0.0f, true), 2, Checkpointing::kOff)),
+            1e-5);
+  EXPECT_LT(max_diff(gradients(tm, with(1.0f, 0.0f, false), 2, Checkpointing::kOff), g_plain), 1e-6);
+  EXPECT_GT(max_diff(gradients(tm, with(1.0f, 2.5f, false), 2, Checkpointing::kOff), g_plain), 1e-3);
+  ThreadPool pool(2);
+  TrainingPass pass(tm, pool);
+  EXPECT_DOUBLE_EQ(pass.forward(with(1.0f, 2.5f, false), PassMode::kEval, 0, 1), pass.forward(plain, PassMode::kEval, 0, 1));
+}
+
 // bf16 LoRA: the pass computes with the factors rounded to bfloat16, exactly as an f32 pass
 // over factors that hold those rounded values.
 TEST(TrainingPass, Bf16LoraComputesWithRoundedFactors) {
