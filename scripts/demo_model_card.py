@@ -56,6 +56,8 @@ def main():
     pre_epochs = yaml_number(os.path.join(work, "pretrain.yml"), "num_epochs")
     p2_epochs = yaml_number(os.path.join(work, "pass2.yml"), "num_epochs")
     truncated = yaml_number(os.path.join(work, "pass2.yml"), "    truncated_copies")
+    stop_weight = yaml_number(os.path.join(work, "pass2.yml"), "    stop_choice_weight")
+    means = [round(l["mean_words"]) for l in load_json(os.path.join(work, "limarp-demo-length.json"))["levels"]]
     data2 = load_json(os.path.join(work, "pass2-data.json"))["datasets"][0]
     n_replies = replies_per_level(os.path.join(work, "limarp-demo-length.md"))
     rho = spearman(os.path.join(work, "limarp-demo-length.md"))
@@ -135,7 +137,9 @@ the pipeline, not a useful roleplay partner.
    unlimited above). The written scenes open with short replies and build up to a long one, so
    each conversation is also trained from each later user turn on (`opening_crops`) and
    {truncated:g} times with its replies cut at sentence ends to shorter levels (`truncated_copies`,
-   docs/training.md): {data2['samples']} samples in all. Micro-batches of 1 with 4 accumulation
+   docs/training.md): {data2['samples']} samples in all. Every place a reply could end (each
+   sentence end and each real end) also carries a binary "stop here or go on" loss weighted
+   {stop_weight:g}x (`stop_choice_weight`, docs/training.md). Micro-batches of 1 with 4 accumulation
    steps, learning rate 2e-3, cosine, {p2_epochs:g} epoch{'s' if p2_epochs != 1 else ''}.
 5. `limarp merge` folds the adapter into the pretrained weights in f32 and stores q8_0.
 
@@ -157,19 +161,21 @@ merging and evaluating both models with 256 replies per level 7).
 
 - Three and a half million parameters trained on 2 MiB of stories and 144 short conversations:
   it loses the thread within a few sentences, invents words, and mixes up who is who.
-- Length control is weak: `tiny` is followed and `short` comes out a little shorter than most
-  levels above it, but from `medium` up the mean does not rise (Spearman ρ {rho:.2f} over the
-  mean words with {n_replies} replies per level, far below the 0.9 limarp aims for and far from
-  the card's 7B model). Single replies vary tenfold, so fewer replies mislead: at 64 per level the same model
-  measured ρ 0.76 with seed 1 (what earlier versions of this card reported) and 0.91 with
-  seed 2. Pass-2 recipes tried on the same data, each one training run measured once at 64
-  replies per level, so differences below about 0.2 mean little: plain conversations, 12
-  epochs (on the earlier base pretrained for 2 epochs) ρ 0.19; with openings and one truncated
-  copy, 3 epochs 0.24; three truncated copies, 1 epoch 0.69; six copies, 1 epoch 0.76 (this
-  model); ten copies, 1 epoch 0.07 (the text repeated in so many copies is memorised: training
-  loss 1.4 against 4.4 on held-out conversations); six copies with the reply-ending token's
-  loss weighted (`turn_end_weight`, docs/training.md) 8x 0.40 and, at 128 replies, 3x 0.33.
-  A larger model and more roleplay data than 144 short conversations are what it lacks.
+- Length control follows the order of the levels, not their sizes: the mean words per level,
+  tiny to unlimited, are {', '.join(str(m) for m in means)} (Spearman ρ {rho:.2f} with {n_replies} replies per
+  level), so an `unlimited` reply averages {means[-1]} words where its band says more than 300.
+  Single replies vary tenfold, so fewer replies mislead: at 64 per level an earlier model's ρ
+  was 0.76 with seed 1 and 0.91 with seed 2, and 0.29 at 256. Pass-2 recipes on the same data,
+  each one training run measured at 256 replies per level: six truncated copies without the
+  decision loss ρ 0.29 (means 29 to 88 words, flat from `medium` up); `stop_choice_weight` 5
+  ρ 0.45 (tiny to long in order at 25, 31, 61 and 65 words, every level above near 60); 15 with
+  three truncated copies instead of six 0.74. Earlier, at 64 replies per level: plain
+  conversations 0.19, one truncated copy 0.24, ten 0.07 (the text repeated in so many copies is
+  memorised), and the reply-ending token's loss weighted 8x (`turn_end_weight`) 0.40. The
+  heavier the decision loss, the better the order and the shorter every reply: the model learns
+  how likely a stop is after each sentence, but leans on the label too little to write long
+  replies. A larger model and more roleplay data (each level from `long` up has about 57
+  written replies) are what it lacks.
 - English only; the vocabulary of children's stories. Not tuned for safety beyond its data,
   which is written for all ages.
 """)
