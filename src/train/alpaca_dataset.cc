@@ -60,8 +60,9 @@ Result<std::vector<Sample>> load_alpaca(const DatasetSpec& spec, const TrainConf
       LIMARP_ASSIGN_OR_RETURN(std::string output, string_field(j, "output", where, true));
       const std::string prompt = input.empty() ? fmt::format(fmt::runtime(kWithoutInput), instruction)
                                                : fmt::format(fmt::runtime(kWithInput), instruction, input);
-      Sample s = tokenize_segments({{.text = prompt, .trained = config.train_on_inputs}, {.text = output, .trained = true}}, tok,
-                                   {true, true});
+      const std::vector<TrainingSegment> segments = {{.text = prompt, .trained = config.train_on_inputs},
+                                                     {.text = output, .trained = true}};
+      Sample s = tokenize_segments(segments, tok, {true, true});
       s.origin = where;
       if (s.size() > config.sequence_len) {
         ++report.dropped_too_long;

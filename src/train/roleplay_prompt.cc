@@ -64,7 +64,8 @@ TrainingPrompt render_training_prompt(const ChatState& chat, const LengthLabelRu
     const bool closed = seg.text.ends_with('\n');
     const size_t reply_end = closed ? seg.text.size() - 1 : seg.text.size();
     untrained(std::string_view(seg.text).substr(0, reply_at));
-    if (reply_end > reply_at) out.segments.push_back({.text = seg.text.substr(reply_at, reply_end - reply_at), .trained = true, .reply = true});
+    if (reply_end > reply_at)
+      out.segments.push_back({.text = seg.text.substr(reply_at, reply_end - reply_at), .trained = true, .reply = true});
     after_reply = closed;
   }
   if (after_reply) untrained("\n");

@@ -66,8 +66,9 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
   const std::string where = fmt::format("datasets[{}]", index);
   if (!node.IsMap()) return make_error("{}: {} must be a mapping with path and type", src, where);
   DatasetSpec d;
-  std::set<std::string> known = {"path", "type", "field", "length_unit", "length_thresholds", "length_labels",
-                                 "opening_crops", "truncated_copies", "turn_end_weight", "stop_choice_weight", "ds_type", "data_files"};
+  std::set<std::string> known = {"path", "type", "field", "length_unit",
+                                 "length_thresholds", "length_labels", "opening_crops", "truncated_copies",
+                                 "turn_end_weight", "stop_choice_weight", "ds_type", "data_files"};
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>("");
     if (!known.count(key)) log::warn("{}: unknown key {}.{} ignored", src, where, key);

@@ -180,7 +180,8 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
     const ChatState c = conversation("limarp/" + std::filesystem::path(s.origin).filename().string());
     int64_t want_go_ons = 0;
     for (size_t i = 0; i < c.messages.size(); ++i)
-      if (c.messages[i].role == ChatRole::kChar && (i + 1 == c.messages.size() || c.messages[i + 1].role == ChatRole::kUser))
+      if (c.messages[i].role == ChatRole::kChar &&
+          (i + 1 == c.messages.size() || c.messages[i + 1].role == ChatRole::kUser))
         want_go_ons += static_cast<int64_t>(sentence_cuts(c.messages[i].text).size());
     for (int64_t t : s.turn_ends) {
       EXPECT_EQ(s.choice[static_cast<size_t>(t)].stop, s.tokens[static_cast<size_t>(t)]) << s.origin << " token " << t;

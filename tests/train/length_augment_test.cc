@@ -165,7 +165,8 @@ TEST(LengthVariants, DatasetKeysAreValidated) {
   std::set<std::string> digests = {ok->data_digest()};
   for (const char* other : {"}]\n", ", opening_crops: true, truncated_copies: 3, turn_end_weight: 2.5}]\n",
                             ", opening_crops: true, truncated_copies: 2}]\n",
-                            ", opening_crops: true, truncated_copies: 2, turn_end_weight: 2.5, stop_choice_weight: 4}]\n"})
+                            ", opening_crops: true, truncated_copies: 2, turn_end_weight: 2.5, "
+                            "stop_choice_weight: 4}]\n"})
     digests.insert(parse_train_config(base + other, "a.yml")->data_digest());
   EXPECT_EQ(digests.size(), 5u);
   EXPECT_EQ(parse_train_config(base + ", stop_choice_weight: 4}]\n", "a.yml")->datasets[0].stop_choice_weight, 4.0);

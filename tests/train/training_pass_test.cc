@@ -199,7 +199,8 @@ TEST(TrainingPass, StopChoicesWeighTheirRows) {
   EXPECT_GT(max_diff(gradients(tm, with(1.0f, 2.5f, false), 2, Checkpointing::kOff), g_plain), 1e-3);
   ThreadPool pool(2);
   TrainingPass pass(tm, pool);
-  EXPECT_DOUBLE_EQ(pass.forward(with(1.0f, 2.5f, false), PassMode::kEval, 0, 1), pass.forward(plain, PassMode::kEval, 0, 1));
+  EXPECT_DOUBLE_EQ(pass.forward(with(1.0f, 2.5f, false), PassMode::kEval, 0, 1),
+                   pass.forward(plain, PassMode::kEval, 0, 1));
 }
 
 // bf16 LoRA: the pass computes with the factors rounded to bfloat16, exactly as an f32 pass
