@@ -49,7 +49,8 @@ Status run_prepare(const PrepareOptions& o) {
     j["datasets"].push_back({{"path", c.datasets[i].path}, {"type", train::dataset_type_name(c.datasets[i].type)},
                              {"files", r.files}, {"records", r.records}, {"samples", r.samples}, {"derived_samples", r.derived},
                              {"dropped_too_long", r.dropped_too_long}, {"dropped_empty", r.dropped_empty},
-                             {"tokens", r.tokens}, {"trained_tokens", r.trained_tokens}, {"length_histogram", hist}});
+                             {"tokens", r.tokens}, {"trained_tokens", r.trained_tokens},
+                             {"stop_decisions", r.stop_decisions}, {"length_histogram", hist}});
   }
   j["train_samples"] = train_samples.size();
   j["val_samples"] = val_samples.size();
@@ -69,6 +70,8 @@ Status run_prepare(const PrepareOptions& o) {
                 static_cast<long long>(r.records), static_cast<long long>(r.samples), static_cast<long long>(r.tokens),
                 static_cast<long long>(r.trained_tokens));
     if (r.derived) std::printf(" (%lld samples are length variants)", static_cast<long long>(r.derived));
+    if (r.stop_decisions)
+      std::printf("; %lld stop-or-go-on decisions", static_cast<long long>(r.stop_decisions));
     if (r.dropped_too_long) std::printf("; %lld dropped (longer than sequence_len %lld)", static_cast<long long>(r.dropped_too_long), static_cast<long long>(c.sequence_len));
     std::printf("\n");
   }

@@ -60,6 +60,7 @@ struct DatasetReport {
   int64_t dropped_too_long = 0;
   int64_t dropped_empty = 0;
   int64_t derived = 0;           // samples made by length augmentation (included in samples)
+  int64_t stop_decisions = 0;    // tokens carrying the stop-or-go-on loss (stop_choice_weight)
   int64_t tokens = 0;
   int64_t trained_tokens = 0;
   std::array<int64_t, kLengthLevels> length_histogram{};  // labelled replies per level (limarp)

@@ -2,6 +2,8 @@
 // conversation as published, parsed by the chat layer (chat/limarp_yaml.h) and rendered into
 // LimaRP's prompt format by the chat layer's renderer, with length labels and a loss mask;
 // optionally followed by each conversation's length-teaching variants (train/length_augment.h).
+#include <algorithm>
+
 #include "chat/limarp_yaml.h"
 #include "train/dataset.h"
 #include "train/length_augment.h"
@@ -55,6 +57,7 @@ Result<std::vector<Sample>> load_limarp(const DatasetSpec& spec, const TrainConf
       }
       for (int level : prompt.reply_levels) ++report.length_histogram[static_cast<size_t>(level)];
       report.derived += s.derived;
+      report.stop_decisions += std::count_if(s.choice.begin(), s.choice.end(), [](StopChoice c) { return c.stop >= 0; });
       report.add(s);
       samples.push_back(std::move(s));
     }

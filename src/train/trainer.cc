@@ -61,9 +61,10 @@ Status Trainer::Impl::setup() {
   LIMARP_ASSIGN_OR_RETURN(std::vector<Sample> samples, load_datasets(config, tok, reports));
   for (size_t i = 0; i < reports.size(); ++i) {
     const DatasetReport& r = reports[i];
-    log::info("dataset {} ({}): {} samples{}, {} tokens ({} trained){}", config.datasets[i].path,
+    log::info("dataset {} ({}): {} samples{}, {} tokens ({} trained){}{}", config.datasets[i].path,
               dataset_type_name(config.datasets[i].type), r.samples,
               r.derived ? fmt::format(" ({} of them length variants)", r.derived) : "", r.tokens, r.trained_tokens,
+              r.stop_decisions ? fmt::format(", {} stop-or-go-on decisions", r.stop_decisions) : "",
               r.dropped_too_long ? fmt::format(", {} longer than sequence_len {} dropped", r.dropped_too_long,
                                                config.sequence_len)
                                  : "");

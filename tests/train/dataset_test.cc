@@ -174,8 +174,9 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
   DatasetReport r_choosing;
   auto chosen = load_limarp(choosing, config, *tok, r_choosing);
   ASSERT_TRUE(chosen.ok()) << chosen.error().message();
-  int64_t all_go_ons = 0;
+  int64_t all_go_ons = 0, all_decisions = 0;
   for (const auto& s : *chosen) {
+    for (const StopChoice& ch : s.choice) all_decisions += ch.stop >= 0;
     ASSERT_EQ(s.choice.size(), s.tokens.size());
     const ChatState c = conversation("limarp/" + std::filesystem::path(s.origin).filename().string());
     int64_t want_go_ons = 0;
@@ -215,6 +216,9 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
     }
   }
   EXPECT_GT(all_go_ons, 3);
+  EXPECT_EQ(r_choosing.stop_decisions, all_decisions);
+  EXPECT_GT(all_decisions, all_go_ons);  // the stops too
+  EXPECT_EQ(report.stop_decisions, 0);
   EXPECT_TRUE((*heavy)[0].choice.empty());
   // Length augmentation adds variants after each conversation, grouped by its file.
   DatasetSpec augmented = spec;
