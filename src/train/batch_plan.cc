@@ -26,18 +26,15 @@ void append_sample(TrainBatch& batch, const Sample& s) {
   std::vector<int32_t> targets(s.tokens.size(), kernels::kNoTarget);
   for (size_t i = 0; i + 1 < s.tokens.size(); ++i)
     if (s.trained[i + 1]) targets[i] = s.tokens[i + 1];
-  // Row i predicts token i + 1, so it takes that token's weight and decision.
-  std::vector<float> weights;
-  if (!s.weight.empty()) {
-    weights.assign(s.tokens.size(), 1.0f);
-    for (size_t i = 0; i + 1 < s.tokens.size(); ++i) weights[i] = s.weight[i + 1];
-  }
-  std::vector<StopChoice> choices;
-  if (!s.choice.empty()) {
-    choices.assign(s.tokens.size(), StopChoice{});
-    for (size_t i = 0; i + 1 < s.tokens.size(); ++i) choices[i] = s.choice[i + 1];
-  }
-  batch.add_sequence(s.tokens, targets, weights, choices);
+  // Row i predicts token i + 1, so it takes that token's weight and decision (empty stays empty).
+  auto by_row = []<typename T>(const std::vector<T>& per_token, T last) {
+    std::vector<T> rows;
+    if (per_token.empty()) return rows;
+    rows.assign(per_token.begin() + 1, per_token.end());
+    rows.push_back(last);
+    return rows;
+  };
+  batch.add_sequence(s.tokens, targets, by_row(s.weight, 1.0f), by_row(s.choice, StopChoice{}));
 }
 
 BatchPlan::BatchPlan(const std::vector<Sample>& samples, BatchPlanOptions options)

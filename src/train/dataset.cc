@@ -120,10 +120,10 @@ void mark_stop_choices(Sample& s, float weight, int32_t eos) {
   s.choice.assign(s.tokens.size(), StopChoice{});
   const auto n = static_cast<int64_t>(s.tokens.size());
   auto token = [&](int64_t i) { return s.tokens[static_cast<size_t>(i)]; };
-  auto mark = [&](int64_t i) { s.choice[static_cast<size_t>(i)] = {token(i), weight}; };
-  auto mark_against = [&](int64_t i, int64_t stop_at) { s.choice[static_cast<size_t>(i)] = {token(stop_at), weight}; };
+  // Token `at` decides against the stop spelled by token `stop_at` (itself, for a stop).
+  auto mark = [&](int64_t at, int64_t stop_at) { s.choice[static_cast<size_t>(at)] = {token(stop_at), weight}; };
   for (int64_t e : s.turn_ends)
-    if (e < n) mark(e);
+    if (e < n) mark(e, e);
   for (const Sample::GoOn& g : s.go_ons) {
     // Follow the reply while it spells its turn end's tokens (a paragraph's line breaks).
     int64_t k = 0;
@@ -132,8 +132,8 @@ void mark_stop_choices(Sample& s, float weight, int32_t eos) {
       ++k;
     const int64_t at = g.token + k, stop_at = g.turn_end + k;
     if (at >= g.turn_end || stop_at >= n || token(at) == token(stop_at)) continue;
-    mark_against(at, stop_at);
-    mark(stop_at);  // the turn end decides at the same depth
+    mark(at, stop_at);
+    mark(stop_at, stop_at);  // the turn end decides at the same depth
   }
 }
 
