@@ -66,7 +66,8 @@ Status run_bench(const BenchOptions& o) {
     for (auto& x : t) x = static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(c.vocab_size));
     return t;
   };
-  const int64_t ctx = std::max<int64_t>(o.prompt, 1) + o.gen + 1;
+  const int64_t warmup_tokens = std::min<int64_t>(o.prompt > 0 ? o.prompt : 8, 32);
+  const int64_t ctx = std::max(std::max<int64_t>(o.prompt, 1) + o.gen + 1, warmup_tokens);
   KvCache cache(c, ctx);
   std::vector<float> logits;
   std::fprintf(stderr, "bench: %s\n  %s, %s, %.2f GiB\n  %s, %d threads\n", o.model.c_str(), c.describe().c_str(),
@@ -74,7 +75,7 @@ Status run_bench(const BenchOptions& o) {
                kernels::cpu_features().describe().c_str(), o.threads);
   // Warm-up: page the weights in and let the clocks settle.
   {
-    auto t = random_tokens(std::min<int64_t>(o.prompt > 0 ? o.prompt : 8, 32));
+    auto t = random_tokens(warmup_tokens);
     LIMARP_TRY(fwd.eval(t, cache, logits, LogitsWanted::kLast, adapter));
     cache.clear();
   }
@@ -99,14 +100,15 @@ Status run_bench(const BenchOptions& o) {
     std::fprintf(stderr, "  tg%lld rep %d: %.2f tok/s\n", static_cast<long long>(o.gen), r + 1, tg.back());
   }
   if (fwd.profile().calls > 0) std::fprintf(stderr, "%s\n", fwd.profile().describe().c_str());
+  // The model's peak, read before the bandwidth probe allocates its own 1 GiB buffer.
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  const double peak_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
   double bw = 0;
   if (!o.skip_bandwidth) bw = kernels::measure_read_bandwidth(pool).gb_per_s;
   uint64_t bpt = bytes_per_token(model);
   for (size_t i = 0; i < adapters.size(); ++i) bpt += adapters.adapter(i).bytes();
   const double limit = bw > 0 ? bw * 1e9 / static_cast<double>(bpt) : 0;
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
-  const double peak_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
 
   const Stats p = stats(pp), g = stats(tg);
   std::printf("| model | type | size GiB | threads | test | t/s |\n|---|---|---|---|---|---|\n");

@@ -11,6 +11,7 @@ namespace avx512 {
 void exp_shifted_inplace(float* x, float shift, int64_t n);
 float max_f32(const float* x, int64_t n);
 double sum_f32(const float* x, int64_t n);
+uint64_t sum_u64(const uint64_t* p, size_t n);
 }
 
 void exp_shifted_inplace_scalar(float* x, float shift, int64_t n) {
@@ -34,6 +35,23 @@ double sum_f32(const float* x, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; ++i) s += x[i];
   return s;
+}
+
+uint64_t sum_u64_scalar(const uint64_t* p, size_t n) {
+  // Eight independent chains, so the loads are never serialised on one adder.
+  uint64_t acc[8] = {};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; ++j) acc[j] += p[i + j];
+  for (; i < n; ++i) acc[0] += p[i];
+  uint64_t s = 0;
+  for (uint64_t a : acc) s += a;
+  return s;
+}
+
+uint64_t sum_u64(const uint64_t* p, size_t n) {
+  if (active_isa() == Isa::kAvx512) return avx512::sum_u64(p, n);
+  return sum_u64_scalar(p, n);
 }
 
 }  // namespace limarp::kernels

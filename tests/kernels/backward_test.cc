@@ -328,6 +328,18 @@ TEST(VectorMath, ReductionsMatchPlainLoops) {
   }
 }
 
+TEST(VectorMath, WordSumMatchesTheScalarTwin) {
+  Rng rng(9);
+  std::vector<uint64_t> words(1000);
+  for (auto& w : words) w = rng.next_u64();
+  for (size_t n : {size_t{0}, size_t{1}, size_t{31}, size_t{32}, size_t{33}, size_t{100}, size_t{1000}}) {
+    uint64_t plain = 0;
+    for (size_t i = 0; i < n; ++i) plain += words[i];
+    EXPECT_EQ(sum_u64(words.data(), n), plain) << n;
+    EXPECT_EQ(sum_u64_scalar(words.data(), n), plain) << n;
+  }
+}
+
 TEST(VectorMath, ExpMatchesTheLibraryWithinTwoUlp) {
   std::vector<float> x;
   for (float v = -110.0f; v < 89.0f; v += 0.0137f) x.push_back(v);

@@ -1,6 +1,7 @@
-// AVX-512 exp for kernels/vector_math.h.
+// AVX-512 exp and reductions for kernels/vector_math.h.
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace limarp::kernels::avx512 {
@@ -58,6 +59,20 @@ double sum_f32(const float* x, int64_t n) {
   double tail = 0;
   for (; i < n; ++i) tail += x[i];
   return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi)) + tail;
+}
+
+uint64_t sum_u64(const uint64_t* p, size_t n) {
+  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm512_add_epi64(a0, _mm512_loadu_si512(p + i));
+    a1 = _mm512_add_epi64(a1, _mm512_loadu_si512(p + i + 8));
+    a2 = _mm512_add_epi64(a2, _mm512_loadu_si512(p + i + 16));
+    a3 = _mm512_add_epi64(a3, _mm512_loadu_si512(p + i + 24));
+  }
+  uint64_t tail = 0;
+  for (; i < n; ++i) tail += p[i];
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)))) + tail;
 }
 
 }  // namespace limarp::kernels::avx512

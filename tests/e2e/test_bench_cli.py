@@ -1,0 +1,45 @@
+"""`limarp bench`: runs prompt and generation tests, reports mean ± sd, the read bandwidth and
+the decode limit it implies (bandwidth / bytes read per token, counted here from the shape),
+and the model's own peak memory; bad arguments and files get clear errors."""
+import os
+
+from common import Checker, last_json, run, scratch
+
+c = Checker()
+d = scratch()
+model = os.path.join(d, "odd.gguf")
+run("init", model, "--shape", "tiny-odd", "--type", "f32")
+
+out, err, _ = run("bench", "-m", model, "-p", "16", "-n", "8", "-r", "2", "-t", "2", "--json")
+j = last_json(out)
+c.check(j["pp"] == 16 and j["tg"] == 8 and j["reps"] == 2 and j["threads"] == 2, "settings echoed in the JSON")
+c.check(j["pp_tok_s"] > 0 and j["tg_tok_s"] > 0 and j["pp_sd"] >= 0 and j["tg_sd"] >= 0, "speeds and spreads measured")
+c.check(err.count("pp16 rep") == 2 and err.count("tg8 rep") == 2, "one progress line per repetition")
+c.check("| pp16 |" in out and "| tg8 |" in out, "llama-bench style table")
+
+# tiny-odd: dim 48, ffn 100, 3 layers, 6 heads of 8 (2 kv heads), vocab 300, separate output, f32.
+dim, ffn, layers, kv_dim, vocab = 48, 100, 3, 16, 300
+per_layer = 2 * dim * dim + 2 * kv_dim * dim + 3 * ffn * dim + 2 * dim
+read_per_token = 4 * (layers * per_layer + dim + vocab * dim + dim)  # + the final norm, output, one embedding row
+c.check(j["bytes_per_token"] == read_per_token, f"bytes read per token {j['bytes_per_token']} == {read_per_token}")
+c.check(j["bandwidth_gb_s"] > 0.5, f"read bandwidth measured ({j['bandwidth_gb_s']:.1f} GB/s)")
+limit = j["bandwidth_gb_s"] * 1e9 / read_per_token
+c.check(abs(j["decode_limit_tok_s"] - limit) < 1e-6 * limit, "decode limit = bandwidth / bytes per token")
+# The bandwidth probe reads its own 1 GiB buffer; the peak reported is the model's, taken before it.
+c.check(0 < j["peak_rss_mib"] < 512, f"peak memory is the model's own ({j['peak_rss_mib']:.0f} MiB)")
+
+out, _, _ = run("bench", "-m", model, "-p", "0", "-n", "4", "-r", "1", "--no-bandwidth", "--json")
+j = last_json(out)
+c.check(j["pp_tok_s"] == 0 and j["tg_tok_s"] > 0, "-p 0 skips prompt processing")
+c.check(j["bandwidth_gb_s"] == 0 and j["decode_limit_tok_s"] == 0, "--no-bandwidth skips the probe")
+
+_, err, rc = run("bench", "-m", os.path.join(d, "missing.gguf"), check=False)
+c.check(rc != 0 and "missing.gguf" in err, "a missing model file is named in the error")
+truncated = os.path.join(d, "truncated.gguf")
+with open(model, "rb") as f, open(truncated, "wb") as g:
+    g.write(f.read()[:5000])
+_, err, rc = run("bench", "-m", truncated, check=False)
+c.check(rc != 0 and "truncated.gguf" in err and "cannot fit" in err, f"a truncated file is refused: {err.strip()[-90:]}")
+_, err, rc = run("bench", "-m", model, "-r", "0", check=False)
+c.check(rc != 0 and "repetitions" in err, "-r 0 is refused")
+c.done()
