@@ -18,19 +18,32 @@ inline void prefetch_ahead(const void* p) {
   _mm_prefetch(static_cast<const char*>(p) + 8192, _MM_HINT_T1);
 }
 
-// Byte-permutation index from a function of the output byte position (0..63).
+// Permutation indices from a function of the output position, computed at compile time into a
+// constant table: building them in registers at run time cost each call (one matrix row when
+// decoding) more than a fifth of its time. F must be a captureless lambda.
+template <typename T, int N>
+struct alignas(64) IndexTable {
+  T v[N];
+};
+
 template <typename F>
-inline __m512i byte_index(F f) {
-  alignas(64) uint8_t idx[64];
-  for (int p = 0; p < 64; ++p) idx[p] = static_cast<uint8_t>(f(p));
-  return _mm512_load_si512(idx);
+inline __m512i byte_index(F) {
+  static constexpr IndexTable<uint8_t, 64> kTable = [] {
+    IndexTable<uint8_t, 64> t{};
+    for (int p = 0; p < 64; ++p) t.v[p] = static_cast<uint8_t>(F{}(p));
+    return t;
+  }();
+  return _mm512_load_si512(kTable.v);
 }
 
 template <typename F>
-inline __m512i dword_index(F f) {
-  alignas(64) int32_t idx[16];
-  for (int p = 0; p < 16; ++p) idx[p] = f(p);
-  return _mm512_load_si512(idx);
+inline __m512i dword_index(F) {
+  static constexpr IndexTable<int32_t, 16> kTable = [] {
+    IndexTable<int32_t, 16> t{};
+    for (int p = 0; p < 16; ++p) t.v[p] = F{}(p);
+    return t;
+  }();
+  return _mm512_load_si512(kTable.v);
 }
 
 // Calls body.template operator()<TB>() with TB = tokens (1..kMax), so per-token loops unroll.
