@@ -28,7 +28,7 @@ struct GenerateCliOptions {
 };
 
 Status run_generate(const GenerateCliOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, true}));
   const LlamaModel& model = bundle.model;
   const Tokenizer& tok = *bundle.tokenizer;
   log::info("model: {} ({})", model.config().describe(), model.weight_type_name());

@@ -21,7 +21,7 @@ struct PerplexityCliOptions {
 };
 
 Status run_perplexity(const PerplexityCliOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, true}));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   LIMARP_ASSIGN_OR_RETURN(std::string text, read_text_file(o.file));
   std::vector<int32_t> tokens = bundle.tokenizer->encode(text);

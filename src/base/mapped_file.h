@@ -2,7 +2,9 @@
 // tensors are views into the mapping and the kernel pages them in on demand.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -30,6 +32,16 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// Anonymous memory for weights rebuilt at load (zero-filled, huge pages where the kernel
+// gives them): the pointer stays valid while any copy of the shared_ptr lives. Throws
+// std::bad_alloc when the system has no room.
+std::shared_ptr<uint8_t> allocate_weight_memory(size_t bytes);
+
+// Drops the pages lying wholly inside [p, p + n) of a read-only file mapping from this
+// process's memory; touching them again reads them back from the file. For bytes that were
+// copied elsewhere and are no longer read, so a model does not hold both copies.
+void release_mapped_pages(const void* p, size_t n);
 
 // Reads a whole (small) file into a string: configs, JSON, tokenizer files.
 Result<std::string> read_text_file(const std::string& path, size_t max_bytes = size_t{1} << 30);

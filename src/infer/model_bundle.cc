@@ -39,6 +39,7 @@ Result<Tokenizer> find_tokenizer(const std::string& model_path, const LlamaModel
 
 Result<ModelBundle> load_model_bundle(const std::string& model_path, const LoadOptions& options) {
   LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(model_path));
+  if (options.interleave_for_decode) model.interleave_for_decode();
   ModelBundle bundle{std::move(model), std::nullopt};
   auto tok = find_tokenizer(model_path, bundle.model, options.tokenizer_path);
   if (tok.ok()) bundle.tokenizer = std::move(tok.value());

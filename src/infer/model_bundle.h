@@ -21,6 +21,8 @@ struct ModelBundle {
 struct LoadOptions {
   std::string tokenizer_path;     // empty: discover
   bool require_tokenizer = true;
+  // Inference only: regroup Q4_0 weights for the decode kernel (LlamaModel::interleave_for_decode).
+  bool interleave_for_decode = false;
 };
 
 Result<ModelBundle> load_model_bundle(const std::string& model_path, const LoadOptions& options = {});

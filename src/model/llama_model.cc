@@ -4,6 +4,9 @@
 #include <map>
 
 #include "base/log.h"
+#include "base/mapped_file.h"
+#include "kernels/cpu_features.h"
+#include "tensor/q4_0_interleave.h"
 #include "tensor/quantize.h"
 
 namespace limarp {
@@ -144,7 +147,10 @@ Result<LlamaModel> LlamaModel::from_store(TensorStore store) {
 std::string LlamaModel::weight_type_name() const {
   std::map<DType, uint64_t> bytes;
   for (const auto& l : weights_.layers)
-    for (Projection p : kAllProjections) bytes[l.projection(p).type] += l.projection(p).nbytes;
+    for (Projection p : kAllProjections) {
+      const DType t = l.projection(p).type;
+      bytes[t == DType::kQ4_0R16 ? DType::kQ4_0 : t] += l.projection(p).nbytes;
+    }
   if (bytes.size() == 1) return dtype_name(bytes.begin()->first);
   DType best = bytes.begin()->first;
   for (const auto& [t, b] : bytes)
@@ -163,6 +169,35 @@ uint64_t LlamaWeights::nbytes(bool tied_output) const {
 }
 
 uint64_t LlamaModel::weight_bytes() const { return weights_.nbytes(config_.tied_output); }
+
+int64_t LlamaModel::interleave_for_decode() {
+  if (kernels::active_isa() != kernels::Isa::kAvx512) return 0;
+  std::vector<TensorView*> todo;
+  auto consider = [&](TensorView& t) {
+    if (t.type == DType::kQ4_0 && t.shape.size() == 2 && t.rows() % kQ4_0R16Rows == 0) todo.push_back(&t);
+  };
+  for (auto& l : weights_.layers)
+    for (Projection p : kAllProjections) consider(l.projection(p));
+  if (!config_.tied_output) consider(weights_.output);
+  if (todo.empty()) return 0;
+  uint64_t total = 0;
+  for (const TensorView* t : todo) total += t->nbytes;
+  std::shared_ptr<uint8_t> memory = allocate_weight_memory(total);
+  // Only a GGUF store's tensors are views into a file mapping whose pages can be dropped.
+  const bool mapped = store_->format == FileFormat::kGguf;
+  uint8_t* out = memory.get();
+  for (TensorView* t : todo) {
+    interleave_q4_0(static_cast<const uint8_t*>(t->data), t->rows(), t->cols(), out);
+    if (mapped) release_mapped_pages(t->data, t->nbytes);
+    t->type = DType::kQ4_0R16;
+    t->data = out;
+    out += t->nbytes;
+  }
+  store_->keep_alive(std::move(memory));
+  log::debug("{}: {} q4_0 matrices ({:.0f} MiB) regrouped for the AVX-512 decode kernel", store_->source, todo.size(),
+             static_cast<double>(total) / (1 << 20));
+  return static_cast<int64_t>(todo.size());
+}
 
 namespace {
 

@@ -58,8 +58,15 @@ class LlamaModel {
   const TensorStore& store() const { return *store_; }
   const Metadata& metadata() const { return store_->metadata; }
   const std::string& source() const { return store_->source; }
-  // The dominant weight type ("q4_0", "f16", "mixed").
+  // The dominant weight type as stored ("q4_0", "f16", "mostly q4_k").
   std::string weight_type_name() const;
+
+  // For inference only: regroups the Q4_0 projection matrices into the 16-row interleaved
+  // layout the AVX-512 decode kernel reads (tensor/q4_0_interleave.h), in anonymous memory,
+  // releasing each matrix's pages of the mapped file once copied, so memory holds one copy.
+  // Training, merging and writing need the stored layout: never call it before those. Does
+  // nothing without the AVX-512 kernels. Returns the number of matrices regrouped.
+  int64_t interleave_for_decode();
   uint64_t weight_bytes() const;
 
   // An edit applied to chosen tensors, in f32 and in this model's own rotary layout, before

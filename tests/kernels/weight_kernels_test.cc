@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "base/rng.h"
@@ -13,6 +14,7 @@
 #include "kernels/amx/amx_gemm.h"
 #include "kernels/matmul.h"
 #include "kernels/weight_kernels.h"
+#include "tensor/q4_0_interleave.h"
 #include "tensor/quantize.h"
 
 namespace limarp::kernels {
@@ -130,6 +132,49 @@ TEST(WeightKernels, EveryLevelMatchesItsScalarTwinAndTheReference) {
   EXPECT_GT(checked_simd, 20);
 }
 
+// The same Q4_0 problem with its weights regrouped 16 rows at a time.
+Problem interleaved(const Problem& p) {
+  Problem q{Tensor(DType::kQ4_0R16, {p.rows, p.n}), p.wf, p.x, p.rows, p.n, p.tokens};
+  interleave_q4_0(static_cast<const uint8_t*>(p.w.view().data), p.rows, p.n, q.w.bytes());
+  return q;
+}
+
+TEST(WeightKernels, InterleavedQ4_0RoundTripsEveryRow) {
+  const Problem p = make_problem(DType::kQ4_0, 48, 96, 1, 5);
+  const Problem q = interleaved(p);
+  std::vector<uint8_t> row(p.w.view().row_stride());
+  for (int64_t r = 0; r < p.rows; ++r) {
+    deinterleave_q4_0_row(q.w.bytes(), r, p.n, row.data());
+    ASSERT_EQ(0, std::memcmp(row.data(), p.w.view().row(r), row.size())) << "row " << r;
+  }
+  // The layout is in-memory only: no file reader or user-facing name maps to it.
+  EXPECT_FALSE(dtype_traits_for_id(static_cast<uint32_t>(DType::kQ4_0R16)).has_value());
+}
+
+// Its scalar twin is the q4_0 twin on regathered rows (bit for bit); the AVX-512 kernel, with
+// lanes as rows, agrees with it to float rounding. Three groups of 16 rows, tokens past a
+// tile of 4, and rows of one block up to Llama-2's width.
+TEST(WeightKernels, InterleavedQ4_0MatchesStoredQ4_0) {
+  const WeightKernel* stored = find_kernel(DType::kQ4_0, Isa::kScalar);
+  const WeightKernel* twin = find_kernel(DType::kQ4_0R16, Isa::kScalar);
+  ASSERT_NE(twin, nullptr);
+  const WeightKernel* simd = cpu_features().best == Isa::kAvx512 ? find_kernel(DType::kQ4_0R16, Isa::kAvx512) : nullptr;
+  for (int64_t n : {32, 96, 384, 4096})
+    for (int64_t tokens : {1, 3, 5, 9}) {
+      const Problem p = make_problem(DType::kQ4_0, 48, n, tokens, static_cast<uint64_t>(n + tokens));
+      const Problem q = interleaved(p);
+      const auto want = run(*stored, p);
+      EXPECT_EQ(run(*twin, q), want) << "n=" << n << " tokens=" << tokens;
+      if (!simd) continue;
+      const auto got = run(*simd, q);
+      for (size_t i = 0; i < got.size(); ++i) {
+        const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
+        ASSERT_LE(std::fabs(got[i] - want[i]), 2e-6 * mag + 1e-6) << "n=" << n << " tokens=" << tokens << " i=" << i;
+      }
+    }
+  if (!simd) GTEST_SKIP() << "no AVX-512 on this CPU; only the scalar twin checked";
+}
+
 TEST(WeightKernels, SelectionFallsBackForLengthsASimdKernelDeclines) {
   // 96 is a whole number of Q4_0 blocks but not of the AVX-512 kernel's 128-element groups.
   const WeightKernel* k = select_kernel(DType::kQ4_0, 96);
@@ -166,8 +211,11 @@ namespace {
 // Odd token and row counts exercise partial tiles and panels.
 TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
   if (!amx::available()) GTEST_SKIP() << "no AMX-BF16 on this CPU";
-  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kBF16}) {
-    const Problem p = make_problem(type, 203, 512, 70, 7);
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kBF16, DType::kQ4_0R16}) {
+    // The interleaved layout needs whole groups of 16 rows: 208 = 6.5 panels of 32.
+    const bool regrouped = type == DType::kQ4_0R16;
+    Problem stored = make_problem(regrouped ? DType::kQ4_0 : type, regrouped ? 208 : 203, 512, 70, 7);
+    const Problem p = regrouped ? interleaved(stored) : std::move(stored);
     std::vector<float> y(static_cast<size_t>(p.rows * p.tokens));
     ThreadPool pool(2);
     amx::matmul_bf16(y.data(), p.rows, p.x.data(), p.tokens, p.w.view(), pool);

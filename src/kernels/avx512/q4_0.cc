@@ -43,42 +43,76 @@ void prepare(const float* x, int64_t n, uint8_t* out) {
   }
 }
 
+// One group of four blocks, unpacked: low and high nibble codes and the block scales, each
+// block's scale in the four lanes its dot products land in.
+struct Unpacked {
+  __m512i lo, hi;
+  __m512 d;
+};
+
+inline void accumulate(__m512& acc, const Unpacked& u, const uint8_t* xg) {
+  __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u.lo, _mm512_load_si512(xg));
+  s = _mm512_dpbusd_epi32(s, u.hi, _mm512_load_si512(xg + 64));
+  acc = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_load_ps(xg + 128), _mm512_load_ps(xg + 192)),
+                        u.d, acc);
+}
+
+inline Unpacked split(__m512i qs, __m512 d) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  return {_mm512_and_si512(qs, m4), _mm512_and_si512(_mm512_srli_epi16(qs, 4), m4), d};
+}
+
 // RB rows × TB tokens per call: each group of four weight blocks is unpacked once and used for
-// TB tokens; each activation group is loaded once and used for RB rows.
+// TB tokens; each activation group is loaded once and used for RB rows. The main loop takes two
+// groups (144 bytes) per step, so one permutation gathers all eight block scales: measured
+// 1.1x the one-group step when decoding. One token on one row keeps two accumulators, so the
+// two groups' sums do not wait on each other.
 template <int RB, int TB>
 void rows(float* y, int64_t ldy, const uint8_t* w, size_t ldw, const uint8_t* px, size_t ldx, int64_t groups) {
   const __m512i idx_qs = byte_index([](int p) { return (p / 16) * 18 + 2 + p % 16; });
+  // The second group starts at byte 72: 8 bytes into the second 64-byte load.
+  const __m512i idx_qs_next = byte_index([](int p) { return 8 + (p / 16) * 18 + 2 + p % 16; });
   const __m512i idx_d = byte_index([](int p) { return p < 32 ? (p / 8) * 18 + (p % 2) : 0; });
-  const __m512i m4 = _mm512_set1_epi8(0x0F);
-  __m512 acc[RB][TB];
-  for (int r = 0; r < RB; ++r)
-    for (int t = 0; t < TB; ++t) acc[r][t] = _mm512_setzero_ps();
-  for (int64_t g = 0; g < groups; ++g) {
-    __m512i lo[RB], hi[RB];
-    __m512 dw[RB];
+  const __m512i idx_d_pair = byte_index([](int p) { return (p / 32) * 72 + (p % 32 / 8) * 18 + p % 2; });
+  constexpr int kAccs = RB * TB == 1 ? 2 : 1;
+  __m512 acc[kAccs][RB][TB];
+  for (int a = 0; a < kAccs; ++a)
+    for (int r = 0; r < RB; ++r)
+      for (int t = 0; t < TB; ++t) acc[a][r][t] = _mm512_setzero_ps();
+  int64_t g = 0;
+  for (; g + 2 <= groups; g += 2) {
+    Unpacked u0[RB], u1[RB];
     for (int r = 0; r < RB; ++r) {
       const uint8_t* wg = w + r * ldw + g * kWeightGroupBytes;
       prefetch_ahead(wg);
-      const __m512i a = _mm512_loadu_si512(wg);
-      const __m512i b = _mm512_maskz_loadu_epi8(0xFF, wg + 64);
-      const __m512i qs = _mm512_permutex2var_epi8(a, idx_qs, b);
-      dw[r] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi8(a, idx_d, b)));
-      lo[r] = _mm512_and_si512(qs, m4);
-      hi[r] = _mm512_and_si512(_mm512_srli_epi16(qs, 4), m4);
+      prefetch_ahead(wg + 64);
+      const __m512i a = _mm512_loadu_si512(wg), b = _mm512_loadu_si512(wg + 64);
+      const __m512i c = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + 128)));
+      const __m512i d = _mm512_permutex2var_epi8(a, idx_d_pair, b);
+      u0[r] = split(_mm512_permutex2var_epi8(a, idx_qs, b), _mm512_cvtph_ps(_mm512_castsi512_si256(d)));
+      u1[r] = split(_mm512_permutex2var_epi8(b, idx_qs_next, c), _mm512_cvtph_ps(_mm512_extracti64x4_epi64(d, 1)));
     }
     for (int t = 0; t < TB; ++t) {
       const uint8_t* xg = px + t * ldx + g * kGroupBytes;
-      const __m512i x_lo = _mm512_load_si512(xg), x_hi = _mm512_load_si512(xg + 64);
-      const __m512 dx = _mm512_load_ps(xg + 128), cx = _mm512_load_ps(xg + 192);
       for (int r = 0; r < RB; ++r) {
-        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[r], x_lo);
-        s = _mm512_dpbusd_epi32(s, hi[r], x_hi);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(s), dx, cx), dw[r], acc[r][t]);
+        accumulate(acc[0][r][t], u0[r], xg);
+        accumulate(acc[kAccs - 1][r][t], u1[r], xg + kGroupBytes);
       }
     }
   }
+  if (g < groups) {
+    for (int r = 0; r < RB; ++r) {
+      const uint8_t* wg = w + r * ldw + g * kWeightGroupBytes;
+      const __m512i a = _mm512_loadu_si512(wg);
+      const __m512i b = _mm512_castsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(wg + 64)));
+      const Unpacked u = split(_mm512_permutex2var_epi8(a, idx_qs, b),
+                               _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi8(a, idx_d, b))));
+      for (int t = 0; t < TB; ++t) accumulate(acc[0][r][t], u, px + t * ldx + g * kGroupBytes);
+    }
+  }
   for (int r = 0; r < RB; ++r)
-    for (int t = 0; t < TB; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+    for (int t = 0; t < TB; ++t)
+      y[t * ldy + r] = _mm512_reduce_add_ps(kAccs == 2 ? _mm512_add_ps(acc[0][r][t], acc[1][r][t]) : acc[0][r][t]);
 }
 
 void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t n_rows, const uint8_t* px, size_t ldx,

@@ -1,5 +1,5 @@
 // Q8_0 × int8 activations with AVX-512 VNNI + VBMI, reading stored 34-byte blocks in place:
-// two blocks (68 bytes) per step, gathered by one byte permutation. VPDPBUSD multiplies
+// each group of two blocks (68 bytes) is gathered by one byte permutation. VPDPBUSD multiplies
 // unsigned by signed bytes, so the weights are flipped to unsigned (w + 128, an XOR) and
 // 128 * sum(x) is removed through a per-block constant prepared with the activations.
 //
@@ -37,28 +37,53 @@ void prepare(const float* x, int64_t n, uint8_t* out) {
   }
 }
 
+inline void accumulate(__m512& acc, __m512i wu, __m512 dw, const uint8_t* xg) {
+  const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wu, _mm512_load_si512(xg));
+  acc = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_load_ps(xg + 64), _mm512_load_ps(xg + 128)), dw,
+                        acc);
+}
+
+// The main loop takes two groups (136 bytes) per step, so one permutation gathers all four
+// block scales (as in q4_0.cc); one token keeps two accumulators so the groups' sums overlap.
 template <int TB>
 void row(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t groups) {
   const __m512i idx_qs = byte_index([](int p) { return (p / 32) * 34 + 2 + p % 32; });
+  // The second group starts at byte 68: 4 bytes into the second 64-byte load.
+  const __m512i idx_qs_next = byte_index([](int p) { return 4 + (p / 32) * 34 + 2 + p % 32; });
   const __m512i idx_d = byte_index([](int p) { return p < 32 ? (p / 16) * 34 + (p % 2) : 0; });
+  const __m512i idx_d_pair = byte_index([](int p) { return (p / 32) * 68 + (p % 32 / 16) * 34 + p % 2; });
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  __m512 acc[TB];
-  for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t g = 0; g < groups; ++g) {
+  constexpr int kAccs = TB == 1 ? 2 : 1;
+  __m512 acc[kAccs][TB];
+  for (int a = 0; a < kAccs; ++a)
+    for (int t = 0; t < TB; ++t) acc[a][t] = _mm512_setzero_ps();
+  int64_t g = 0;
+  for (; g + 2 <= groups; g += 2) {
     const uint8_t* wg = w + g * kWeightGroupBytes;
     prefetch_ahead(wg);
-    const __m512i a = _mm512_loadu_si512(wg);
-    const __m512i b = _mm512_maskz_loadu_epi8(0xF, wg + 64);
-    const __m512i wu = _mm512_xor_si512(_mm512_permutex2var_epi8(a, idx_qs, b), flip);
-    const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi8(a, idx_d, b)));
+    prefetch_ahead(wg + 64);
+    const __m512i a = _mm512_loadu_si512(wg), b = _mm512_loadu_si512(wg + 64);
+    const __m512i c = _mm512_castsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(wg + 128)));
+    const __m512i wu0 = _mm512_xor_si512(_mm512_permutex2var_epi8(a, idx_qs, b), flip);
+    const __m512i wu1 = _mm512_xor_si512(_mm512_permutex2var_epi8(b, idx_qs_next, c), flip);
+    const __m512i d = _mm512_permutex2var_epi8(a, idx_d_pair, b);
+    const __m512 dw0 = _mm512_cvtph_ps(_mm512_castsi512_si256(d)), dw1 = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(d, 1));
     for (int t = 0; t < TB; ++t) {
       const uint8_t* xg = px + t * ldx + g * kGroupBytes;
-      const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wu, _mm512_load_si512(xg));
-      const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_load_ps(xg + 64), _mm512_load_ps(xg + 128));
-      acc[t] = _mm512_fmadd_ps(f, dw, acc[t]);
+      accumulate(acc[0][t], wu0, dw0, xg);
+      accumulate(acc[kAccs - 1][t], wu1, dw1, xg + kGroupBytes);
     }
   }
-  for (int t = 0; t < TB; ++t) y[t * ldy] = _mm512_reduce_add_ps(acc[t]);
+  if (g < groups) {
+    const uint8_t* wg = w + g * kWeightGroupBytes;
+    const __m512i a = _mm512_loadu_si512(wg);
+    const __m512i b = _mm512_castsi128_si512(_mm_loadu_si32(wg + 64));
+    const __m512i wu = _mm512_xor_si512(_mm512_permutex2var_epi8(a, idx_qs, b), flip);
+    const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi8(a, idx_d, b)));
+    for (int t = 0; t < TB; ++t) accumulate(acc[0][t], wu, dw, px + t * ldx + g * kGroupBytes);
+  }
+  for (int t = 0; t < TB; ++t)
+    y[t * ldy] = _mm512_reduce_add_ps(kAccs == 2 ? _mm512_add_ps(acc[0][t], acc[1][t]) : acc[0][t]);
 }
 
 void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
