@@ -8,7 +8,7 @@
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "kernels/weight_kernels.h"
-#include "tensor/q4_0_interleave.h"
+#include "tensor/row_interleave.h"
 #include "tensor/quantize.h"
 
 namespace limarp::kernels {
@@ -18,8 +18,8 @@ namespace {
 // row chunk of the weights streams past them once per chunk.
 constexpr int64_t kTokenChunk = 64;
 // Weight rows per task: small enough to balance two to a few dozen threads, large enough that
-// scheduling costs nothing next to the row work; a whole group of the interleaved Q4_0 layout.
-constexpr int64_t kRowChunk = kQ4_0R16Rows;
+// scheduling costs nothing next to the row work; a whole group of the interleaved layouts.
+constexpr int64_t kRowChunk = kInterleaveRows;
 // Below this many multiply-adds a matmul runs on the calling thread: waking workers costs more
 // than it saves (tiny models, small LoRA factors).
 constexpr int64_t kMinParallelWork = int64_t{1} << 18;
@@ -35,8 +35,8 @@ constexpr int64_t kTokenTile = 256;
 }  // namespace
 
 void weight_row(float* out, const TensorView& w, int64_t r) {
-  // The interleaved layout is only made for projections, never for embeddings.
-  LIMARP_CHECK(w.type != DType::kQ4_0R16);
+  // The interleaved layouts are only made for projections, never for embeddings.
+  LIMARP_CHECK(!stored_type(w.type));
   dequantize_row(w.type, w.row(r), out, w.cols());
 }
 
@@ -64,10 +64,10 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
   const size_t ldw = w.row_stride();
   // Decoding streams weights from memory: chunks of ~256 KiB keep each core's reads sequential
   // for its prefetchers while leaving enough chunks to balance uneven cores. Chunks are whole
-  // multiples of 16 rows, the groups of the interleaved Q4_0 layout.
+  // multiples of 16 rows, the groups of the interleaved layouts.
   const int64_t row_chunk = T <= 4 ? std::max<int64_t>(kRowChunk, static_cast<int64_t>((256 << 10) / std::max<size_t>(ldw, 1)) / 16 * 16)
                                    : kRowChunk;
-  LIMARP_CHECK(w.type != DType::kQ4_0R16 || n_out % kQ4_0R16Rows == 0);
+  LIMARP_CHECK(!stored_type(w.type) || n_out % kInterleaveRows == 0);
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
     const int64_t tb = std::min(kTokenChunk, T - t0);
@@ -81,8 +81,8 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
 
 void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& w, int64_t T, ThreadPool& pool) {
   const int64_t n_out = w.rows(), n_in = w.cols();
-  // Training keeps weights in their stored layout; the interleaved one is for inference only.
-  LIMARP_CHECK(w.type != DType::kQ4_0R16);
+  // Training keeps weights in their stored layout; the interleaved ones are for inference only.
+  LIMARP_CHECK(!stored_type(w.type));
   const DTypeTraits& traits = dtype_traits(w.type);
   const int64_t block = traits.block_elems;
   // Column chunks hold whole quantization blocks, so a chunk of a row dequantizes on its own.

@@ -6,7 +6,7 @@
 #include "base/log.h"
 #include "base/mapped_file.h"
 #include "kernels/cpu_features.h"
-#include "tensor/q4_0_interleave.h"
+#include "tensor/row_interleave.h"
 #include "tensor/quantize.h"
 
 namespace limarp {
@@ -149,7 +149,7 @@ std::string LlamaModel::weight_type_name() const {
   for (const auto& l : weights_.layers)
     for (Projection p : kAllProjections) {
       const DType t = l.projection(p).type;
-      bytes[t == DType::kQ4_0R16 ? DType::kQ4_0 : t] += l.projection(p).nbytes;
+      bytes[stored_type(t).value_or(t)] += l.projection(p).nbytes;
     }
   if (bytes.size() == 1) return dtype_name(bytes.begin()->first);
   DType best = bytes.begin()->first;
@@ -174,7 +174,7 @@ int64_t LlamaModel::interleave_for_decode() {
   if (kernels::active_isa() != kernels::Isa::kAvx512) return 0;
   std::vector<TensorView*> todo;
   auto consider = [&](TensorView& t) {
-    if (t.type == DType::kQ4_0 && t.shape.size() == 2 && t.rows() % kQ4_0R16Rows == 0) todo.push_back(&t);
+    if (interleaved_type(t.type) && t.shape.size() == 2 && t.rows() % kInterleaveRows == 0) todo.push_back(&t);
   };
   for (auto& l : weights_.layers)
     for (Projection p : kAllProjections) consider(l.projection(p));
@@ -187,15 +187,15 @@ int64_t LlamaModel::interleave_for_decode() {
   const bool mapped = store_->format == FileFormat::kGguf;
   uint8_t* out = memory.get();
   for (TensorView* t : todo) {
-    interleave_q4_0(static_cast<const uint8_t*>(t->data), t->rows(), t->cols(), out);
+    interleave_rows(t->type, static_cast<const uint8_t*>(t->data), t->rows(), t->cols(), out);
     if (mapped) release_mapped_pages(t->data, t->nbytes);
-    t->type = DType::kQ4_0R16;
+    t->type = *interleaved_type(t->type);
     t->data = out;
     out += t->nbytes;
   }
   store_->keep_alive(std::move(memory));
-  log::debug("{}: {} q4_0 matrices ({:.0f} MiB) regrouped for the AVX-512 decode kernel", store_->source, todo.size(),
-             static_cast<double>(total) / (1 << 20));
+  log::debug("{}: {} matrices ({:.0f} MiB) regrouped 16 rows at a time for the AVX-512 kernels", store_->source,
+             todo.size(), static_cast<double>(total) / (1 << 20));
   return static_cast<int64_t>(todo.size());
 }
 

@@ -61,8 +61,8 @@ class LlamaModel {
   // The dominant weight type as stored ("q4_0", "f16", "mostly q4_k").
   std::string weight_type_name() const;
 
-  // For inference only: regroups the Q4_0 projection matrices into the 16-row interleaved
-  // layout the AVX-512 decode kernel reads (tensor/q4_0_interleave.h), in anonymous memory,
+  // For inference only: regroups the Q4_0 and Q8_0 projection matrices into the 16-row
+  // interleaved layouts the AVX-512 kernels read (tensor/row_interleave.h), in anonymous memory,
   // releasing each matrix's pages of the mapped file once copied, so memory holds one copy.
   // Training, merging and writing need the stored layout: never call it before those. Does
   // nothing without the AVX-512 kernels. Returns the number of matrices regrouped.

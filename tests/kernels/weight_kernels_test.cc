@@ -14,7 +14,7 @@
 #include "kernels/amx/amx_gemm.h"
 #include "kernels/matmul.h"
 #include "kernels/weight_kernels.h"
-#include "tensor/q4_0_interleave.h"
+#include "tensor/row_interleave.h"
 #include "tensor/quantize.h"
 
 namespace limarp::kernels {
@@ -132,47 +132,57 @@ TEST(WeightKernels, EveryLevelMatchesItsScalarTwinAndTheReference) {
   EXPECT_GT(checked_simd, 20);
 }
 
-// The same Q4_0 problem with its weights regrouped 16 rows at a time.
+// The same Q4_0 or Q8_0 problem with its weights regrouped 16 rows at a time.
 Problem interleaved(const Problem& p) {
-  Problem q{Tensor(DType::kQ4_0R16, {p.rows, p.n}), p.wf, p.x, p.rows, p.n, p.tokens};
-  interleave_q4_0(static_cast<const uint8_t*>(p.w.view().data), p.rows, p.n, q.w.bytes());
+  const DType type = *interleaved_type(p.w.view().type);
+  Problem q{Tensor(type, {p.rows, p.n}), p.wf, p.x, p.rows, p.n, p.tokens};
+  interleave_rows(p.w.view().type, static_cast<const uint8_t*>(p.w.view().data), p.rows, p.n, q.w.bytes());
   return q;
 }
 
-TEST(WeightKernels, InterleavedQ4_0RoundTripsEveryRow) {
-  const Problem p = make_problem(DType::kQ4_0, 48, 96, 1, 5);
-  const Problem q = interleaved(p);
-  std::vector<uint8_t> row(p.w.view().row_stride());
-  for (int64_t r = 0; r < p.rows; ++r) {
-    deinterleave_q4_0_row(q.w.bytes(), r, p.n, row.data());
-    ASSERT_EQ(0, std::memcmp(row.data(), p.w.view().row(r), row.size())) << "row " << r;
+TEST(WeightKernels, InterleavedLayoutsRoundTripEveryRow) {
+  for (DType stored : {DType::kQ4_0, DType::kQ8_0}) {
+    const Problem p = make_problem(stored, 48, 96, 1, 5);
+    const Problem q = interleaved(p);
+    EXPECT_EQ(q.w.nbytes(), p.w.nbytes());
+    std::vector<uint8_t> row(p.w.view().row_stride());
+    for (int64_t r = 0; r < p.rows; ++r) {
+      deinterleave_row(q.w.view().type, q.w.bytes(), r, p.n, row.data());
+      ASSERT_EQ(0, std::memcmp(row.data(), p.w.view().row(r), row.size())) << dtype_name(stored) << " row " << r;
+    }
+    // The layouts are in-memory only: no file reader maps an id to them.
+    EXPECT_FALSE(dtype_traits_for_id(static_cast<uint32_t>(q.w.view().type)).has_value());
   }
-  // The layout is in-memory only: no file reader or user-facing name maps to it.
-  EXPECT_FALSE(dtype_traits_for_id(static_cast<uint32_t>(DType::kQ4_0R16)).has_value());
 }
 
-// Its scalar twin is the q4_0 twin on regathered rows (bit for bit); the AVX-512 kernel, with
-// lanes as rows, agrees with it to float rounding. Three groups of 16 rows, tokens past a
-// tile of 4, and rows of one block up to Llama-2's width.
-TEST(WeightKernels, InterleavedQ4_0MatchesStoredQ4_0) {
-  const WeightKernel* stored = find_kernel(DType::kQ4_0, Isa::kScalar);
-  const WeightKernel* twin = find_kernel(DType::kQ4_0R16, Isa::kScalar);
-  ASSERT_NE(twin, nullptr);
-  const WeightKernel* simd = cpu_features().best == Isa::kAvx512 ? find_kernel(DType::kQ4_0R16, Isa::kAvx512) : nullptr;
-  for (int64_t n : {32, 96, 384, 4096})
-    for (int64_t tokens : {1, 3, 5, 9}) {
-      const Problem p = make_problem(DType::kQ4_0, 48, n, tokens, static_cast<uint64_t>(n + tokens));
-      const Problem q = interleaved(p);
-      const auto want = run(*stored, p);
-      EXPECT_EQ(run(*twin, q), want) << "n=" << n << " tokens=" << tokens;
-      if (!simd) continue;
-      const auto got = run(*simd, q);
-      for (size_t i = 0; i < got.size(); ++i) {
-        const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
-        ASSERT_LE(std::fabs(got[i] - want[i]), 2e-6 * mag + 1e-6) << "n=" << n << " tokens=" << tokens << " i=" << i;
+// Their scalar twins are the stored types' twins on regathered rows (bit for bit); the AVX-512
+// kernels, with lanes as rows, agree with them to float rounding. Three groups of 16 rows,
+// tokens past a tile of 4, and rows of one block up to Llama-2's width.
+TEST(WeightKernels, InterleavedLayoutsMatchTheStoredOnes) {
+  int checked_simd = 0;
+  for (DType stored_type : {DType::kQ4_0, DType::kQ8_0}) {
+    const DType type = *interleaved_type(stored_type);
+    const WeightKernel* stored = find_kernel(stored_type, Isa::kScalar);
+    const WeightKernel* twin = find_kernel(type, Isa::kScalar);
+    ASSERT_NE(twin, nullptr);
+    const WeightKernel* simd = cpu_features().best == Isa::kAvx512 ? find_kernel(type, Isa::kAvx512) : nullptr;
+    for (int64_t n : {32, 96, 384, 4096})
+      for (int64_t tokens : {1, 3, 5, 9}) {
+        const Problem p = make_problem(stored_type, 48, n, tokens, static_cast<uint64_t>(n + tokens));
+        const Problem q = interleaved(p);
+        const auto want = run(*stored, p);
+        EXPECT_EQ(run(*twin, q), want) << twin->name << " n=" << n << " tokens=" << tokens;
+        if (!simd) continue;
+        const auto got = run(*simd, q);
+        for (size_t i = 0; i < got.size(); ++i) {
+          const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
+          ASSERT_LE(std::fabs(got[i] - want[i]), 2e-6 * mag + 1e-6)
+              << simd->name << " n=" << n << " tokens=" << tokens << " i=" << i;
+        }
+        ++checked_simd;
       }
-    }
-  if (!simd) GTEST_SKIP() << "no AVX-512 on this CPU; only the scalar twin checked";
+  }
+  if (checked_simd == 0) GTEST_SKIP() << "no AVX-512 on this CPU; only the scalar twins checked";
 }
 
 TEST(WeightKernels, SelectionFallsBackForLengthsASimdKernelDeclines) {
@@ -211,11 +221,11 @@ namespace {
 // Odd token and row counts exercise partial tiles and panels.
 TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
   if (!amx::available()) GTEST_SKIP() << "no AMX-BF16 on this CPU";
-  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kBF16, DType::kQ4_0R16}) {
-    // The interleaved layout needs whole groups of 16 rows: 208 = 6.5 panels of 32.
-    const bool regrouped = type == DType::kQ4_0R16;
-    Problem stored = make_problem(regrouped ? DType::kQ4_0 : type, regrouped ? 208 : 203, 512, 70, 7);
-    const Problem p = regrouped ? interleaved(stored) : std::move(stored);
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kBF16, DType::kQ4_0R16, DType::kQ8_0R16}) {
+    // The interleaved layouts need whole groups of 16 rows: 208 = 6.5 panels of 32.
+    const auto stored_as = stored_type(type);
+    Problem stored = make_problem(stored_as.value_or(type), stored_as ? 208 : 203, 512, 70, 7);
+    const Problem p = stored_as ? interleaved(stored) : std::move(stored);
     std::vector<float> y(static_cast<size_t>(p.rows * p.tokens));
     ThreadPool pool(2);
     amx::matmul_bf16(y.data(), p.rows, p.x.data(), p.tokens, p.w.view(), pool);

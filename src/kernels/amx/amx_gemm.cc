@@ -12,8 +12,7 @@
 
 #include "kernels/avx512/kernels_avx512.h"
 #include "kernels/cpu_features.h"
-#include "tensor/q4_0_interleave.h"
-#include "tensor/quant_blocks.h"
+#include "tensor/row_interleave.h"
 #include "tensor/quantize.h"
 
 namespace limarp::kernels::amx {
@@ -88,34 +87,43 @@ inline void pack_tile(uint16_t* tile, const float* rows, int64_t K) {
   for (int kk = 0; kk < 16; ++kk) _mm512_storeu_si512(tile + kk * 32, m[kOrder[kk]]);
 }
 
-// The interleaved Q4_0 layout already holds one weight row per 32-bit lane, as a B tile's
-// columns are: each block column of a 16-row group (32 k values, one k-step) becomes one tile
-// without a transpose. Tile row kk holds k = 2kk, 2kk + 1: low nibbles for kk < 8, high after.
-void pack_group_q4_0r16(uint16_t* panel, int64_t j, const uint8_t* group, int64_t steps) {
+// The interleaved layouts already hold one weight row per 32-bit lane, as a B tile's columns
+// are: each block column of a 16-row group (32 k values, one k-step) becomes one tile without
+// a transpose. Tile row kk holds k = 2kk, 2kk + 1, which are bytes 2c, 2c + 1 of each lane of
+// one code vector (Q4_0: low nibbles for kk < 8, high nibbles after).
+void pack_group_interleaved(uint16_t* panel, int64_t j, const uint8_t* group, int64_t steps, DType type) {
+  const bool q4 = type == DType::kQ4_0R16;
+  const int64_t column = static_cast<int64_t>(interleaved_column_bytes(type));
   const __m512i m4 = _mm512_set1_epi8(0x0F);
-  const __m512 eight = _mm512_set1_ps(8.0f);
+  const __m512 offset = _mm512_set1_ps(q4 ? 8.0f : 0.0f);
   // Scales for values 0..15 (rows 0..7, two values each) and 16..31 (rows 8..15).
   const __m512i rows_lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
   const __m512i rows_hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
   for (int64_t s = 0; s < steps; ++s) {
-    const uint8_t* col = group + s * static_cast<int64_t>(kQ4_0R16BlockBytes);
+    const uint8_t* col = group + s * column;
     uint16_t* tile = panel + (s * 2 + j) * 512;
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col)));
     const __m512 d_lo = _mm512_permutexvar_ps(rows_lo, d), d_hi = _mm512_permutexvar_ps(rows_hi, d);
-    for (int q = 0; q < 4; ++q) {
+    auto values = [&](__m128i bytes, __m512 scale) {
+      const __m512i v = q4 ? _mm512_cvtepu8_epi32(bytes) : _mm512_cvtepi8_epi32(bytes);
+      return _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(v), offset), scale);
+    };
+    auto emit = [&](int64_t kk, __m512i codes, int c) {
+      const __m256i pairs = _mm512_cvtepi32_epi16(_mm512_srli_epi32(codes, 16 * c));
+      const __m512 lo = values(_mm256_castsi256_si128(pairs), d_lo);
+      const __m512 hi = values(_mm256_extracti128_si256(pairs, 1), d_hi);
+      _mm512_storeu_si512(tile + kk * 32, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
+    };
+    for (int q = 0; q < (q4 ? 4 : 8); ++q) {
       const __m512i v = _mm512_loadu_si512(col + 32 + 64 * q);
-      const __m512i nibbles[2] = {_mm512_and_si512(v, m4), _mm512_and_si512(_mm512_srli_epi16(v, 4), m4)};
-      for (int h = 0; h < 2; ++h)
-        for (int c = 0; c < 2; ++c) {
-          // Bytes 2c and 2c + 1 of every row: the 32 codes of one tile row, in row order.
-          const __m256i codes = _mm512_cvtepi32_epi16(_mm512_srli_epi32(nibbles[h], 16 * c));
-          auto values = [&](__m128i bytes, __m512 scale) {
-            return _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)), eight), scale);
-          };
-          const __m512 lo = values(_mm256_castsi256_si128(codes), d_lo);
-          const __m512 hi = values(_mm256_extracti128_si256(codes, 1), d_hi);
-          _mm512_storeu_si512(tile + (8 * h + 2 * q + c) * 32, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
+      for (int c = 0; c < 2; ++c) {
+        if (q4) {
+          emit(2 * q + c, _mm512_and_si512(v, m4), c);
+          emit(8 + 2 * q + c, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), c);
+        } else {
+          emit(2 * q + c, v, c);
         }
+      }
     }
   }
 }
@@ -124,12 +132,12 @@ void pack_group_q4_0r16(uint16_t* panel, int64_t j, const uint8_t* group, int64_
 // 16 columns × 2 bf16. Rows past the matrix are zero.
 void pack_panel(uint16_t* panel, float* rowbuf, const TensorView& w, int64_t o0) {
   const int64_t K = w.cols(), rows = w.rows();
-  if (w.type == DType::kQ4_0R16) {
-    static_assert(kStepK == kQK && kPanelRows == 2 * kQ4_0R16Rows);
+  if (stored_type(w.type)) {
+    static_assert(kStepK == 32 && kPanelRows == 2 * kInterleaveRows);
     for (int64_t j = 0; j < 2; ++j) {
-      const int64_t r0 = o0 + j * kQ4_0R16Rows;
+      const int64_t r0 = o0 + j * kInterleaveRows;
       if (r0 < rows) {
-        pack_group_q4_0r16(panel, j, w.row(r0), K / kStepK);
+        pack_group_interleaved(panel, j, w.row(r0), K / kStepK, w.type);
       } else {
         for (int64_t s = 0; s < K / kStepK; ++s) std::memset(panel + (s * 2 + j) * 512, 0, 1024);
       }

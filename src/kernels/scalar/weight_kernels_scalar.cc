@@ -9,7 +9,7 @@
 #include "kernels/activation_quant.h"
 #include "kernels/ops.h"
 #include "kernels/weight_kernels.h"
-#include "tensor/q4_0_interleave.h"
+#include "tensor/row_interleave.h"
 #include "tensor/quant_blocks.h"
 #include "tensor/quantize.h"
 #include "base/half.h"
@@ -150,14 +150,15 @@ void int_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows,
   }
 }
 
-// q4_0 interleaved 16 rows at a time: each row regathered into Q4_0 blocks, then q4_0's dot.
-// w is the first row of a group of 16.
-void q4_0r16_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
-                  int64_t tokens, int64_t n) {
+// q4_0 and q8_0 interleaved 16 rows at a time: each row regathered into its stored blocks,
+// then the stored type's dot. w is the first row of a group of 16.
+template <DType kInterleaved, float (*kDot)(const uint8_t*, const ActView&, int64_t)>
+void interleaved_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px,
+                      size_t ldx, int64_t tokens, int64_t n) {
   std::vector<uint8_t> row(ldw);
   for (int64_t r = 0; r < rows; ++r) {
-    deinterleave_q4_0_row(w, r, n, row.data());
-    for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = dot_q4_0(row.data(), act_view(px + t * ldx, n), n);
+    deinterleave_row(kInterleaved, w, r, n, row.data());
+    for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = kDot(row.data(), act_view(px + t * ldx, n), n);
   }
 }
 
@@ -177,7 +178,10 @@ const WeightKernel kKernels[] = {
     FLOAT_KERNEL(DType::kQ5_K, "q5_k", 256),
     {"q8_0/scalar", DType::kQ8_0, Isa::kScalar, 32, int_bytes, int_prepare, int_tile<dot_q8_0>},
     {"q4_0/scalar", DType::kQ4_0, Isa::kScalar, 32, int_bytes, int_prepare, int_tile<dot_q4_0>},
-    {"q4_0r16/scalar", DType::kQ4_0R16, Isa::kScalar, 32, int_bytes, int_prepare, q4_0r16_tile},
+    {"q4_0r16/scalar", DType::kQ4_0R16, Isa::kScalar, 32, int_bytes, int_prepare,
+     interleaved_tile<DType::kQ4_0R16, dot_q4_0>},
+    {"q8_0r16/scalar", DType::kQ8_0R16, Isa::kScalar, 32, int_bytes, int_prepare,
+     interleaved_tile<DType::kQ8_0R16, dot_q8_0>},
     {"q4_k/scalar", DType::kQ4_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<dot_q4_k>},
     {"q6_k/scalar", DType::kQ6_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<dot_q6_k>},
 };
