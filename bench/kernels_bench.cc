@@ -75,15 +75,16 @@ void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
     k->tile(y.data(), rows, data, w.view().row_stride(), rows, px.get(), ldx, tokens, n);
     benchmark::DoNotOptimize(y.data());
   }
-  state.counters["weight_GB/s"] = benchmark::Counter(static_cast<double>(w.nbytes() * tokens) * static_cast<double>(state.iterations()) / 1e9,
-                                                     benchmark::Counter::kIsRate);
+  const double bytes = static_cast<double>(w.nbytes() * tokens) * static_cast<double>(state.iterations());
+  state.counters["weight_GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
 }
 
 void register_all() {
   if (kernels::active_isa() == kernels::Isa::kAvx512)
     for (DType t : {DType::kQ4_0, DType::kQ8_0})
       for (bool interleave : {false, true}) {
-        const std::string name = std::string("kernel_compute/") + dtype_name(t) + (interleave ? "/interleaved" : "/stored");
+        const std::string name =
+            std::string("kernel_compute/") + dtype_name(t) + (interleave ? "/interleaved" : "/stored");
         benchmark::RegisterBenchmark(name.c_str(), BM_KernelCompute, t, interleave)->Arg(1)->Arg(4)->UseRealTime();
       }
   const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16, DType::kF32, DType::kNF4};

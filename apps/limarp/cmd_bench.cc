@@ -75,7 +75,7 @@ Status run_bench(const BenchOptions& o) {
                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30),
                kernels::cpu_features().describe().c_str(), o.threads);
   if (repacked > 0)
-    std::fprintf(stderr, "  %lld q4_0 matrices regrouped 16 rows at a time for the decode kernel (--no-repack: as stored)\n",
+    std::fprintf(stderr, "  %lld q4_0/q8_0 matrices regrouped 16 rows at a time (--no-repack: as stored)\n",
                  static_cast<long long>(repacked));
   // Warm-up: page the weights in and let the clocks settle.
   {
@@ -155,7 +155,7 @@ void register_bench(CLI::App& root, RunState& state) {
   cmd->add_option("--lora", o->loras, "Apply LoRA adapter PATH[:SCALE] at run time; repeatable");
   cmd->add_flag("--no-bandwidth", o->skip_bandwidth, "Skip the memory bandwidth measurement");
   cmd->add_flag("--no-repack", o->no_repack,
-                "Compute q4_0 weights in the file's layout instead of regrouping them for the decode kernel");
+                "Compute q4_0 and q8_0 weights in the file's layout instead of regrouping them at load");
   cmd->add_flag("--json", o->json, "End with one JSON line of the results");
   add_threads_option(*cmd, o->threads);
   cmd->callback([o, &state] { state.exit_code = report(run_bench(*o)); });

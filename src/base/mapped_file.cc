@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <new>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -71,7 +70,7 @@ MappedFile::~MappedFile() {
 std::shared_ptr<uint8_t> allocate_weight_memory(size_t bytes) {
   const size_t size = std::max<size_t>(bytes, 1);
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
+  if (p == MAP_FAILED) return nullptr;
 #ifdef MADV_HUGEPAGE
   madvise(p, size, MADV_HUGEPAGE);
 #endif

@@ -34,8 +34,8 @@ class MappedFile {
 };
 
 // Anonymous memory for weights rebuilt at load (zero-filled, huge pages where the kernel
-// gives them): the pointer stays valid while any copy of the shared_ptr lives. Throws
-// std::bad_alloc when the system has no room.
+// gives them): the pointer stays valid while any copy of the shared_ptr lives. Null when the
+// system refuses the mapping.
 std::shared_ptr<uint8_t> allocate_weight_memory(size_t bytes);
 
 // Drops the pages lying wholly inside [p, p + n) of a read-only file mapping from this

@@ -65,8 +65,8 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
   // Decoding streams weights from memory: chunks of ~256 KiB keep each core's reads sequential
   // for its prefetchers while leaving enough chunks to balance uneven cores. Chunks are whole
   // multiples of 16 rows, the groups of the interleaved layouts.
-  const int64_t row_chunk = T <= 4 ? std::max<int64_t>(kRowChunk, static_cast<int64_t>((256 << 10) / std::max<size_t>(ldw, 1)) / 16 * 16)
-                                   : kRowChunk;
+  const int64_t stream_rows = static_cast<int64_t>((256 << 10) / std::max<size_t>(ldw, 1)) / 16 * 16;
+  const int64_t row_chunk = T <= 4 ? std::max<int64_t>(kRowChunk, stream_rows) : kRowChunk;
   LIMARP_CHECK(!stored_type(w.type) || n_out % kInterleaveRows == 0);
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {

@@ -180,9 +180,16 @@ int64_t LlamaModel::interleave_for_decode() {
     for (Projection p : kAllProjections) consider(l.projection(p));
   if (!config_.tied_output) consider(weights_.output);
   if (todo.empty()) return 0;
+  // Each matrix starts on a cache line.
+  auto padded = [](uint64_t n) { return (n + 63) / 64 * 64; };
   uint64_t total = 0;
-  for (const TensorView* t : todo) total += t->nbytes;
+  for (const TensorView* t : todo) total += padded(t->nbytes);
   std::shared_ptr<uint8_t> memory = allocate_weight_memory(total);
+  if (!memory) {
+    log::warn("{}: no memory for the regrouped weights ({:.0f} MiB); computing in the stored layout", store_->source,
+              static_cast<double>(total) / (1 << 20));
+    return 0;
+  }
   // Only a GGUF store's tensors are views into a file mapping whose pages can be dropped.
   const bool mapped = store_->format == FileFormat::kGguf;
   uint8_t* out = memory.get();
@@ -191,7 +198,7 @@ int64_t LlamaModel::interleave_for_decode() {
     if (mapped) release_mapped_pages(t->data, t->nbytes);
     t->type = *interleaved_type(t->type);
     t->data = out;
-    out += t->nbytes;
+    out += padded(t->nbytes);
   }
   store_->keep_alive(std::move(memory));
   log::debug("{}: {} matrices ({:.0f} MiB) regrouped 16 rows at a time for the AVX-512 kernels", store_->source,

@@ -39,7 +39,8 @@ truncated = os.path.join(d, "truncated.gguf")
 with open(model, "rb") as f, open(truncated, "wb") as g:
     g.write(f.read()[:5000])
 _, err, rc = run("bench", "-m", truncated, check=False)
-c.check(rc != 0 and "truncated.gguf" in err and "cannot fit" in err, f"a truncated file is refused: {err.strip()[-90:]}")
+c.check(rc != 0 and "truncated.gguf" in err and "cannot fit" in err,
+        f"a truncated file is refused: {err.strip()[-90:]}")
 _, err, rc = run("bench", "-m", model, "-r", "0", check=False)
 c.check(rc != 0 and "repetitions" in err, "-r 0 is refused")
 c.done()

@@ -67,7 +67,8 @@ void row(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx,
     const __m512i wu0 = _mm512_xor_si512(_mm512_permutex2var_epi8(a, idx_qs, b), flip);
     const __m512i wu1 = _mm512_xor_si512(_mm512_permutex2var_epi8(b, idx_qs_next, c), flip);
     const __m512i d = _mm512_permutex2var_epi8(a, idx_d_pair, b);
-    const __m512 dw0 = _mm512_cvtph_ps(_mm512_castsi512_si256(d)), dw1 = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(d, 1));
+    const __m512 dw0 = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
+    const __m512 dw1 = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(d, 1));
     for (int t = 0; t < TB; ++t) {
       const uint8_t* xg = px + t * ldx + g * kGroupBytes;
       accumulate(acc[0][t], wu0, dw0, xg);

@@ -72,7 +72,8 @@ uint64_t sum_u64(const uint64_t* p, size_t n) {
   }
   uint64_t tail = 0;
   for (; i < n; ++i) tail += p[i];
-  return static_cast<uint64_t>(_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)))) + tail;
+  const __m512i sum = _mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3));
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(sum)) + tail;
 }
 
 }  // namespace limarp::kernels::avx512
