@@ -154,10 +154,9 @@ void register_bench(CLI::App& root, RunState& state) {
   cmd->add_option("-r,--repetitions", o->reps, "Repetitions of each test")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--lora", o->loras, "Apply LoRA adapter PATH[:SCALE] at run time; repeatable");
   cmd->add_flag("--no-bandwidth", o->skip_bandwidth, "Skip the memory bandwidth measurement");
-  cmd->add_flag("--no-repack", o->no_repack,
-                "Compute q4_0 and q8_0 weights in the file's layout instead of regrouping them at load");
   cmd->add_flag("--json", o->json, "End with one JSON line of the results");
   add_threads_option(*cmd, o->threads);
+  add_repack_option(*cmd, o->no_repack);
   cmd->callback([o, &state] { state.exit_code = report(run_bench(*o)); });
 }
 

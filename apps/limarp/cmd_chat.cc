@@ -24,6 +24,7 @@ namespace limarp::cli {
 namespace {
 
 struct ChatOptions {
+  bool no_repack = false;
   std::string model, tokenizer, card, load, save;
   std::vector<std::string> loras;
   std::string char_name, char_persona, user_name, user_persona, scenario, length = "medium";
@@ -197,7 +198,7 @@ class ChatRepl {
 Status run_chat(const ChatOptions& o) {
   auto interrupted = watch_interrupts();  // before any thread exists, so all inherit the mask
   LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, true}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack}));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   ChatSettings settings;
   settings.context = o.ctx;
@@ -258,6 +259,7 @@ void register_chat(CLI::App& root, RunState& state) {
   cmd->add_flag("--no-trim", o->no_trim, "Keep an unfinished last sentence when a reply hits the limit");
   o->sampler.add_to(*cmd);
   add_threads_option(*cmd, o->threads);
+  add_repack_option(*cmd, o->no_repack);
   cmd->callback([o, &state] { state.exit_code = report(run_chat(*o)); });
 }
 

@@ -17,6 +17,7 @@ namespace limarp::cli {
 namespace {
 
 struct EvalLengthOptions {
+  bool no_repack = false;
   std::string model, tokenizer, chats = LIMARP_SOURCE_DIR "/data/roleplay", svg, md;
   std::vector<std::string> loras;
   int replies = 8, every = 1;
@@ -28,7 +29,7 @@ struct EvalLengthOptions {
 
 Status run_eval_length(const EvalLengthOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, true}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack}));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   LIMARP_ASSIGN_OR_RETURN(std::vector<ChatState> all, load_limarp_conversations(o.chats));
   std::vector<ChatState> chats;
@@ -76,6 +77,7 @@ void register_eval_length(CLI::App& root, RunState& state) {
   cmd->add_flag("--json", o->json, "End with one JSON line: {\"levels\":[...],\"spearman\":...}");
   o->sampler.add_to(*cmd);
   add_threads_option(*cmd, o->threads);
+  add_repack_option(*cmd, o->no_repack);
   cmd->callback([o, &state] { state.exit_code = report(run_eval_length(*o)); });
 }
 

@@ -16,6 +16,7 @@ namespace limarp::cli {
 namespace {
 
 struct GenerateCliOptions {
+  bool no_repack = false;
   std::string model, tokenizer, prompt;
   std::vector<std::string> loras;
   int64_t n = 128;
@@ -28,7 +29,7 @@ struct GenerateCliOptions {
 };
 
 Status run_generate(const GenerateCliOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, true}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack}));
   const LlamaModel& model = bundle.model;
   const Tokenizer& tok = *bundle.tokenizer;
   log::info("model: {} ({})", model.config().describe(), model.weight_type_name());
@@ -97,6 +98,7 @@ void register_generate(CLI::App& root, RunState& state) {
   cmd->add_flag("--no-bos", o->no_bos, "Do not start the prompt with BOS");
   cmd->add_flag("--json", o->json, "End with one JSON line: prompt_tokens, tokens, text");
   add_threads_option(*cmd, o->threads);
+  add_repack_option(*cmd, o->no_repack);
   cmd->callback([o, &state] { state.exit_code = report(run_generate(*o)); });
 }
 

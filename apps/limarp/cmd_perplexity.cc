@@ -13,6 +13,7 @@ namespace limarp::cli {
 namespace {
 
 struct PerplexityCliOptions {
+  bool no_repack = false;
   std::string model, tokenizer, file;
   std::vector<std::string> loras;
   int64_t ctx = 512, stride = 0, max_tokens = 0;
@@ -21,7 +22,7 @@ struct PerplexityCliOptions {
 };
 
 Status run_perplexity(const PerplexityCliOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, true}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack}));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   LIMARP_ASSIGN_OR_RETURN(std::string text, read_text_file(o.file));
   std::vector<int32_t> tokens = bundle.tokenizer->encode(text);
@@ -61,6 +62,7 @@ void register_perplexity(CLI::App& root, RunState& state) {
   cmd->add_option("--max-tokens", o->max_tokens, "Score only the first N tokens of the file");
   cmd->add_flag("--json", o->json, "End with one JSON line");
   add_threads_option(*cmd, o->threads);
+  add_repack_option(*cmd, o->no_repack);
   cmd->callback([o, &state] { state.exit_code = report(run_perplexity(*o)); });
 }
 

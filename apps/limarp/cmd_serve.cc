@@ -24,6 +24,7 @@ namespace limarp::cli {
 namespace {
 
 struct ServeOptions {
+  bool no_repack = false;
   std::string model, tokenizer, alias, host = "127.0.0.1", api_key;
   std::vector<std::string> loras, cors;
   int port = 5001, slots = 1, queue = 16, max_connections = 64, json_depth = 32;
@@ -107,7 +108,7 @@ Status run_serve(const ServeOptions& o) {
             server.port());
 
   LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, true}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack}));
   LIMARP_ASSIGN_OR_RETURN(std::vector<LoadedAdapter> adapters, load_adapter_list(o.loras, bundle.model));
   auto registry = std::make_unique<server::LoraRegistry>();
   for (auto& a : adapters) registry->add(a.spec.path, a.adapter, a.spec.scale);
@@ -166,6 +167,7 @@ Example: limarp serve -m llama2-7b.q4_k_m.gguf --lora limarp-adapter:1.0 --slots
 See docs/server.md.)");
   o->sampler.add_to(*cmd);
   add_threads_option(*cmd, o->threads);
+  add_repack_option(*cmd, o->no_repack);
   cmd->callback([o, &state] { state.exit_code = report(run_serve(*o)); });
 }
 

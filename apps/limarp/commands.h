@@ -21,6 +21,9 @@ int report(const Status& status);
 // Adds -t/--threads with the machine's default.
 void add_threads_option(CLI::App& app, int& threads);
 
+// Adds --no-repack: keep q4_0/q8_0 weights in the file's layout instead of regrouping them at load.
+void add_repack_option(CLI::App& app, bool& no_repack);
+
 void register_info(CLI::App& root, RunState& state);
 void register_convert(CLI::App& root, RunState& state);
 void register_init(CLI::App& root, RunState& state);

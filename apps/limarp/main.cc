@@ -20,6 +20,12 @@ void add_threads_option(CLI::App& app, int& threads) {
   app.add_option("-t,--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
 }
 
+void add_repack_option(CLI::App& app, bool& no_repack) {
+  app.add_flag("--no-repack", no_repack,
+               "Compute q4_0 and q8_0 weights in the file's layout instead of regrouping them at load "
+               "(faster load, slower decode; other rounding)");
+}
+
 }  // namespace limarp::cli
 
 int main(int argc, char** argv) {

@@ -1,6 +1,7 @@
 """`limarp bench`: runs prompt and generation tests, reports mean ± sd, the read bandwidth and
 the decode limit it implies (bandwidth / bytes read per token, counted here from the shape),
-and the model's own peak memory; bad arguments and files get clear errors."""
+and the model's own peak memory; bad arguments and files get clear errors. Also --no-repack,
+here and on perplexity."""
 import os
 
 from common import Checker, last_json, run, scratch
@@ -32,6 +33,25 @@ out, _, _ = run("bench", "-m", model, "-p", "0", "-n", "4", "-r", "1", "--no-ban
 j = last_json(out)
 c.check(j["pp_tok_s"] == 0 and j["tg_tok_s"] > 0, "-p 0 skips prompt processing")
 c.check(j["bandwidth_gb_s"] == 0 and j["decode_limit_tok_s"] == 0, "--no-bandwidth skips the probe")
+
+# Q4_0 matrices are regrouped 16 rows at a time on AVX-512 CPUs (every projection and the output of
+# the small shape: 6 layers x 7 + 1), unless --no-repack; both layouts give the same perplexity.
+q4 = os.path.join(d, "small-q4_0.gguf")
+run("init", q4, "--shape", "small", "--type", "q4_0", "--vocab", "512")
+out, _, _ = run("bench", "-m", q4, "-p", "8", "-n", "4", "-r", "1", "--no-bandwidth", "--json")
+j = last_json(out)
+if j["kernels"] == "avx512":
+    c.check(j["repacked_matrices"] == 43, f"q4_0 matrices regrouped: {j['repacked_matrices']} of 43")
+else:
+    print(f"note: kernels {j['kernels']}: nothing is regrouped")
+out, _, _ = run("bench", "-m", q4, "-p", "8", "-n", "4", "-r", "1", "--no-bandwidth", "--no-repack", "--json")
+c.check(last_json(out)["repacked_matrices"] == 0, "--no-repack keeps the stored layout")
+text = os.path.join(d, "text.txt")
+with open(text, "w") as f:
+    f.write("Once upon a time there was a little robot who liked to count the stars. " * 12)
+nll = [last_json(run("perplexity", "-m", q4, "-f", text, "--ctx", "64", "--json", *extra)[0])["mean_nll"]
+       for extra in ((), ("--no-repack",))]
+c.check(abs(nll[0] - nll[1]) < 1e-4, f"perplexity regrouped vs stored: mean NLL {nll[0]:.6f} vs {nll[1]:.6f}")
 
 _, err, rc = run("bench", "-m", os.path.join(d, "missing.gguf"), check=False)
 c.check(rc != 0 and "missing.gguf" in err, "a missing model file is named in the error")
