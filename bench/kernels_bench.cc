@@ -3,6 +3,8 @@
 // best instruction-set level and at the scalar twin, side by side in one run. Reported as
 // weight bytes/s (decode) and multiply-adds/s (prefill).
 //
+// attention_decode/*: one decoded token's attention over the KV cache (see below).
+//
 // kernel_compute/*: the decode kernels alone on a 256 x 4096 matrix that stays in one core's
 // L2 cache, so memory bandwidth does not hide their cost: Q4_0 and Q8_0 in the stored layout
 // and regrouped 16 rows at a time (tensor/row_interleave.h), as a machine with more bandwidth
@@ -13,6 +15,8 @@
 
 #include "base/rng.h"
 #include "base/thread_pool.h"
+#include "kernels/attention.h"
+#include "kernels/kv_rows.h"
 #include "kernels/matmul.h"
 #include "kernels/weight_kernels.h"
 #include "tensor/quantize.h"
@@ -79,7 +83,41 @@ void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
   state.counters["weight_GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
 }
 
+// Decoding one token's attention over a KV cache of `positions` tokens, Llama-2-7B's heads (32
+// of 128), f32 against f16 elements. 32 layers' caches (1-2 GiB), visited in turn, so the reads come
+// from memory as in a real model rather than from cache. Reported as cache bytes read per second.
+void BM_AttentionDecode(benchmark::State& state, DType type) {
+  const kernels::AttentionShape shape{32, 32, 128};
+  const int64_t positions = state.range(0), layers = 32, kv = shape.n_kv_heads * shape.head_dim;
+  const size_t element = type == DType::kF16 ? 2 : 4;
+  const size_t layer_bytes = static_cast<size_t>(positions * kv) * element;
+  AlignedBuffer keys = allocate_aligned(layer_bytes * layers), values = allocate_aligned(layer_bytes * layers);
+  Rng rng(3);
+  std::vector<float> row(static_cast<size_t>(kv));
+  for (int64_t r = 0; r < positions * layers; ++r) {
+    for (auto& x : row) x = rng.fast_normal();
+    kernels::store_kv_row(keys.get() + static_cast<size_t>(r * kv) * element, type, row.data(), kv);
+    kernels::store_kv_row(values.get() + static_cast<size_t>(r * kv) * element, type, row.data(), kv);
+  }
+  std::vector<float> q(static_cast<size_t>(kv), 0.1f), out(q.size());
+  ThreadPool pool(2);
+  int64_t layer = 0;
+  for (auto _ : state) {
+    const size_t offset = layer_bytes * static_cast<size_t>(layer);
+    kernels::attention(out.data(), q.data(), {keys.get() + offset, type, positions * shape.head_dim},
+                       {values.get() + offset, type, positions * shape.head_dim}, 1, positions - 1, shape, pool);
+    benchmark::DoNotOptimize(out.data());
+    layer = (layer + 1) % layers;
+  }
+  state.SetLabel(dtype_name(type));
+  state.counters["kv_GB/s"] = benchmark::Counter(2.0 * static_cast<double>(layer_bytes) * static_cast<double>(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
 void register_all() {
+  for (DType t : {DType::kF32, DType::kF16})
+    benchmark::RegisterBenchmark((std::string("attention_decode/") + dtype_name(t)).c_str(), BM_AttentionDecode, t)
+        ->Arg(512)->Arg(2048)->Unit(benchmark::kMicrosecond)->UseRealTime();
   if (kernels::active_isa() == kernels::Isa::kAvx512)
     for (DType t : {DType::kQ4_0, DType::kQ8_0})
       for (bool interleave : {false, true}) {

@@ -22,7 +22,8 @@ namespace {
 struct BenchOptions {
   std::string model;
   std::vector<std::string> loras;
-  int64_t prompt = 512, gen = 128;
+  int64_t prompt = 512, gen = 128, depth = 0;
+  DType kv_type = DType::kF16;
   int reps = 3;
   int threads = 1;
   bool json = false, skip_bandwidth = false, no_repack = false;
@@ -68,8 +69,8 @@ Status run_bench(const BenchOptions& o) {
     return t;
   };
   const int64_t warmup_tokens = std::min<int64_t>(o.prompt > 0 ? o.prompt : 8, 32);
-  const int64_t ctx = std::max(std::max<int64_t>(o.prompt, 1) + o.gen + 1, warmup_tokens);
-  KvCache cache(c, ctx);
+  const int64_t ctx = std::max(std::max<int64_t>(o.prompt, o.depth + o.gen) + 1, warmup_tokens);
+  KvCache cache(c, ctx, o.kv_type);
   std::vector<float> logits;
   std::fprintf(stderr, "bench: %s\n  %s, %s, %.2f GiB\n  %s, %d threads\n", o.model.c_str(), c.describe().c_str(),
                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30),
@@ -92,8 +93,19 @@ Status run_bench(const BenchOptions& o) {
     pp.push_back(static_cast<double>(o.prompt) / seconds_since(t0));
     std::fprintf(stderr, "  pp%lld rep %d: %.2f tok/s\n", static_cast<long long>(o.prompt), r + 1, pp.back());
   }
+  // Generation after `depth` tokens of context: they are evaluated once (untimed), and each
+  // repetition cuts the cache back to them.
+  cache.clear();
+  if (o.depth > 0 && o.gen > 0) {
+    std::fprintf(stderr, "  filling %lld tokens of context\n", static_cast<long long>(o.depth));
+    // In batches of 512, as chat and the server evaluate long prompts (bounded activations).
+    const auto tokens = random_tokens(o.depth);
+    for (size_t i = 0; i < tokens.size(); i += 512)
+      LIMARP_TRY(fwd.eval(std::span(tokens).subspan(i, std::min<size_t>(512, tokens.size() - i)), cache, logits,
+                          LogitsWanted::kLast, adapter));
+  }
   for (int r = 0; r < o.reps && o.gen > 0; ++r) {
-    cache.clear();
+    cache.truncate(o.depth);
     int32_t tok = 1;
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < o.gen; ++i) {
@@ -112,6 +124,9 @@ Status run_bench(const BenchOptions& o) {
   if (!o.skip_bandwidth) bw = kernels::measure_read_bandwidth(pool).gb_per_s;
   uint64_t bpt = bytes_per_token(model);
   for (size_t i = 0; i < adapters.size(); ++i) bpt += adapters.adapter(i).bytes();
+  // Attention reads the keys and values of every cached position, on average depth + gen / 2.
+  const uint64_t kv_read = KvCache::bytes_for(c.n_layers, c.kv_dim(), o.depth + o.gen / 2, o.kv_type);
+  bpt += kv_read;
   const double limit = bw > 0 ? bw * 1e9 / static_cast<double>(bpt) : 0;
 
   const Stats p = stats(pp), g = stats(tg);
@@ -121,19 +136,20 @@ Status run_bench(const BenchOptions& o) {
                 model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads,
                 static_cast<long long>(o.prompt), p.mean, p.sd);
   if (!tg.empty())
-    std::printf("| %s | %s | %.2f | %d | tg%lld | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
-                model.weight_type_name().c_str(),
-                static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads, static_cast<long long>(o.gen),
-                g.mean, g.sd);
+    std::printf("| %s | %s | %.2f | %d | tg%lld%s | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
+                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads,
+                static_cast<long long>(o.gen), o.depth > 0 ? fmt::format(" @ d{}", o.depth).c_str() : "", g.mean,
+                g.sd);
   if (bw > 0)
-    std::printf("read bandwidth %.1f GB/s (%d threads); %.2f GB read per token; decode limit %.1f tok/s; "
-                "generation at %.0f %% of it\n",
-                bw, o.threads, static_cast<double>(bpt) / 1e9, limit, limit > 0 ? 100.0 * g.mean / limit : 0.0);
+    std::printf("read bandwidth %.1f GB/s (%d threads); %.2f GB read per token (%.2f GB of it KV cache); "
+                "decode limit %.1f tok/s; generation at %.0f %% of it\n",
+                bw, o.threads, static_cast<double>(bpt) / 1e9, static_cast<double>(kv_read) / 1e9, limit,
+                limit > 0 ? 100.0 * g.mean / limit : 0.0);
   std::printf("peak memory %.0f MiB (weights %.0f MiB, KV cache %.0f MiB)\n", peak_mib,
               static_cast<double>(model.weight_bytes()) / (1 << 20), static_cast<double>(cache.bytes()) / (1 << 20));
   if (o.json) {
     Json j = {{"model", o.model},        {"type", model.weight_type_name()}, {"threads", o.threads},
-              {"pp", o.prompt},          {"tg", o.gen},                      {"reps", o.reps},
+              {"pp", o.prompt},          {"tg", o.gen}, {"depth", o.depth}, {"kv_type", dtype_name(o.kv_type)},                      {"reps", o.reps},
               {"pp_tok_s", p.mean},      {"pp_sd", p.sd},                    {"tg_tok_s", g.mean},
               {"tg_sd", g.sd},           {"bandwidth_gb_s", bw},             {"bytes_per_token", bpt},
               {"decode_limit_tok_s", limit}, {"peak_rss_mib", peak_mib},     {"kv_cache_mib", static_cast<double>(cache.bytes()) / (1 << 20)},
@@ -151,12 +167,16 @@ void register_bench(CLI::App& root, RunState& state) {
   cmd->add_option("-m,--model", o->model, "Model file")->required();
   cmd->add_option("-p,--n-prompt", o->prompt, "Prompt tokens per prompt-processing test (0 = skip)")->capture_default_str();
   cmd->add_option("-n,--n-gen", o->gen, "Tokens per generation test (0 = skip)")->capture_default_str();
+  cmd->add_option("-d,--depth", o->depth, "Tokens already in the context when each generation test starts")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   cmd->add_option("-r,--repetitions", o->reps, "Repetitions of each test")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--lora", o->loras, "Apply LoRA adapter PATH[:SCALE] at run time; repeatable");
   cmd->add_flag("--no-bandwidth", o->skip_bandwidth, "Skip the memory bandwidth measurement");
   cmd->add_flag("--json", o->json, "End with one JSON line of the results");
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
+  add_kv_type_option(*cmd, o->kv_type);
   cmd->callback([o, &state] { state.exit_code = report(run_bench(*o)); });
 }
 

@@ -25,6 +25,7 @@ namespace {
 
 struct ChatOptions {
   bool no_repack = false;
+  DType kv_type = DType::kF16;
   std::string model, tokenizer, card, load, save;
   std::vector<std::string> loras;
   std::string char_name, char_persona, user_name, user_persona, scenario, length = "medium";
@@ -202,6 +203,7 @@ Status run_chat(const ChatOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   ChatSettings settings;
   settings.context = o.ctx;
+  settings.kv_type = o.kv_type;
   settings.max_reply_tokens = o.max_reply;
   settings.shift = o.no_shift ? ShiftPolicy::kNever : ShiftPolicy::kAllowed;
   settings.trim_unfinished_sentence = !o.no_trim;
@@ -260,6 +262,7 @@ void register_chat(CLI::App& root, RunState& state) {
   o->sampler.add_to(*cmd);
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
+  add_kv_type_option(*cmd, o->kv_type);
   cmd->callback([o, &state] { state.exit_code = report(run_chat(*o)); });
 }
 

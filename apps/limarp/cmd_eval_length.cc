@@ -18,6 +18,7 @@ namespace {
 
 struct EvalLengthOptions {
   bool no_repack = false;
+  DType kv_type = DType::kF16;
   std::string model, tokenizer, chats = LIMARP_SOURCE_DIR "/data/roleplay", svg, md;
   std::vector<std::string> loras;
   int replies = 8, every = 1;
@@ -39,6 +40,7 @@ Status run_eval_length(const EvalLengthOptions& o) {
   e.depth = o.deep ? EvalDepth::kDeep : EvalDepth::kStart;
   e.max_reply_tokens = o.max_reply;
   e.context = o.ctx;
+  e.kv_type = o.kv_type;
   LIMARP_ASSIGN_OR_RETURN(e.sampler, o.sampler.settings());
   if (!e.sampler.seed) e.sampler.seed = 1;  // reproducible unless asked otherwise
   ProgressLine progress("eval-length", "replies");
@@ -78,6 +80,7 @@ void register_eval_length(CLI::App& root, RunState& state) {
   o->sampler.add_to(*cmd);
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
+  add_kv_type_option(*cmd, o->kv_type);
   cmd->callback([o, &state] { state.exit_code = report(run_eval_length(*o)); });
 }
 

@@ -17,6 +17,7 @@ namespace {
 
 struct GenerateCliOptions {
   bool no_repack = false;
+  DType kv_type = DType::kF16;
   std::string model, tokenizer, prompt;
   std::vector<std::string> loras;
   int64_t n = 128;
@@ -43,7 +44,7 @@ Status run_generate(const GenerateCliOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, model));
   ThreadPool pool(o.threads);
   Forward forward(model, pool);
-  KvCache cache(model.config(), ctx);
+  KvCache cache(model.config(), ctx, o.kv_type);
   SamplerChain sampler = make_basic_chain({o.temperature, o.top_k, o.top_p});
   Rng rng(o.seed_given ? o.seed : static_cast<uint64_t>(std::random_device{}()));
   StreamDecoder decoder(tok);
@@ -99,6 +100,7 @@ void register_generate(CLI::App& root, RunState& state) {
   cmd->add_flag("--json", o->json, "End with one JSON line: prompt_tokens, tokens, text");
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
+  add_kv_type_option(*cmd, o->kv_type);
   cmd->callback([o, &state] { state.exit_code = report(run_generate(*o)); });
 }
 

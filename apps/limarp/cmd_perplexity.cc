@@ -14,6 +14,7 @@ namespace {
 
 struct PerplexityCliOptions {
   bool no_repack = false;
+  DType kv_type = DType::kF16;
   std::string model, tokenizer, file;
   std::vector<std::string> loras;
   int64_t ctx = 512, stride = 0, max_tokens = 0;
@@ -31,6 +32,7 @@ Status run_perplexity(const PerplexityCliOptions& o) {
   Forward forward(bundle.model, pool);
   PerplexityOptions p;
   p.context = std::min<int64_t>(o.ctx, bundle.model.config().context_length);
+  p.kv_type = o.kv_type;
   p.stride = o.stride;
   p.adapter = adapters.empty() ? nullptr : &adapters;
   ProgressLine progress("perplexity", "tokens");
@@ -63,6 +65,7 @@ void register_perplexity(CLI::App& root, RunState& state) {
   cmd->add_flag("--json", o->json, "End with one JSON line");
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
+  add_kv_type_option(*cmd, o->kv_type);
   cmd->callback([o, &state] { state.exit_code = report(run_perplexity(*o)); });
 }
 

@@ -25,6 +25,7 @@ namespace {
 
 struct ServeOptions {
   bool no_repack = false;
+  DType kv_type = DType::kF16;
   std::string model, tokenizer, alias, host = "127.0.0.1", api_key;
   std::vector<std::string> loras, cors;
   int port = 5001, slots = 1, queue = 16, max_connections = 64, json_depth = 32;
@@ -91,6 +92,7 @@ Status run_serve(const ServeOptions& o) {
   so.router.extra_hosts = {o.host};
   so.scheduler.slots = o.slots;
   so.scheduler.context = o.ctx;
+  so.scheduler.kv_type = o.kv_type;
   so.scheduler.queue_capacity = o.queue;
   so.scheduler.prefill_chunk = o.prefill_chunk;
   so.scheduler.shift = o.no_shift ? ShiftPolicy::kNever : ShiftPolicy::kAllowed;
@@ -116,7 +118,7 @@ Status run_serve(const ServeOptions& o) {
   const std::string name = o.alias.empty() ? std::filesystem::path(model_path).filename().replace_extension().string() : o.alias;
   const LlamaConfig& c = bundle.model.config();
   const int64_t ctx = o.ctx > 0 ? o.ctx : c.context_length;
-  const double kv_mib = static_cast<double>(c.n_layers * ctx * c.kv_dim() * 2 * 4) / (1 << 20);
+  const double kv_mib = static_cast<double>(KvCache::bytes_for(c.n_layers, c.kv_dim(), ctx, o.kv_type)) / (1 << 20);
   server.attach(bundle.model, *bundle.tokenizer, pool, std::move(registry), name);
   signal.ready();
   log::info("serving {} on port {}: {} slot(s) x {} tokens of context ({:.0f} MiB of KV cache each), {} thread(s)", name,
@@ -168,6 +170,7 @@ See docs/server.md.)");
   o->sampler.add_to(*cmd);
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
+  add_kv_type_option(*cmd, o->kv_type);
   cmd->callback([o, &state] { state.exit_code = report(run_serve(*o)); });
 }
 

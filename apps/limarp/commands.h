@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "tensor/dtype.h"
 
 namespace limarp::cli {
 
@@ -23,6 +24,9 @@ void add_threads_option(CLI::App& app, int& threads);
 
 // Adds --no-repack: keep q4_0/q8_0 weights in the file's layout instead of regrouping them at load.
 void add_repack_option(CLI::App& app, bool& no_repack);
+
+// Adds --kv-type f16|f32: the KV cache's element type, f16 unless asked.
+void add_kv_type_option(CLI::App& app, DType& type);
 
 void register_info(CLI::App& root, RunState& state);
 void register_convert(CLI::App& root, RunState& state);

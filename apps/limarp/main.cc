@@ -1,6 +1,7 @@
 // limarp: one native program for a LimaRP-style roleplay model: load, convert, quantize,
 // generate, chat, serve, train and evaluate.
 #include <cstdio>
+#include <string>
 
 #include "base/log.h"
 #include "base/thread_pool.h"
@@ -24,6 +25,15 @@ void add_repack_option(CLI::App& app, bool& no_repack) {
   app.add_flag("--no-repack", no_repack,
                "Compute q4_0 and q8_0 weights in the file's layout instead of regrouping them at load "
                "(faster load, slower decode; other rounding)");
+}
+
+void add_kv_type_option(CLI::App& app, DType& type) {
+  type = DType::kF16;
+  app.add_option_function<std::string>(
+         "--kv-type", [&type](const std::string& name) { type = name == "f32" ? DType::kF32 : DType::kF16; },
+         "KV cache element type: f16 (default: half the memory and faster long contexts) or f32 (exact)")
+      ->check(CLI::IsMember({"f16", "f32"}))
+      ->type_name("f16|f32");
 }
 
 }  // namespace limarp::cli

@@ -24,6 +24,7 @@ namespace limarp {
 
 struct ChatSettings {
   int64_t context = 0;              // 0: the model's trained context
+  DType kv_type = DType::kF16;      // of the KV cache (model/kv_cache.h)
   int64_t max_reply_tokens = 256;   // also reserved in the context for the reply
   SamplerSettings sampler;
   PromptOptions prompt;

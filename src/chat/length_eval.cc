@@ -121,6 +121,7 @@ Result<LengthEvalReport> evaluate_length_control(const LlamaModel& model, const 
   if (conversations.empty()) return make_error("length evaluation needs at least one conversation");
   ChatSettings settings;
   settings.context = o.context;
+  settings.kv_type = o.kv_type;
   settings.max_reply_tokens = o.max_reply_tokens;
   settings.sampler = o.sampler;
   settings.trim_unfinished_sentence = false;  // measure what the model wrote

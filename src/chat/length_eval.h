@@ -28,6 +28,7 @@ struct LengthEvalOptions {
   EvalDepth depth = EvalDepth::kStart;
   int64_t max_reply_tokens = 400;
   int64_t context = 0;  // 0: the model's
+  DType kv_type = DType::kF16;
   SamplerSettings sampler;
   std::function<void(int done, int total)> progress;
 };

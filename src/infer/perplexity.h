@@ -17,6 +17,7 @@ struct PerplexityOptions {
   int64_t stride = 0;        // 0: context / 2
   int64_t batch = 512;       // tokens per forward call inside a window
   const LinearAdapter* adapter = nullptr;
+  DType kv_type = DType::kF16;  // of the KV cache (model/kv_cache.h)
   std::function<void(int64_t done, int64_t total)> progress;
 };
 

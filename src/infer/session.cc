@@ -27,7 +27,8 @@ RemovedSpan find_removed_span(std::span<const int32_t> before, std::span<const i
   return {p, p + best_d};
 }
 
-Session::Session(const LlamaModel& model, int64_t context) : model_(model), cache_(model.config(), context) {}
+Session::Session(const LlamaModel& model, int64_t context, DType kv_type)
+    : model_(model), cache_(model.config(), context, kv_type) {}
 
 void Session::truncate(int64_t n) {
   n = std::clamp<int64_t>(n, 0, static_cast<int64_t>(tokens_.size()));

@@ -28,7 +28,7 @@ struct SyncStats {
 
 class Session {
  public:
-  Session(const LlamaModel& model, int64_t context);
+  Session(const LlamaModel& model, int64_t context, DType kv_type = DType::kF16);
 
   // Makes the cache hold `prompt` and leaves the logits of its last token in `logits`. New
   // tokens are evaluated in batches of `options.batch`; `options.cancel`, when set, is asked

@@ -5,7 +5,9 @@
 #include <cstring>
 #include <vector>
 
+#include "base/status.h"
 #include "kernels/gemm.h"
+#include "kernels/kv_rows.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/vector_math.h"
@@ -14,13 +16,18 @@ namespace limarp::kernels {
 
 namespace {
 
+// Bytes from a KvHeads' start to its element `elements`.
+size_t kv_row_offset(const KvHeads& kv, int64_t elements) {
+  return static_cast<size_t>(elements) * (kv.type == DType::kF16 ? 2 : 4);
+}
+
 // Many queries at once, as matrix products per key/value head: the query rows of every head in
 // the group (GQA) are stacked, S = Q·Kᵀ runs through the f32 matmul kernels, then a causal,
 // scaled softmax per row, then O = P·V. The full square of scores is computed (the upper
 // triangle is masked), which costs twice the minimum but lets each product use the 4 x 4
 // register tiles of the matmul kernels instead of one dot product per key.
-void attention_blocked(float* out, const float* q, const float* k, const float* v, int64_t kv_stride, int64_t T,
-                       int64_t pos0, AttentionShape s, ThreadPool& pool) {
+void attention_blocked(float* out, const float* q, KvHeads k, KvHeads v, int64_t T, int64_t pos0, AttentionShape s,
+                       ThreadPool& pool) {
   const int64_t dim = s.n_heads * s.head_dim, hd = s.head_dim;
   const int64_t group = s.n_heads / s.n_kv_heads;
   const int64_t n_keys = pos0 + T;
@@ -28,11 +35,14 @@ void attention_blocked(float* out, const float* q, const float* k, const float* 
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   std::vector<float> kg(static_cast<size_t>(keys_padded * hd), 0.0f), vt(static_cast<size_t>(hd * keys_padded), 0.0f);
   std::vector<float> qg(static_cast<size_t>(group * T * hd)), scores(static_cast<size_t>(group * T * keys_padded));
-  std::vector<float> og(static_cast<size_t>(group * T * hd));
+  std::vector<float> og(static_cast<size_t>(group * T * hd)), value(static_cast<size_t>(hd));
   for (int64_t g = 0; g < s.n_kv_heads; ++g) {
+    const auto* kh = static_cast<const uint8_t*>(k.data) + kv_row_offset(k, g * k.head_stride);
+    const auto* vh = static_cast<const uint8_t*>(v.data) + kv_row_offset(v, g * v.head_stride);
+    load_kv_row(kg.data(), kh, k.type, n_keys * hd);
     for (int64_t p = 0; p < n_keys; ++p) {
-      std::memcpy(kg.data() + p * hd, k + p * kv_stride + g * hd, sizeof(float) * static_cast<size_t>(hd));
-      for (int64_t d = 0; d < hd; ++d) vt[static_cast<size_t>(d * keys_padded + p)] = v[p * kv_stride + g * hd + d];
+      load_kv_row(value.data(), vh + kv_row_offset(v, p * hd), v.type, hd);
+      for (int64_t d = 0; d < hd; ++d) vt[static_cast<size_t>(d * keys_padded + p)] = value[static_cast<size_t>(d)];
     }
     for (int64_t h = 0; h < group; ++h)
       for (int64_t t = 0; t < T; ++t)
@@ -58,10 +68,11 @@ void attention_blocked(float* out, const float* q, const float* k, const float* 
 
 }  // namespace
 
-void attention(float* out, const float* q, const float* k, const float* v, int64_t kv_stride, int64_t T,
-               int64_t pos0, AttentionShape s, ThreadPool& pool) {
+void attention(float* out, const float* q, KvHeads k, KvHeads v, int64_t T, int64_t pos0, AttentionShape s,
+               ThreadPool& pool) {
+  LIMARP_CHECK(is_kv_type(k.type) && is_kv_type(v.type));
   if (T >= kBlockedAttentionMinTokens) {
-    attention_blocked(out, q, k, v, kv_stride, T, pos0, s, pool);
+    attention_blocked(out, q, k, v, T, pos0, s, pool);
     return;
   }
   const int64_t dim = s.n_heads * s.head_dim;
@@ -76,12 +87,11 @@ void attention(float* out, const float* q, const float* k, const float* v, int64
       const int64_t kvh = h / group;
       const int64_t n_keys = pos0 + t + 1;
       const float* qh = q + t * dim + h * s.head_dim;
-      for (int64_t p = 0; p < n_keys; ++p)
-        scores[p] = dot_f32(qh, k + p * kv_stride + kvh * s.head_dim, s.head_dim) * scale;
+      const auto* kh = static_cast<const uint8_t*>(k.data) + kv_row_offset(k, kvh * k.head_stride);
+      const auto* vh = static_cast<const uint8_t*>(v.data) + kv_row_offset(v, kvh * v.head_stride);
+      row_scores(scores.data(), qh, kh, k.type, n_keys, s.head_dim, scale);
       softmax(scores.data(), n_keys);
-      float* oh = out + t * dim + h * s.head_dim;
-      std::memset(oh, 0, sizeof(float) * s.head_dim);
-      for (int64_t p = 0; p < n_keys; ++p) axpy(oh, scores[p], v + p * kv_stride + kvh * s.head_dim, s.head_dim);
+      weighted_row_sum(out + t * dim + h * s.head_dim, scores.data(), vh, v.type, n_keys, s.head_dim);
     }
   };
   if (work < (int64_t{1} << 16)) body(0, T * s.n_heads);

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "base/thread_pool.h"
+#include "tensor/dtype.h"
 
 namespace limarp::kernels {
 
@@ -27,11 +28,20 @@ struct AttentionShape {
   int64_t head_dim;
 };
 
+// Keys or values of one layer as a KV cache holds them: per kv head, rows of head_dim
+// elements (f32 or f16) for consecutive positions; head h's rows start head_stride elements
+// after head h-1's.
+struct KvHeads {
+  const void* data;
+  DType type;
+  int64_t head_stride;
+};
+
 // out[t, h*hd..] = softmax(q[t,h] · K[0..pos_t]ᵀ / sqrt(hd)) · V[0..pos_t]
-// q: [T, n_heads*hd]; k, v: [>= pos0+T, n_kv_heads*hd] (row stride kv_stride floats);
-// token t sits at position pos0 + t and sees positions 0..pos0+t.
-void attention(float* out, const float* q, const float* k, const float* v, int64_t kv_stride, int64_t T,
-               int64_t pos0, AttentionShape shape, ThreadPool& pool);
+// q: [T, n_heads*hd]; k, v hold >= pos0+T positions; token t sits at position pos0 + t and
+// sees positions 0..pos0+t.
+void attention(float* out, const float* q, KvHeads k, KvHeads v, int64_t T, int64_t pos0, AttentionShape shape,
+               ThreadPool& pool);
 
 // Training forward for the query heads of kv head `group` of one sequence of T tokens:
 //   out [T, n_heads*hd], lse [T, n_heads] (written for those heads only)

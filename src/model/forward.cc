@@ -120,9 +120,8 @@ Status Forward::eval(std::span<BatchItem> batch) {
     for (size_t i = 0; i < batch.size(); ++i) {
       KvCache& cache = *batch[i].cache;
       const int64_t r0 = row_start_[i], n = row_start_[i + 1] - r0, pos0 = cache.size();
-      std::memcpy(cache.k(l) + pos0 * kv, k + r0 * kv, sizeof(float) * n * kv);
-      std::memcpy(cache.v(l) + pos0 * kv, v + r0 * kv, sizeof(float) * n * kv);
-      kernels::attention(att + r0 * dim, q + r0 * dim, cache.k(l), cache.v(l), kv, n, pos0,
+      cache.store(l, pos0, n, k + r0 * kv, v + r0 * kv);
+      kernels::attention(att + r0 * dim, q + r0 * dim, cache.keys(l), cache.values(l), n, pos0,
                          {c.n_heads, c.n_kv_heads, hd}, pool_);
     }
     timer.lap(profile_.attention);

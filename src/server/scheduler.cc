@@ -35,7 +35,8 @@ bool all_zero(const std::vector<float>& v) {
 }  // namespace
 
 struct Scheduler::Slot {
-  Slot(int id_, const LlamaModel& model, int64_t context) : id(id_), session(model, context) {}
+  Slot(int id_, const LlamaModel& model, int64_t context, DType kv_type)
+      : id(id_), session(model, context, kv_type) {}
 
   enum class Phase { kIdle, kPrompt, kDecode };
   int id;
@@ -68,7 +69,7 @@ Scheduler::Scheduler(const LlamaModel& model, const Tokenizer& tokenizer, Thread
       token_texts_(token_text_table(tokenizer)) {
   const int n = std::max(1, options_.slots);
   for (int i = 0; i < n; ++i) {
-    slots_.push_back(std::make_unique<Slot>(i, model, context_));
+    slots_.push_back(std::make_unique<Slot>(i, model, context_, options.kv_type));
     slots_.back()->info.id = i;
     slots_.back()->info.state = "idle";
   }

@@ -21,7 +21,15 @@ c.check("| pp16 |" in out and "| tg8 |" in out, "llama-bench style table")
 # tiny-odd: dim 48, ffn 100, 3 layers, 6 heads of 8 (2 kv heads), vocab 300, separate output, f32.
 dim, ffn, layers, kv_dim, vocab = 48, 100, 3, 16, 300
 per_layer = 2 * dim * dim + 2 * kv_dim * dim + 3 * ffn * dim + 2 * dim
-read_per_token = 4 * (layers * per_layer + dim + vocab * dim + dim)  # + the final norm, output, one embedding row
+weights_per_token = 4 * (layers * per_layer + dim + vocab * dim + dim)  # + the final norm, output, one embedding row
+
+
+def kv_read(positions, element_bytes):
+    """Keys and values attention reads per token at a mean of `positions` cached positions."""
+    return 2 * layers * kv_dim * positions * element_bytes
+
+
+read_per_token = weights_per_token + kv_read(8 // 2, 2)  # f16 cache, generation from position 0
 c.check(j["bytes_per_token"] == read_per_token, f"bytes read per token {j['bytes_per_token']} == {read_per_token}")
 c.check(j["bandwidth_gb_s"] > 0.5, f"read bandwidth measured ({j['bandwidth_gb_s']:.1f} GB/s)")
 limit = j["bandwidth_gb_s"] * 1e9 / read_per_token
@@ -33,6 +41,16 @@ out, _, _ = run("bench", "-m", model, "-p", "0", "-n", "4", "-r", "1", "--no-ban
 j = last_json(out)
 c.check(j["pp_tok_s"] == 0 and j["tg_tok_s"] > 0, "-p 0 skips prompt processing")
 c.check(j["bandwidth_gb_s"] == 0 and j["decode_limit_tok_s"] == 0, "--no-bandwidth skips the probe")
+
+# Generation at depth: the context is filled first, and the limit counts the cache's reads.
+out, err, _ = run("bench", "-m", model, "-p", "0", "-n", "4", "-d", "20", "-r", "2", "--kv-type", "f32", "--json")
+j = last_json(out)
+c.check(j["depth"] == 20 and j["kv_type"] == "f32" and j["tg_tok_s"] > 0, "-d and --kv-type echoed in the JSON")
+c.check("| tg4 @ d20 |" in out and "filling 20 tokens" in err, "the table names the depth")
+c.check(j["bytes_per_token"] == weights_per_token + kv_read(20 + 2, 4),
+        f"bytes per token at depth 20 count the f32 cache: {j['bytes_per_token']}")
+_, err, code = run("bench", "-m", model, "--kv-type", "q8_0", check=False)
+c.check(code != 0 and "--kv-type" in err, "an unknown --kv-type is refused: " + err.strip().splitlines()[-1][:80])
 
 # Q4_0 matrices are regrouped 16 rows at a time on AVX-512 CPUs (every projection and the output of
 # the small shape: 6 layers x 7 + 1), unless --no-repack; both layouts give the same perplexity.

@@ -32,6 +32,7 @@ TEST(Perplexity, SingleWindowMatchesTorchLogits) {
   PerplexityOptions o;
   o.context = 64;
   o.batch = 5;  // several forward calls per window
+  o.kv_type = DType::kF32;  // the torch logits are of f32 arithmetic throughout
   auto r = perplexity(fwd, ref.tokens, o);
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_EQ(r->scored_tokens, n - 1);

@@ -4,6 +4,8 @@
 // shifted by d equals the key computed at p - d.
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "base/rng.h"
 #include "infer/session.h"
 #include "kernels/rope.h"
@@ -89,26 +91,37 @@ TEST(Session, FiftyTurnChatEvaluatesOnlyNewTokensPerTurn) {
 TEST(Session, ShiftedKeysEqualKeysRotatedAtTheNewPosition) {
   LlamaModel model = tiny_model("");
   const LlamaConfig& c = model.config();
-  KvCache cache(c, 16);
   const int64_t kv = c.kv_dim(), hd = c.head_dim();
-  Rng rng(5);
-  std::vector<float> raw(static_cast<size_t>(16 * kv));
-  for (auto& v : raw) v = static_cast<float>(rng.normal());
-  // Fill layer 0 with keys rotated for positions 0..15.
-  std::vector<float> cs(static_cast<size_t>(hd));
-  for (int64_t p = 0; p < 16; ++p) {
-    std::copy(raw.begin() + p * kv, raw.begin() + (p + 1) * kv, cache.k(0) + p * kv);
-    kernels::rope_cos_sin(cs.data(), p, hd, c.rope_theta);
-    kernels::rope_apply(cache.k(0) + p * kv, cs.data(), c.n_kv_heads, hd, c.rope_layout);
-  }
-  cache.set_size(16);
-  ASSERT_TRUE(cache.shift_out(3, 8, c).ok());
-  EXPECT_EQ(cache.size(), 11);
-  for (int64_t p = 8; p < 16; ++p) {
-    std::vector<float> want(raw.begin() + p * kv, raw.begin() + (p + 1) * kv);
-    kernels::rope_cos_sin(cs.data(), p - 5, hd, c.rope_theta);
-    kernels::rope_apply(want.data(), cs.data(), c.n_kv_heads, hd, c.rope_layout);
-    for (int64_t i = 0; i < kv; ++i) ASSERT_NEAR(cache.k(0)[(p - 5) * kv + i], want[static_cast<size_t>(i)], 1e-5);
+  // f16 keys are rounded when stored and again after their rotation back.
+  for (auto [type, tolerance] : {std::pair{DType::kF32, 1e-5}, std::pair{DType::kF16, 3e-3}}) {
+    KvCache cache(c, 16, type);
+    Rng rng(5);
+    std::vector<float> raw(static_cast<size_t>(16 * kv)), rotated(raw.size()), values(raw.size());
+    for (auto& v : raw) v = static_cast<float>(rng.normal());
+    for (auto& v : values) v = static_cast<float>(rng.normal());
+    // Fill layer 0 with keys rotated for positions 0..15.
+    std::vector<float> cs(static_cast<size_t>(hd));
+    for (int64_t p = 0; p < 16; ++p) {
+      std::copy(raw.begin() + p * kv, raw.begin() + (p + 1) * kv, rotated.begin() + p * kv);
+      kernels::rope_cos_sin(cs.data(), p, hd, c.rope_theta);
+      kernels::rope_apply(rotated.data() + p * kv, cs.data(), c.n_kv_heads, hd, c.rope_layout);
+    }
+    cache.store(0, 0, 16, rotated.data(), values.data());
+    cache.set_size(16);
+    ASSERT_TRUE(cache.shift_out(3, 8, c).ok());
+    EXPECT_EQ(cache.size(), 11);
+    std::vector<float> got(static_cast<size_t>(kv));
+    for (int64_t p = 0; p < 16; ++p) {
+      if (p >= 3 && p < 8) continue;
+      const int64_t now = p < 3 ? p : p - 5;
+      std::vector<float> want(raw.begin() + p * kv, raw.begin() + (p + 1) * kv);
+      kernels::rope_cos_sin(cs.data(), now, hd, c.rope_theta);
+      kernels::rope_apply(want.data(), cs.data(), c.n_kv_heads, hd, c.rope_layout);
+      cache.read_key(0, now, got.data());
+      for (int64_t i = 0; i < kv; ++i) ASSERT_NEAR(got[i], want[static_cast<size_t>(i)], tolerance) << p;
+      cache.read_value(0, now, got.data());
+      for (int64_t i = 0; i < kv; ++i) ASSERT_NEAR(got[i], values[static_cast<size_t>(p * kv + i)], tolerance) << p;
+    }
   }
 }
 

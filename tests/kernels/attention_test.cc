@@ -1,15 +1,27 @@
 // The two attention paths agree: many queries at once (matrix products, causal mask) and one
-// query at a time over the cache, with grouped-query heads and an odd number of cached keys.
+// query at a time over the cache, with grouped-query heads and an odd number of cached keys,
+// for both cache element types; an f16 cache gives what f32 gives on the same rounded values.
+// The row kernels under the decode path match their scalar twins on odd shapes.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
+#include "base/half.h"
 #include "base/rng.h"
 #include "kernels/attention.h"
+#include "kernels/kv_rows.h"
+#include "kernels/kv_heads.h"
 
 namespace limarp::kernels {
 namespace {
+
+std::vector<float> normal_values(Rng& rng, int64_t n) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v) x = static_cast<float>(rng.normal());
+  return v;
+}
 
 TEST(Attention, BlockedPromptPathEqualsTokenByToken) {
   const AttentionShape s{6, 2, 16};
@@ -17,16 +29,69 @@ TEST(Attention, BlockedPromptPathEqualsTokenByToken) {
   const int64_t pos0 = 7, T = 37;  // 7 cached keys, then 37 new queries (blocked path)
   ASSERT_GE(T, kBlockedAttentionMinTokens);
   Rng rng(4);
-  std::vector<float> q(static_cast<size_t>(T * dim)), k(static_cast<size_t>((pos0 + T) * kv)), v(k.size());
-  for (auto& x : q) x = static_cast<float>(rng.normal());
-  for (auto& x : k) x = static_cast<float>(rng.normal());
-  for (auto& x : v) x = static_cast<float>(rng.normal());
+  const std::vector<float> q = normal_values(rng, T * dim), k = normal_values(rng, (pos0 + T) * kv),
+                           v = normal_values(rng, (pos0 + T) * kv);
   ThreadPool pool(2);
-  std::vector<float> blocked(q.size()), single(q.size());
-  attention(blocked.data(), q.data(), k.data(), v.data(), kv, T, pos0, s, pool);
-  for (int64_t t = 0; t < T; ++t)
-    attention(single.data() + t * dim, q.data() + t * dim, k.data(), v.data(), kv, 1, pos0 + t, s, pool);
-  for (size_t i = 0; i < q.size(); ++i) ASSERT_NEAR(blocked[i], single[i], 1e-5) << i;
+  for (DType type : {DType::kF32, DType::kF16}) {
+    const HeadMajor kh(k, pos0 + T, s.n_kv_heads, s.head_dim, type), vh(v, pos0 + T, s.n_kv_heads, s.head_dim, type);
+    std::vector<float> blocked(q.size()), single(q.size());
+    attention(blocked.data(), q.data(), kh.view(), vh.view(), T, pos0, s, pool);
+    for (int64_t t = 0; t < T; ++t)
+      attention(single.data() + t * dim, q.data() + t * dim, kh.view(), vh.view(), 1, pos0 + t, s, pool);
+    for (size_t i = 0; i < q.size(); ++i) ASSERT_NEAR(blocked[i], single[i], 1e-5) << dtype_name(type) << " " << i;
+  }
+}
+
+TEST(Attention, HalfCacheEqualsFloatCacheOfTheRoundedValues) {
+  const AttentionShape s{8, 2, 64};
+  const int64_t dim = s.n_heads * s.head_dim, kv = s.n_kv_heads * s.head_dim, n = 45;
+  Rng rng(9);
+  const std::vector<float> q = normal_values(rng, 3 * dim);
+  std::vector<float> k = normal_values(rng, n * kv), v = normal_values(rng, n * kv);
+  for (auto* x : {&k, &v})
+    for (float& e : *x) e = f16_to_f32(f32_to_f16(e));
+  const HeadMajor k16(k, n, s.n_kv_heads, s.head_dim, DType::kF16), v16(v, n, s.n_kv_heads, s.head_dim, DType::kF16);
+  const HeadMajor k32(k, n, s.n_kv_heads, s.head_dim, DType::kF32), v32(v, n, s.n_kv_heads, s.head_dim, DType::kF32);
+  ThreadPool pool(2);
+  std::vector<float> half(q.size()), full(q.size());
+  attention(half.data(), q.data(), k16.view(), v16.view(), 3, n - 3, s, pool);
+  attention(full.data(), q.data(), k32.view(), v32.view(), 3, n - 3, s, pool);
+  for (size_t i = 0; i < q.size(); ++i) ASSERT_NEAR(half[i], full[i], 1e-5) << i;
+}
+
+TEST(KvRows, KernelsMatchTheirScalarTwinsOnOddShapes) {
+  Rng rng(11);
+  for (DType type : {DType::kF32, DType::kF16})
+    for (int64_t dim : {1, 7, 8, 13, 64, 72, 80, 128, 136})
+      for (int64_t n : {1, 3, 4, 5, 11}) {
+        const std::vector<float> q = normal_values(rng, dim), w = normal_values(rng, n), src = normal_values(rng, n * dim);
+        std::vector<uint8_t> rows(static_cast<size_t>(n * dim) * 4);
+        store_kv_row_scalar(rows.data(), type, src.data(), n * dim);
+        std::vector<float> s(n), s_ref(n), o(dim), o_ref(dim);
+        row_scores(s.data(), q.data(), rows.data(), type, n, dim, 0.25f);
+        row_scores_scalar(s_ref.data(), q.data(), rows.data(), type, n, dim, 0.25f);
+        for (int64_t p = 0; p < n; ++p) ASSERT_NEAR(s[p], s_ref[p], 1e-5 * std::sqrt(dim)) << dim << " " << n;
+        weighted_row_sum(o.data(), w.data(), rows.data(), type, n, dim);
+        weighted_row_sum_scalar(o_ref.data(), w.data(), rows.data(), type, n, dim);
+        for (int64_t i = 0; i < dim; ++i) ASSERT_NEAR(o[i], o_ref[i], 1e-5 * std::sqrt(n)) << dim << " " << n;
+      }
+}
+
+TEST(KvRows, HalfConversionsMatchTheScalarTwinsBitForBit) {
+  Rng rng(12);
+  std::vector<float> x = normal_values(rng, 1000);
+  for (size_t i = 0; i < x.size(); ++i) x[i] *= std::ldexp(1.0f, static_cast<int>(i % 48) - 30);  // subnormal..inf
+  x.insert(x.end(), {0.0f, -0.0f, 65504.0f, 65520.0f, -1e9f, std::numeric_limits<float>::infinity(), 5.96e-8f,
+                     2.98e-8f, 6.1e-5f, 1.0f + 1.0f / 2048});
+  const auto n = static_cast<int64_t>(x.size());
+  std::vector<uint16_t> h(x.size()), h_ref(x.size());
+  store_kv_row(h.data(), DType::kF16, x.data(), n);
+  store_kv_row_scalar(h_ref.data(), DType::kF16, x.data(), n);
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(h[i], h_ref[i]) << x[i];
+  std::vector<float> back(x.size()), back_ref(x.size());
+  load_kv_row(back.data(), h.data(), DType::kF16, n);
+  load_kv_row_scalar(back_ref.data(), h.data(), DType::kF16, n);
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(back[i], back_ref[i]) << i;
 }
 
 }  // namespace

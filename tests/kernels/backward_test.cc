@@ -13,6 +13,7 @@
 
 #include "base/rng.h"
 #include "kernels/attention.h"
+#include "kernels/kv_heads.h"
 #include "kernels/cross_entropy.h"
 #include "kernels/embedding.h"
 #include "kernels/ops.h"
@@ -164,7 +165,8 @@ TEST(Backward, CausalAttentionMatchesFiniteDifferences) {
   for (int64_t grp = 0; grp < s.n_kv_heads; ++grp)
     attention_forward_group_reference(fout.data(), flse.data(), fq.data(), fk.data(), fv.data(), fs.data(), T, s, grp);
   ThreadPool pool(1);
-  attention(inf.data(), fq.data(), fk.data(), fv.data(), KV, T, 0, s, pool);
+  const HeadMajor kh(fk, T, s.n_kv_heads, s.head_dim, DType::kF32), vh(fv, T, s.n_kv_heads, s.head_dim, DType::kF32);
+  attention(inf.data(), fq.data(), kh.view(), vh.view(), T, 0, s, pool);
   for (int64_t i = 0; i < T * D; ++i) EXPECT_NEAR(fout[i], inf[i], 1e-5);
 }
 

@@ -73,7 +73,8 @@ TEST(ForwardReference, BatchOfSequencesEqualsSeparateRuns) {
   Forward fwd(*model, pool);
   // Two sequences of different lengths in one call give the same logits as alone.
   std::span<const int32_t> all(ref.tokens);
-  KvCache a(model->config(), 64), b(model->config(), 64), solo(model->config(), 64);
+  KvCache a(model->config(), 64, DType::kF32), b(model->config(), 64, DType::kF32),
+      solo(model->config(), 64, DType::kF32);
   std::vector<float> la, lb, ls;
   BatchItem items[2] = {{all.first(5), &a, LogitsWanted::kLast, &la, nullptr},
                         {all.subspan(2, 9), &b, LogitsWanted::kLast, &lb, nullptr}};
@@ -229,6 +230,24 @@ TEST(ForwardReference, InterleavedLayoutsGiveTheStoredLogits) {
     EXPECT_LT(q.mean_kl, 1e-4) << type;
     EXPECT_EQ(q.top1_agreement, 1.0) << type;
   }
+}
+
+// The f16 KV cache (the default) against torch: keys and values rounded to half precision
+// move logits by about 1e-3 here (bounded at 1e-2; a wrong head layout or conversion moves
+// them by 0.1 or more) and leave the next-token distributions as good as unchanged. The long
+// reference puts 40 prompt tokens through the blocked attention and decodes 5 after them.
+TEST(ForwardReference, HalfKvCacheStaysCloseToTorch) {
+  Reference ref = make_reference("fwd_half_kv", "--seed 61 --tokens 45");
+  ASSERT_EQ(ref.tokens.size(), 45u);
+  auto model = LlamaModel::load(ref.dir);
+  ASSERT_TRUE(model.ok());
+  const auto want = ref.logits("f32");
+  const auto got = run_model(*model, ref, 2, nullptr, DType::kF16);
+  const QuantQuality q = compare(want, got, ref.vocab);
+  std::printf("f16 KV cache vs torch: max |logit difference| %.2e, KL %.2e\n", max_abs_diff(got, want), q.mean_kl);
+  EXPECT_LT(max_abs_diff(got, want), 1e-2);
+  EXPECT_LT(q.mean_kl, 1e-5);
+  EXPECT_EQ(q.top1_agreement, 1.0);
 }
 
 }  // namespace

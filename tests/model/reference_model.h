@@ -37,12 +37,13 @@ inline Reference make_reference(const std::string& name, const std::string& flag
 }
 
 // Logits for every token: the prompt in one batch (all rows), then one token at a time
-// through the KV cache.
+// through the KV cache. An f32 cache by default: the torch comparisons check the model's f32
+// arithmetic, which an f16 cache would round.
 inline std::vector<float> run_model(const LlamaModel& model, const Reference& ref, int threads,
-                                    const LinearAdapter* adapter = nullptr) {
+                                    const LinearAdapter* adapter = nullptr, DType kv_type = DType::kF32) {
   ThreadPool pool(threads);
   Forward fwd(model, pool);
-  KvCache cache(model.config(), 64);
+  KvCache cache(model.config(), 64, kv_type);
   std::vector<float> all, logits;
   std::span<const int32_t> tokens(ref.tokens);
   EXPECT_TRUE(fwd.eval(tokens.first(static_cast<size_t>(ref.n_prompt)), cache, logits, LogitsWanted::kAll, adapter).ok());

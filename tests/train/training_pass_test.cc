@@ -98,7 +98,7 @@ TEST(TrainingPass, EvaluationEqualsTheInferenceForwardPass) {
   Forward fwd(base, pool);
   double want = 0;
   for (const SequenceSpan& s : b.sequences) {
-    KvCache cache(base.config(), 64);
+    KvCache cache(base.config(), 64, DType::kF32);  // training attends in f32
     std::vector<float> logits;
     ASSERT_TRUE(fwd.eval(std::span(b.tokens).subspan(static_cast<size_t>(s.start), static_cast<size_t>(s.length)),
                          cache, logits, LogitsWanted::kAll)

@@ -1,0 +1,32 @@
+// The inner loops of attention over the KV cache, for the cache's element types (f32, f16).
+// Decoding reads every cached key and value of the sequence once per token; at a few thousand
+// tokens that is as many bytes as the weights, so these loops must stream at memory speed.
+// The AVX2 versions (F16C converts halves in hardware) serve AVX2 and AVX-512 machines; the
+// scalar twins are their reference.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace limarp::kernels {
+
+// True for the element types a KV cache may hold.
+bool is_kv_type(DType type);
+
+// scores[p] = scale * (q · rows[p]) for n rows of `dim` elements stored back to back.
+void row_scores(float* scores, const float* q, const void* rows, DType type, int64_t n, int64_t dim, float scale);
+void row_scores_scalar(float* scores, const float* q, const void* rows, DType type, int64_t n, int64_t dim,
+                       float scale);
+
+// out[0..dim) = sum_p w[p] * rows[p] (out is overwritten).
+void weighted_row_sum(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim);
+void weighted_row_sum_scalar(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim);
+
+// Element conversions between f32 and the cache's type (f16: round to nearest even).
+void store_kv_row(void* dst, DType type, const float* src, int64_t n);
+void load_kv_row(float* dst, const void* src, DType type, int64_t n);
+void store_kv_row_scalar(void* dst, DType type, const float* src, int64_t n);
+void load_kv_row_scalar(float* dst, const void* src, DType type, int64_t n);
+
+}  // namespace limarp::kernels
