@@ -165,8 +165,9 @@ merging and evaluating both models with 256 replies per level 7).
   {', '.join(str(m) for m in means)} (Spearman ρ {rho:.2f} with {n_replies} replies per level, seed 1), so an
   `unlimited` reply averages {means[-1]} words where its band says more than 300. With every level
   this close, even the order is fragile: the same model file gave ρ 0.905 with seeds 1 and 2
-  under the kernels of 2026-11-26, and gives 0.43, 0.71 and 0.71 with seeds 1, 2 and 3 under
-  those of 2026-11-27, whose different rounding changes a sampled token here and there.
+  under the kernels of 2026-11-26, 0.43, 0.71 and 0.71 with seeds 1, 2 and 3 under the
+  regrouped weight kernels of 2026-11-27, and 0.69, 0.95 and 0.81 with the f16 KV cache since
+  (the table above is seed 1): each change of rounding alters a sampled token here and there.
   Single replies vary tenfold, so fewer replies mislead: at 64 per level an earlier model's ρ
   was 0.76 with seed 1 and 0.91 with seed 2, and 0.29 at 256. Pass-2 recipes on the same data,
   each one training run measured at 256 replies per level: six truncated copies without the
