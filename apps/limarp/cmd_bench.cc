@@ -149,7 +149,8 @@ Status run_bench(const BenchOptions& o) {
               static_cast<double>(model.weight_bytes()) / (1 << 20), static_cast<double>(cache.bytes()) / (1 << 20));
   if (o.json) {
     Json j = {{"model", o.model},        {"type", model.weight_type_name()}, {"threads", o.threads},
-              {"pp", o.prompt},          {"tg", o.gen}, {"depth", o.depth}, {"kv_type", dtype_name(o.kv_type)},                      {"reps", o.reps},
+              {"pp", o.prompt},          {"tg", o.gen},                      {"reps", o.reps},
+              {"depth", o.depth},        {"kv_type", dtype_name(o.kv_type)},
               {"pp_tok_s", p.mean},      {"pp_sd", p.sd},                    {"tg_tok_s", g.mean},
               {"tg_sd", g.sd},           {"bandwidth_gb_s", bw},             {"bytes_per_token", bpt},
               {"decode_limit_tok_s", limit}, {"peak_rss_mib", peak_mib},     {"kv_cache_mib", static_cast<double>(cache.bytes()) / (1 << 20)},

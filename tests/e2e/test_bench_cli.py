@@ -1,7 +1,7 @@
 """`limarp bench`: runs prompt and generation tests, reports mean ± sd, the read bandwidth and
 the decode limit it implies (bandwidth / bytes read per token, counted here from the shape),
-and the model's own peak memory; bad arguments and files get clear errors. Also --no-repack,
-here and on perplexity."""
+and the model's own peak memory; bad arguments and files get clear errors. Also --no-repack
+and --kv-type, here and on perplexity."""
 import os
 
 from common import Checker, last_json, run, scratch
@@ -70,6 +70,9 @@ with open(text, "w") as f:
 nll = [last_json(run("perplexity", "-m", q4, "-f", text, "--ctx", "64", "--json", *extra)[0])["mean_nll"]
        for extra in ((), ("--no-repack",))]
 c.check(abs(nll[0] - nll[1]) < 1e-4, f"perplexity regrouped vs stored: mean NLL {nll[0]:.6f} vs {nll[1]:.6f}")
+# The f16 cache (default) rounds keys and values: close to the f32 cache, but not the same numbers.
+exact = last_json(run("perplexity", "-m", q4, "-f", text, "--ctx", "64", "--json", "--kv-type", "f32")[0])["mean_nll"]
+c.check(0 < abs(nll[0] - exact) < 1e-2, f"perplexity with the f16 vs the f32 KV cache: {nll[0]:.6f} vs {exact:.6f}")
 
 _, err, rc = run("bench", "-m", os.path.join(d, "missing.gguf"), check=False)
 c.check(rc != 0 and "missing.gguf" in err, "a missing model file is named in the error")
