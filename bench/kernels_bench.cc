@@ -89,7 +89,7 @@ void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
 void BM_AttentionDecode(benchmark::State& state, DType type) {
   const kernels::AttentionShape shape{32, 32, 128};
   const int64_t positions = state.range(0), layers = 32, kv = shape.n_kv_heads * shape.head_dim;
-  const size_t element = type == DType::kF16 ? 2 : 4;
+  const size_t element = kernels::kv_element_bytes(type);
   const size_t layer_bytes = static_cast<size_t>(positions * kv) * element;
   AlignedBuffer keys = allocate_aligned(layer_bytes * layers), values = allocate_aligned(layer_bytes * layers);
   Rng rng(3);

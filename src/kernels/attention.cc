@@ -11,6 +11,7 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/vector_math.h"
+#include "kernels/weight_kernels.h"
 
 namespace limarp::kernels {
 
@@ -18,7 +19,7 @@ namespace {
 
 // Bytes from a KvHeads' start to its element `elements`.
 size_t kv_row_offset(const KvHeads& kv, int64_t elements) {
-  return static_cast<size_t>(elements) * (kv.type == DType::kF16 ? 2 : 4);
+  return static_cast<size_t>(elements) * kv_element_bytes(kv.type);
 }
 
 // Many queries at once, as matrix products per key/value head: the query rows of every head in
@@ -80,8 +81,13 @@ void attention(float* out, const float* q, KvHeads k, KvHeads v, int64_t T, int6
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   // Work grows with the keys each query sees; small problems stay on the calling thread.
   const int64_t work = T * s.n_heads * (pos0 + T) * s.head_dim;
+  // Scores are a matrix-vector product with the head's keys as the matrix: the f32/f16 weight
+  // kernels (4 rows at a time, prefetching ahead) compute them.
+  const WeightKernel* dot = select_kernel(k.type, s.head_dim);
+  const size_t key_row_bytes = kv_row_offset(k, s.head_dim);
   auto body = [&](int64_t begin, int64_t end) {
     std::vector<float> scores(static_cast<size_t>(pos0 + T));
+    AlignedBuffer prepared_q = allocate_aligned_uninitialized(dot->prepared_bytes(s.head_dim));
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / s.n_heads, h = task % s.n_heads;
       const int64_t kvh = h / group;
@@ -89,7 +95,9 @@ void attention(float* out, const float* q, KvHeads k, KvHeads v, int64_t T, int6
       const float* qh = q + t * dim + h * s.head_dim;
       const auto* kh = static_cast<const uint8_t*>(k.data) + kv_row_offset(k, kvh * k.head_stride);
       const auto* vh = static_cast<const uint8_t*>(v.data) + kv_row_offset(v, kvh * v.head_stride);
-      row_scores(scores.data(), qh, kh, k.type, n_keys, s.head_dim, scale);
+      dot->prepare(qh, s.head_dim, prepared_q.get());
+      dot->tile(scores.data(), n_keys, kh, key_row_bytes, n_keys, prepared_q.get(), 0, 1, s.head_dim);
+      for (int64_t p = 0; p < n_keys; ++p) scores[static_cast<size_t>(p)] *= scale;
       softmax(scores.data(), n_keys);
       weighted_row_sum(out + t * dim + h * s.head_dim, scores.data(), vh, v.type, n_keys, s.head_dim);
     }

@@ -8,7 +8,6 @@
 namespace limarp::kernels {
 
 namespace avx2 {
-void row_scores(float* scores, const float* q, const void* rows, DType type, int64_t n, int64_t dim, float scale);
 void weighted_row_sum(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim);
 void store_kv_row(void* dst, DType type, const float* src, int64_t n);
 void load_kv_row(float* dst, const void* src, DType type, int64_t n);
@@ -24,26 +23,13 @@ inline float element(const void* row, DType type, int64_t i) {
   return static_cast<const float*>(row)[i];
 }
 
-size_t element_bytes(DType type) { return type == DType::kF16 ? 2 : 4; }
-
 }  // namespace
 
 bool is_kv_type(DType type) { return type == DType::kF32 || type == DType::kF16; }
 
-void row_scores_scalar(float* scores, const float* q, const void* rows, DType type, int64_t n, int64_t dim,
-                       float scale) {
-  const auto* base = static_cast<const uint8_t*>(rows);
-  const size_t stride = element_bytes(type) * static_cast<size_t>(dim);
-  for (int64_t p = 0; p < n; ++p) {
-    float s = 0;
-    for (int64_t i = 0; i < dim; ++i) s += q[i] * element(base + p * stride, type, i);
-    scores[p] = s * scale;
-  }
-}
-
 void weighted_row_sum_scalar(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim) {
   const auto* base = static_cast<const uint8_t*>(rows);
-  const size_t stride = element_bytes(type) * static_cast<size_t>(dim);
+  const size_t stride = kv_element_bytes(type) * static_cast<size_t>(dim);
   for (int64_t i = 0; i < dim; ++i) out[i] = 0;
   for (int64_t p = 0; p < n; ++p)
     for (int64_t i = 0; i < dim; ++i) out[i] += w[p] * element(base + p * stride, type, i);
@@ -60,11 +46,6 @@ void store_kv_row_scalar(void* dst, DType type, const float* src, int64_t n) {
 
 void load_kv_row_scalar(float* dst, const void* src, DType type, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = element(src, type, i);
-}
-
-void row_scores(float* scores, const float* q, const void* rows, DType type, int64_t n, int64_t dim, float scale) {
-  if (simd()) avx2::row_scores(scores, q, rows, type, n, dim, scale);
-  else row_scores_scalar(scores, q, rows, type, n, dim, scale);
 }
 
 void weighted_row_sum(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim) {

@@ -1,25 +1,24 @@
-// The inner loops of attention over the KV cache, for the cache's element types (f32, f16).
-// Decoding reads every cached key and value of the sequence once per token; at a few thousand
-// tokens that is as many bytes as the weights, so these loops must stream at memory speed.
+// Row loops of attention over the KV cache, for the cache's element types (f32, f16). Decoding
+// reads every cached key and value of the sequence once per token; at a few thousand tokens
+// that is as many bytes as the weights, so these loops must stream at memory speed. (Scores
+// against the keys are a matrix-vector product: the f32/f16 weight kernels compute them.)
 // The AVX2 versions (F16C converts halves in hardware) serve AVX2 and AVX-512 machines; the
 // scalar twins are their reference.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "tensor/dtype.h"
 
 namespace limarp::kernels {
 
-// True for the element types a KV cache may hold.
+// True for the element types a KV cache may hold, and the bytes of one element.
 bool is_kv_type(DType type);
+inline size_t kv_element_bytes(DType type) { return type == DType::kF16 ? 2 : 4; }
 
-// scores[p] = scale * (q · rows[p]) for n rows of `dim` elements stored back to back.
-void row_scores(float* scores, const float* q, const void* rows, DType type, int64_t n, int64_t dim, float scale);
-void row_scores_scalar(float* scores, const float* q, const void* rows, DType type, int64_t n, int64_t dim,
-                       float scale);
-
-// out[0..dim) = sum_p w[p] * rows[p] (out is overwritten).
+// out[0..dim) = sum_p w[p] * rows[p] for n rows of `dim` elements stored back to back (out is
+// overwritten).
 void weighted_row_sum(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim);
 void weighted_row_sum_scalar(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim);
 

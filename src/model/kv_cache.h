@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "kernels/attention.h"
+#include "kernels/kv_rows.h"
 #include "model/llama_config.h"
 #include "tensor/tensor.h"
 
@@ -28,7 +29,7 @@ class KvCache {
   uint64_t bytes() const { return bytes_for(n_layers_, n_kv_heads_ * head_dim_, capacity_, type_); }
   // What a cache of this shape takes, before one exists.
   static uint64_t bytes_for(int64_t n_layers, int64_t kv_dim, int64_t capacity, DType type) {
-    return 2 * static_cast<uint64_t>(n_layers * kv_dim * capacity) * (type == DType::kF16 ? 2 : 4);
+    return 2 * static_cast<uint64_t>(n_layers * kv_dim * capacity) * kernels::kv_element_bytes(type);
   }
 
   // Writes keys and values of positions [pos, pos + n): k and v are [n, kv_dim] rows.
@@ -50,7 +51,7 @@ class KvCache {
   Status shift_out(int64_t begin, int64_t end, const LlamaConfig& config);
 
  private:
-  uint64_t row_bytes() const { return static_cast<uint64_t>(head_dim_) * dtype_traits(type_).block_bytes; }
+  uint64_t row_bytes() const { return static_cast<uint64_t>(head_dim_) * kernels::kv_element_bytes(type_); }
   uint64_t layer_bytes() const { return row_bytes() * static_cast<uint64_t>(capacity_ * n_kv_heads_); }
   // which: 0 keys, 1 values.
   uint8_t* head_rows(int64_t layer, int which, int64_t head) const;

@@ -14,7 +14,7 @@ class HeadMajor {
  public:
   HeadMajor(const std::vector<float>& rows, int64_t T, int64_t n_kv_heads, int64_t head_dim, DType type)
       : type_(type), head_stride_(T * head_dim) {
-    const size_t element = type == DType::kF16 ? 2 : 4;
+    const size_t element = kv_element_bytes(type);
     bytes_.resize(static_cast<size_t>(T * n_kv_heads * head_dim) * element);
     for (int64_t h = 0; h < n_kv_heads; ++h)
       for (int64_t p = 0; p < T; ++p)

@@ -28,53 +28,9 @@ constexpr size_t kElementBytes = kType == DType::kF16 ? 2 : 4;
 
 // Rows are read in order, but each head's rows span many 4 KiB pages and the hardware
 // prefetchers stop at every page boundary: asking for the lines a page ahead took a decoded
-// token's attention over 2048 cached f16 positions from 10-11 to 16-19 GB/s on the project machine.
+// token's attention over 2048 cached f16 positions from 10-11 to 16-19 GB/s on the project
+// machine (with the scores' weight kernels prefetching likewise).
 constexpr size_t kAhead = 4096;
-
-inline float hsum(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
-}
-
-// Four rows per step share each load of q and give four independent FMA chains.
-template <DType kType>
-void scores(float* out, const float* q, const void* rows, int64_t n, int64_t dim, float scale) {
-  const auto* base = static_cast<const uint8_t*>(rows);
-  const size_t stride = kElementBytes<kType> * static_cast<size_t>(dim);
-  const int64_t vec = dim / 8 * 8;
-  int64_t p = 0;
-  for (; p + 4 <= n; p += 4) {
-    const uint8_t* r = base + p * stride;
-    for (size_t line = 0; line < 4 * stride; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(r + line + kAhead), _MM_HINT_T0);
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (int64_t i = 0; i < vec; i += 8) {
-      const __m256 qv = _mm256_loadu_ps(q + i);
-      a0 = _mm256_fmadd_ps(qv, load8<kType>(r, i), a0);
-      a1 = _mm256_fmadd_ps(qv, load8<kType>(r + stride, i), a1);
-      a2 = _mm256_fmadd_ps(qv, load8<kType>(r + 2 * stride, i), a2);
-      a3 = _mm256_fmadd_ps(qv, load8<kType>(r + 3 * stride, i), a3);
-    }
-    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    alignas(16) float four[4];
-    _mm_store_ps(four, s);
-    for (int j = 0; j < 4; ++j) {
-      float tail = 0;
-      for (int64_t i = vec; i < dim; ++i) tail += q[i] * load1<kType>(r + j * stride, i);
-      out[p + j] = (four[j] + tail) * scale;
-    }
-  }
-  for (; p < n; ++p) {
-    const uint8_t* r = base + p * stride;
-    __m256 a = _mm256_setzero_ps();
-    for (int64_t i = 0; i < vec; i += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8<kType>(r, i), a);
-    float s = hsum(a);
-    for (int64_t i = vec; i < dim; ++i) s += q[i] * load1<kType>(r, i);
-    out[p] = s * scale;
-  }
-}
 
 // out[c, c + 8 NV) = sum_p w[p] * rows[p][c, c + 8 NV), the accumulators in registers.
 template <DType kType, int NV>
@@ -107,11 +63,6 @@ void weighted(float* out, const float* w, const void* rows, int64_t n, int64_t d
 }
 
 }  // namespace
-
-void row_scores(float* out, const float* q, const void* rows, DType type, int64_t n, int64_t dim, float scale) {
-  if (type == DType::kF16) scores<DType::kF16>(out, q, rows, n, dim, scale);
-  else scores<DType::kF32>(out, q, rows, n, dim, scale);
-}
 
 void weighted_row_sum(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim) {
   if (type == DType::kF16) weighted<DType::kF16>(out, w, rows, n, dim);
