@@ -65,7 +65,10 @@ function pngCard(card) {
 // Start the server on a free port and wait for it.
 function startServer() {
   return new Promise((resolve, reject) => {
-    const proc = spawn(bin, ['serve', '-m', model, '--port', '0', '--slots', '2', '-t', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A long context and token limit give the stop test a reply that would run for seconds: the tiny
+    // model writes 1000 tokens faster than a click lands on a fast machine.
+    const proc = spawn(bin, ['serve', '-m', model, '--port', '0', '--slots', '2', '-t', '1', '-c', '16384',
+                             '--max-tokens-limit', '8000'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     proc.stderr.on('data', (d) => {
       log += d;
@@ -151,7 +154,7 @@ try {
   check((await page.$$('.message')).length === 3, 'regenerate keeps one reply');
 
   // Stop mid-way: a long reply, stopped as soon as text appears.
-  await page.fill('#max-tokens', '1000');
+  await page.fill('#max-tokens', '8000');
   await page.fill('#seed', '');
   await page.fill('#message-input', 'Tell me a very long story.');
   await page.click('#send-btn');
@@ -162,7 +165,7 @@ try {
   const slots = await (await fetch(base + '/slots')).json();
   const props = await (await fetch(base + '/props')).json();
   check(slots.every((s) => s.state === 0), 'stop: the server slot is free again');
-  check(props.stats.tokens_generated < 60 + 60 + 900, `stop: the long reply did not run to its limit (${props.stats.tokens_generated} tokens in all)`);
+  check(props.stats.tokens_generated < 60 + 60 + 7000, `stop: the long reply did not run to its limit (${props.stats.tokens_generated} tokens in all)`);
 
   const shotDir = path.join(buildDir, 'browser');
   fs.mkdirSync(shotDir, { recursive: true });
