@@ -114,7 +114,39 @@ void BM_AttentionDecode(benchmark::State& state, DType type) {
                                                  benchmark::Counter::kIsRate);
 }
 
+// A prompt batch's attention (the blocked path): `new` queries after `cached` positions of
+// context, Llama-2-7B's heads, one layer. Compute-bound; reported as tokens per second.
+void BM_AttentionPrompt(benchmark::State& state, DType type) {
+  const kernels::AttentionShape shape{32, 32, 128};
+  const int64_t fresh = state.range(0), cached = state.range(1), positions = cached + fresh;
+  const int64_t kv = shape.n_kv_heads * shape.head_dim;
+  const size_t element = kernels::kv_element_bytes(type);
+  AlignedBuffer keys = allocate_aligned(static_cast<size_t>(positions * kv) * element);
+  AlignedBuffer values = allocate_aligned(static_cast<size_t>(positions * kv) * element);
+  Rng rng(5);
+  std::vector<float> row(static_cast<size_t>(kv));
+  for (int64_t r = 0; r < positions; ++r) {
+    for (auto& x : row) x = rng.fast_normal();
+    kernels::store_kv_row(keys.get() + static_cast<size_t>(r * kv) * element, type, row.data(), kv);
+    kernels::store_kv_row(values.get() + static_cast<size_t>(r * kv) * element, type, row.data(), kv);
+  }
+  std::vector<float> q(static_cast<size_t>(fresh * kv)), out(q.size());
+  for (auto& x : q) x = 0.1f * rng.fast_normal();
+  ThreadPool pool(2);
+  for (auto _ : state) {
+    kernels::attention(out.data(), q.data(), {keys.get(), type, positions * shape.head_dim},
+                       {values.get(), type, positions * shape.head_dim}, fresh, cached, shape, pool);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(dtype_name(type));
+  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(fresh * state.iterations()), benchmark::Counter::kIsRate);
+}
+
 void register_all() {
+  for (DType t : {DType::kF32, DType::kF16})
+    benchmark::RegisterBenchmark((std::string("attention_prompt/") + dtype_name(t)).c_str(), BM_AttentionPrompt, t)
+        ->Args({512, 0})->Args({512, 1536})->Unit(benchmark::kMillisecond)->UseRealTime();
+
   for (DType t : {DType::kF32, DType::kF16})
     benchmark::RegisterBenchmark((std::string("attention_decode/") + dtype_name(t)).c_str(), BM_AttentionDecode, t)
         ->Arg(512)->Arg(2048)->Unit(benchmark::kMicrosecond)->UseRealTime();

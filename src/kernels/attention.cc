@@ -22,49 +22,93 @@ size_t kv_row_offset(const KvHeads& kv, int64_t elements) {
   return static_cast<size_t>(elements) * kv_element_bytes(kv.type);
 }
 
-// Many queries at once, as matrix products per key/value head: the query rows of every head in
-// the group (GQA) are stacked, S = Q·Kᵀ runs through the f32 matmul kernels, then a causal,
-// scaled softmax per row, then O = P·V. The full square of scores is computed (the upper
-// triangle is masked), which costs twice the minimum but lets each product use the 4 x 4
-// register tiles of the matmul kernels instead of one dot product per key.
+// kt[i * T + p] = k[p * stride + i]: a head's keys (or values) transposed, so that scores for
+// a block of queries are a product with a row-major right-hand side.
+void transpose_head(float* kt, const float* k, int64_t stride, int64_t T, int64_t hd) {
+  for (int64_t p = 0; p < T; ++p)
+    for (int64_t i = 0; i < hd; ++i) kt[i * T + p] = k[p * stride + i];
+}
+
+// Probabilities of a block of score rows in place: row r (query t0 + r) sees keys 0..t0+r.
+// With lse given (backward) they are exp(s - lse); otherwise the row is normalised and its
+// log-sum-exp written to lse_out, when given.
+void softmax_rows(float* s, int64_t ld, int64_t t0, int64_t rows, const float* lse_in, float* lse_out, int64_t lse_stride) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = s + r * ld;
+    const int64_t valid = t0 + r + 1;
+    if (lse_in) {
+      exp_shifted_inplace(row, lse_in[r * lse_stride], valid);
+    } else {
+      const float mx = max_f32(row, valid);
+      exp_shifted_inplace(row, mx, valid);
+      const double sum = sum_f32(row, valid);
+      const auto inv = static_cast<float>(1.0 / sum);
+      for (int64_t p = 0; p < valid; ++p) row[p] *= inv;
+      if (lse_out) lse_out[r * lse_stride] = mx + static_cast<float>(std::log(sum));
+    }
+    for (int64_t p = valid; p < ld; ++p) row[p] = 0;
+  }
+}
+
+void zero_rows(float* x, int64_t stride, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) std::memset(x + r * stride, 0, sizeof(float) * static_cast<size_t>(cols));
+}
+
+// Causal attention of query head h over keys already in f32, in blocks of kAttentionBlock
+// queries: scores = scale·Q_block·Kᵀ and out = P·V are products on the GEMM core, and a block
+// computes scores only up to its last query's position. Token t sits at position pos0 + t.
+//   kt [hd, ldk]: transposed keys; v: rows of hd floats, ldv apart; scores: kAttentionBlock *
+//   (pos0 + T) floats; lse [T, n_heads], written for head h when given.
+void attend_head_blocks(float* out, float* lse, const float* q, const float* kt, int64_t ldk, const float* v,
+                        int64_t ldv, float* scores, int64_t T, int64_t pos0, AttentionShape s, int64_t h) {
+  const int64_t hd = s.head_dim, dim = s.n_heads * hd;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  for (int64_t t0 = 0; t0 < T; t0 += kAttentionBlock) {
+    const int64_t rows = std::min(kAttentionBlock, T - t0), keys = pos0 + t0 + rows;
+    zero_rows(scores, keys, rows, keys);
+    gemm_accumulate(scores, keys, {q + t0 * dim + h * hd, dim, 1}, kt, ldk, rows, keys, hd, scale);
+    softmax_rows(scores, keys, pos0 + t0, rows, nullptr, lse ? lse + t0 * s.n_heads + h : nullptr, s.n_heads);
+    float* o = out + t0 * dim + h * hd;
+    zero_rows(o, dim, rows, hd);
+    gemm_accumulate(o, dim, {scores, keys, 1}, v, ldv, rows, hd, keys, 1.0f);
+  }
+}
+
+// Keys of one kv head as f32 [hd, n_keys] (transposed: a block's scores are then a product with
+// a row-major right-hand side), and its values as f32 rows [n_keys, hd] — the cache's own rows
+// when they already are f32.
+const float* head_in_f32(float* kt, float* values, const KvHeads& k, const KvHeads& v, int64_t kv_head, int64_t n_keys,
+                         int64_t hd) {
+  const auto* kh = static_cast<const uint8_t*>(k.data) + kv_row_offset(k, kv_head * k.head_stride);
+  const auto* vh = static_cast<const uint8_t*>(v.data) + kv_row_offset(v, kv_head * v.head_stride);
+  load_kv_row(values, kh, k.type, n_keys * hd);  // the keys, row-major, before transposing
+  transpose_head(kt, values, hd, n_keys, hd);
+  if (v.type == DType::kF32) return reinterpret_cast<const float*>(vh);
+  load_kv_row(values, vh, v.type, n_keys * hd);
+  return values;
+}
+
+// Many queries at once: each query head runs the blocked causal kernel training uses (scores
+// and values as small products on the f32 GEMM core, keys only up to each block's last query).
+// Query heads are spread over the threads, each converting its kv head's cache rows to f32.
 void attention_blocked(float* out, const float* q, KvHeads k, KvHeads v, int64_t T, int64_t pos0, AttentionShape s,
                        ThreadPool& pool) {
-  const int64_t dim = s.n_heads * s.head_dim, hd = s.head_dim;
-  const int64_t group = s.n_heads / s.n_kv_heads;
-  const int64_t n_keys = pos0 + T;
-  const int64_t keys_padded = (n_keys + 15) / 16 * 16;  // whole vectors for the f32 kernels
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  std::vector<float> kg(static_cast<size_t>(keys_padded * hd), 0.0f), vt(static_cast<size_t>(hd * keys_padded), 0.0f);
-  std::vector<float> qg(static_cast<size_t>(group * T * hd)), scores(static_cast<size_t>(group * T * keys_padded));
-  std::vector<float> og(static_cast<size_t>(group * T * hd)), value(static_cast<size_t>(hd));
-  for (int64_t g = 0; g < s.n_kv_heads; ++g) {
-    const auto* kh = static_cast<const uint8_t*>(k.data) + kv_row_offset(k, g * k.head_stride);
-    const auto* vh = static_cast<const uint8_t*>(v.data) + kv_row_offset(v, g * v.head_stride);
-    load_kv_row(kg.data(), kh, k.type, n_keys * hd);
-    for (int64_t p = 0; p < n_keys; ++p) {
-      load_kv_row(value.data(), vh + kv_row_offset(v, p * hd), v.type, hd);
-      for (int64_t d = 0; d < hd; ++d) vt[static_cast<size_t>(d * keys_padded + p)] = value[static_cast<size_t>(d)];
-    }
-    for (int64_t h = 0; h < group; ++h)
-      for (int64_t t = 0; t < T; ++t)
-        std::memcpy(qg.data() + (h * T + t) * hd, q + t * dim + (g * group + h) * hd, sizeof(float) * static_cast<size_t>(hd));
-    const TensorView kview{DType::kF32, {keys_padded, hd}, kg.data(), static_cast<uint64_t>(kg.size() * 4)};
-    const TensorView vview{DType::kF32, {hd, keys_padded}, vt.data(), static_cast<uint64_t>(vt.size() * 4)};
-    matmul(scores.data(), qg.data(), kview, group * T, pool);
-    pool.parallel_for(group * T, 8, [&](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) {
-        const int64_t t = row % T, visible = pos0 + t + 1;
-        float* sr = scores.data() + row * keys_padded;
-        for (int64_t p = 0; p < visible; ++p) sr[p] *= scale;
-        softmax(sr, visible);
-        std::fill(sr + visible, sr + keys_padded, 0.0f);
+  const int64_t hd = s.head_dim, n_keys = pos0 + T, group = s.n_heads / s.n_kv_heads;
+  pool.parallel_for_static(s.n_heads, 1, [&](int64_t begin, int64_t end) {
+    const size_t head_bytes = sizeof(float) * static_cast<size_t>(n_keys * hd);
+    AlignedBuffer kt = allocate_aligned_uninitialized(head_bytes), values = allocate_aligned_uninitialized(head_bytes);
+    AlignedBuffer scores = allocate_aligned_uninitialized(sizeof(float) * static_cast<size_t>(kAttentionBlock * n_keys));
+    auto* ktf = reinterpret_cast<float*>(kt.get());
+    int64_t loaded = -1;
+    const float* vf = nullptr;
+    for (int64_t h = begin; h < end; ++h) {
+      if (h / group != loaded) {
+        loaded = h / group;
+        vf = head_in_f32(ktf, reinterpret_cast<float*>(values.get()), k, v, loaded, n_keys, hd);
       }
-    });
-    matmul(og.data(), scores.data(), vview, group * T, pool);
-    for (int64_t h = 0; h < group; ++h)
-      for (int64_t t = 0; t < T; ++t)
-        std::memcpy(out + t * dim + (g * group + h) * hd, og.data() + (h * T + t) * hd, sizeof(float) * static_cast<size_t>(hd));
-  }
+      attend_head_blocks(out, nullptr, q, ktf, n_keys, vf, hd, reinterpret_cast<float*>(scores.get()), T, pos0, s, h);
+    }
+  });
 }
 
 }  // namespace
@@ -193,62 +237,15 @@ void attention_backward_group_reference(F* dq, F* dk, F* dv, const F* dout, cons
 
 int64_t attention_scratch_floats(int64_t T, AttentionShape s) { return 2 * s.head_dim * T + 2 * kAttentionBlock * T; }
 
-namespace {
-
-// kt[i * T + p] = k[p * stride + i]: a head's keys (or values) transposed, so that scores for
-// a block of queries are a product with a row-major right-hand side.
-void transpose_head(float* kt, const float* k, int64_t stride, int64_t T, int64_t hd) {
-  for (int64_t p = 0; p < T; ++p)
-    for (int64_t i = 0; i < hd; ++i) kt[i * T + p] = k[p * stride + i];
-}
-
-// Probabilities of a block of score rows in place: row r (query t0 + r) sees keys 0..t0+r.
-// With lse given (backward) they are exp(s - lse); otherwise the row is normalised and its
-// log-sum-exp written to lse_out.
-void softmax_rows(float* s, int64_t ld, int64_t t0, int64_t rows, const float* lse_in, float* lse_out, int64_t lse_stride) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = s + r * ld;
-    const int64_t valid = t0 + r + 1;
-    if (lse_in) {
-      exp_shifted_inplace(row, lse_in[r * lse_stride], valid);
-    } else {
-      const float mx = max_f32(row, valid);
-      exp_shifted_inplace(row, mx, valid);
-      const double sum = sum_f32(row, valid);
-      const auto inv = static_cast<float>(1.0 / sum);
-      for (int64_t p = 0; p < valid; ++p) row[p] *= inv;
-      lse_out[r * lse_stride] = mx + static_cast<float>(std::log(sum));
-    }
-    for (int64_t p = valid; p < ld; ++p) row[p] = 0;
-  }
-}
-
-void zero_rows(float* x, int64_t stride, int64_t rows, int64_t cols) {
-  for (int64_t r = 0; r < rows; ++r) std::memset(x + r * stride, 0, sizeof(float) * static_cast<size_t>(cols));
-}
-
-}  // namespace
-
 void attention_forward_group(float* out, float* lse, const float* q, const float* k, const float* v, float* scratch,
                              int64_t T, AttentionShape s, int64_t group) {
-  const int64_t hd = s.head_dim, dim = s.n_heads * hd, kv = s.n_kv_heads * hd;
+  const int64_t hd = s.head_dim, kv = s.n_kv_heads * hd;
   const int64_t per_group = s.n_heads / s.n_kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   float* kt = scratch;                   // [hd, T]
   float* scores = scratch + 2 * hd * T;  // [block, keys]
   transpose_head(kt, k + group * hd, kv, T, hd);
   for (int64_t h = group * per_group; h < (group + 1) * per_group; ++h)
-    for (int64_t t0 = 0; t0 < T; t0 += kAttentionBlock) {
-      const int64_t rows = std::min(kAttentionBlock, T - t0), keys = t0 + rows;
-      // scores = scale · Q_block · Kᵀ
-      zero_rows(scores, keys, rows, keys);
-      gemm_accumulate(scores, keys, {q + t0 * dim + h * hd, dim, 1}, kt, T, rows, keys, hd, scale);
-      softmax_rows(scores, keys, t0, rows, nullptr, lse + t0 * s.n_heads + h, s.n_heads);
-      // out = P · V
-      float* o = out + t0 * dim + h * hd;
-      zero_rows(o, dim, rows, hd);
-      gemm_accumulate(o, dim, {scores, keys, 1}, v + group * hd, kv, rows, hd, keys, 1.0f);
-    }
+    attend_head_blocks(out, lse, q, kt, T, v + group * hd, kv, scores, T, 0, s, h);
 }
 
 void attention_backward_group(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,

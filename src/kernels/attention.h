@@ -1,7 +1,8 @@
 // Causal multi-head attention with grouped-query heads.
 //
-// Inference reads keys and values from a KV cache; only one row of scores per (token, head)
-// exists at a time, nothing of size T x T is materialised.
+// Inference reads keys and values from a KV cache. A decoded token's scores are one row per
+// head; a prompt batch (kBlockedAttentionMinTokens or more tokens) runs the blocked causal
+// kernel of the training forward below, so nothing of size T x T is materialised either way.
 //
 // Training sees whole sequences at once (keys from the same batch rows) and needs a backward
 // pass. Its forward saves only the log-sum-exp of each score row (lse [T, n_heads]); the
@@ -19,7 +20,7 @@
 
 namespace limarp::kernels {
 
-// From this many new tokens on, attention runs as matrix products (see attention.cc).
+// From this many new tokens on, attention runs as blocks of matrix products (see attention.cc).
 constexpr int64_t kBlockedAttentionMinTokens = 16;
 
 struct AttentionShape {

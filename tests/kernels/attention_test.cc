@@ -27,7 +27,7 @@ std::vector<float> normal_values(Rng& rng, int64_t n) {
 TEST(Attention, BlockedPromptPathEqualsTokenByToken) {
   const AttentionShape s{6, 2, 16};
   const int64_t dim = s.n_heads * s.head_dim, kv = s.n_kv_heads * s.head_dim;
-  const int64_t pos0 = 7, T = 37;  // 7 cached keys, then 37 new queries (blocked path)
+  const int64_t pos0 = 7, T = 70;  // 7 cached keys, then 70 new queries: three blocks, the last partial
   ASSERT_GE(T, kBlockedAttentionMinTokens);
   Rng rng(4);
   const std::vector<float> q = normal_values(rng, T * dim), k = normal_values(rng, (pos0 + T) * kv),
