@@ -69,7 +69,7 @@ Status run_bench(const BenchOptions& o) {
     return t;
   };
   const int64_t warmup_tokens = std::min<int64_t>(o.prompt > 0 ? o.prompt : 8, 32);
-  const int64_t ctx = std::max(std::max<int64_t>(o.prompt, o.depth + o.gen) + 1, warmup_tokens);
+  const int64_t ctx = std::max(o.depth + std::max(o.prompt, o.gen) + 1, warmup_tokens);
   KvCache cache(c, ctx, o.kv_type);
   std::vector<float> logits;
   std::fprintf(stderr, "bench: %s\n  %s, %s, %.2f GiB\n  %s, %d threads\n", o.model.c_str(), c.describe().c_str(),
@@ -84,25 +84,24 @@ Status run_bench(const BenchOptions& o) {
     LIMARP_TRY(fwd.eval(t, cache, logits, LogitsWanted::kLast, adapter));
     cache.clear();
   }
-  std::vector<double> pp, tg;
-  for (int r = 0; r < o.reps && o.prompt > 0; ++r) {
-    cache.clear();
-    auto tokens = random_tokens(o.prompt);
-    const auto t0 = std::chrono::steady_clock::now();
-    LIMARP_TRY(fwd.eval(tokens, cache, logits, LogitsWanted::kLast, adapter));
-    pp.push_back(static_cast<double>(o.prompt) / seconds_since(t0));
-    std::fprintf(stderr, "  pp%lld rep %d: %.2f tok/s\n", static_cast<long long>(o.prompt), r + 1, pp.back());
-  }
-  // Generation after `depth` tokens of context: they are evaluated once (untimed), and each
+  // Both tests run after `depth` tokens of context: they are evaluated once (untimed), and each
   // repetition cuts the cache back to them.
-  cache.clear();
-  if (o.depth > 0 && o.gen > 0) {
+  if (o.depth > 0 && (o.prompt > 0 || o.gen > 0)) {
     std::fprintf(stderr, "  filling %lld tokens of context\n", static_cast<long long>(o.depth));
     // In batches of 512, as chat and the server evaluate long prompts (bounded activations).
     const auto tokens = random_tokens(o.depth);
     for (size_t i = 0; i < tokens.size(); i += 512)
       LIMARP_TRY(fwd.eval(std::span(tokens).subspan(i, std::min<size_t>(512, tokens.size() - i)), cache, logits,
                           LogitsWanted::kLast, adapter));
+  }
+  std::vector<double> pp, tg;
+  for (int r = 0; r < o.reps && o.prompt > 0; ++r) {
+    cache.truncate(o.depth);
+    auto tokens = random_tokens(o.prompt);
+    const auto t0 = std::chrono::steady_clock::now();
+    LIMARP_TRY(fwd.eval(tokens, cache, logits, LogitsWanted::kLast, adapter));
+    pp.push_back(static_cast<double>(o.prompt) / seconds_since(t0));
+    std::fprintf(stderr, "  pp%lld rep %d: %.2f tok/s\n", static_cast<long long>(o.prompt), r + 1, pp.back());
   }
   for (int r = 0; r < o.reps && o.gen > 0; ++r) {
     cache.truncate(o.depth);
@@ -130,16 +129,16 @@ Status run_bench(const BenchOptions& o) {
   const double limit = bw > 0 ? bw * 1e9 / static_cast<double>(bpt) : 0;
 
   const Stats p = stats(pp), g = stats(tg);
+  const std::string at_depth = o.depth > 0 ? fmt::format(" @ d{}", o.depth) : "";
   std::printf("| model | type | size GiB | threads | test | t/s |\n|---|---|---|---|---|---|\n");
   if (!pp.empty())
-    std::printf("| %s | %s | %.2f | %d | pp%lld | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
+    std::printf("| %s | %s | %.2f | %d | pp%lld%s | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
                 model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads,
-                static_cast<long long>(o.prompt), p.mean, p.sd);
+                static_cast<long long>(o.prompt), at_depth.c_str(), p.mean, p.sd);
   if (!tg.empty())
     std::printf("| %s | %s | %.2f | %d | tg%lld%s | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
                 model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads,
-                static_cast<long long>(o.gen), o.depth > 0 ? fmt::format(" @ d{}", o.depth).c_str() : "", g.mean,
-                g.sd);
+                static_cast<long long>(o.gen), at_depth.c_str(), g.mean, g.sd);
   if (bw > 0)
     std::printf("read bandwidth %.1f GB/s (%d threads); %.2f GB read per token (%.2f GB of it KV cache); "
                 "decode limit %.1f tok/s; generation at %.0f %% of it\n",
@@ -168,7 +167,7 @@ void register_bench(CLI::App& root, RunState& state) {
   cmd->add_option("-m,--model", o->model, "Model file")->required();
   cmd->add_option("-p,--n-prompt", o->prompt, "Prompt tokens per prompt-processing test (0 = skip)")->capture_default_str();
   cmd->add_option("-n,--n-gen", o->gen, "Tokens per generation test (0 = skip)")->capture_default_str();
-  cmd->add_option("-d,--depth", o->depth, "Tokens already in the context when each generation test starts")
+  cmd->add_option("-d,--depth", o->depth, "Tokens already in the context when each test starts (llama-bench's -d)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   cmd->add_option("-r,--repetitions", o->reps, "Repetitions of each test")->capture_default_str()->check(CLI::Range(1, 1000));

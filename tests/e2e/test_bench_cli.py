@@ -42,11 +42,13 @@ j = last_json(out)
 c.check(j["pp_tok_s"] == 0 and j["tg_tok_s"] > 0, "-p 0 skips prompt processing")
 c.check(j["bandwidth_gb_s"] == 0 and j["decode_limit_tok_s"] == 0, "--no-bandwidth skips the probe")
 
-# Generation at depth: the context is filled first, and the limit counts the cache's reads.
-out, err, _ = run("bench", "-m", model, "-p", "0", "-n", "4", "-d", "20", "-r", "2", "--kv-type", "f32", "--json")
+# Both tests at depth: the context is filled first, and the limit counts the cache's reads.
+out, err, _ = run("bench", "-m", model, "-p", "8", "-n", "4", "-d", "20", "-r", "2", "--kv-type", "f32", "--json")
 j = last_json(out)
-c.check(j["depth"] == 20 and j["kv_type"] == "f32" and j["tg_tok_s"] > 0, "-d and --kv-type echoed in the JSON")
-c.check("| tg4 @ d20 |" in out and "filling 20 tokens" in err, "the table names the depth")
+c.check(j["depth"] == 20 and j["kv_type"] == "f32" and j["tg_tok_s"] > 0 and j["pp_tok_s"] > 0,
+        "-d and --kv-type echoed in the JSON")
+c.check("| pp8 @ d20 |" in out and "| tg4 @ d20 |" in out and err.count("filling 20 tokens") == 1,
+        "the table names the depth of both tests; the context is filled once")
 c.check(j["bytes_per_token"] == weights_per_token + kv_read(20 + 2, 4),
         f"bytes per token at depth 20 count the f32 cache: {j['bytes_per_token']}")
 _, err, code = run("bench", "-m", model, "--kv-type", "q8_0", check=False)
