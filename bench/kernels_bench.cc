@@ -3,7 +3,11 @@
 // best instruction-set level and at the scalar twin, side by side in one run. Reported as
 // weight bytes/s (decode) and multiply-adds/s (prefill).
 //
-// attention_decode/*: one decoded token's attention over the KV cache (see below).
+// attention_decode/*: one decoded token's attention over the KV cache (see below);
+// attention_prompt/*: a prompt batch's attention, after 0 and 1536 cached positions.
+//
+// gemm/*: the f32 core of training's products and prompt attention, one thread, at each
+// instruction-set level the CPU has.
 //
 // kernel_compute/*: the decode kernels alone on a 256 x 4096 matrix that stays in one core's
 // L2 cache, so memory bandwidth does not hide their cost: Q4_0 and Q8_0 in the stored layout
@@ -16,6 +20,7 @@
 #include "base/rng.h"
 #include "base/thread_pool.h"
 #include "kernels/attention.h"
+#include "kernels/gemm.h"
 #include "kernels/kv_rows.h"
 #include "kernels/matmul.h"
 #include "kernels/weight_kernels.h"
@@ -142,7 +147,26 @@ void BM_AttentionPrompt(benchmark::State& state, DType type) {
   state.counters["tok/s"] = benchmark::Counter(static_cast<double>(fresh * state.iterations()), benchmark::Counter::kIsRate);
 }
 
+// C[256, 1024] += A[256, 1024] · B[1024, 1024]: a LoRA-sized weight-gradient product.
+void BM_Gemm(benchmark::State& state, kernels::Isa isa) {
+  const int64_t M = 256, N = 1024, K = 1024;
+  Rng rng(6);
+  std::vector<float> a(static_cast<size_t>(M * K)), b(static_cast<size_t>(K * N)), c(static_cast<size_t>(M * N));
+  for (auto* v : {&a, &b})
+    for (auto& x : *v) x = rng.fast_normal();
+  for (auto _ : state) {
+    kernels::gemm_accumulate_at(isa, c.data(), N, {a.data(), K, 1}, b.data(), N, M, N, K, 1.0f);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * static_cast<double>(M * N * K * state.iterations()),
+                                                 benchmark::Counter::kIsRate);
+}
+
 void register_all() {
+  for (kernels::Isa isa : {kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512})
+    if (static_cast<int>(isa) <= static_cast<int>(kernels::cpu_features().best))
+      benchmark::RegisterBenchmark((std::string("gemm/") + kernels::isa_name(isa)).c_str(), BM_Gemm, isa)
+          ->Unit(benchmark::kMillisecond)->UseRealTime();
   for (DType t : {DType::kF32, DType::kF16})
     benchmark::RegisterBenchmark((std::string("attention_prompt/") + dtype_name(t)).c_str(), BM_AttentionPrompt, t)
         ->Args({512, 0})->Args({512, 1536})->Unit(benchmark::kMillisecond)->UseRealTime();

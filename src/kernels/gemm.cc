@@ -6,8 +6,12 @@
 
 namespace limarp::kernels {
 
-// Defined in avx512/gemm.cc (compiled with AVX-512 flags).
+// Defined in avx512/gemm.cc and avx2/gemm.cc (each compiled with its level's flags).
 namespace avx512 {
+void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
+                     int64_t K, float alpha);
+}
+namespace avx2 {
 void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
                      int64_t K, float alpha);
 }
@@ -34,11 +38,17 @@ void gemm_accumulate_scalar(float* c, int64_t ldc, StridedMatrix a, const float*
   }
 }
 
+void gemm_accumulate_at(Isa isa, float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M,
+                        int64_t N, int64_t K, float alpha) {
+  if (M <= 0 || N <= 0 || K <= 0) return;
+  if (isa == Isa::kAvx512) avx512::gemm_accumulate(c, ldc, a, b, ldb, M, N, K, alpha);
+  else if (isa == Isa::kAvx2) avx2::gemm_accumulate(c, ldc, a, b, ldb, M, N, K, alpha);
+  else gemm_accumulate_scalar(c, ldc, a, b, ldb, M, N, K, alpha);
+}
+
 void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
                      int64_t K, float alpha) {
-  if (M <= 0 || N <= 0 || K <= 0) return;
-  if (active_isa() == Isa::kAvx512) avx512::gemm_accumulate(c, ldc, a, b, ldb, M, N, K, alpha);
-  else gemm_accumulate_scalar(c, ldc, a, b, ldb, M, N, K, alpha);
+  gemm_accumulate_at(active_isa(), c, ldc, a, b, ldb, M, N, K, alpha);
 }
 
 namespace {

@@ -1,6 +1,6 @@
 // The matrix products of training against exact double-precision references, on awkward
-// shapes (tails of every vector width and tile size): the blocked f32 core (SIMD and its
-// scalar twin), weight gradients, products with row-major matrices, and the transposed
+// shapes (tails of every vector width and tile size): the blocked f32 core (every SIMD level
+// the CPU has, and the scalar twin), weight gradients, products with row-major matrices, and the transposed
 // product dx += dy · W against stored weights of every type (W dequantized exactly is the
 // derivative of the forward x · Wᵀ). Results must not depend on the thread count.
 #include <gtest/gtest.h>
@@ -50,12 +50,16 @@ TEST(Gemm, CoreMatchesDoubleReferenceOnOddShapes) {
             s += static_cast<double>(am.data[i * am.row_stride + k * am.col_stride]) * b[k * N + j];
           want[i * N + j] += 0.5 * s;
         }
-      std::vector<float> fast = c0, scalar = c0;
-      gemm_accumulate(fast.data(), N, am, b.data(), N, M, N, K, 0.5f);
-      gemm_accumulate_scalar(scalar.data(), N, am, b.data(), N, M, N, K, 0.5f);
       const double tol = 1e-6 * std::sqrt(static_cast<double>(K)) + 1e-7;
-      EXPECT_LT(rel_err(fast, want), tol) << M << "x" << N << "x" << K << " " << isa_name(active_isa());
+      std::vector<float> scalar = c0;
+      gemm_accumulate_scalar(scalar.data(), N, am, b.data(), N, M, N, K, 0.5f);
       EXPECT_LT(rel_err(scalar, want), tol) << M << "x" << N << "x" << K << " scalar";
+      for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+        if (static_cast<int>(isa) > static_cast<int>(cpu_features().best)) continue;
+        std::vector<float> fast = c0;
+        gemm_accumulate_at(isa, fast.data(), N, am, b.data(), N, M, N, K, 0.5f);
+        EXPECT_LT(rel_err(fast, want), tol) << M << "x" << N << "x" << K << " " << isa_name(isa);
+      }
     }
   }
 }
