@@ -23,10 +23,16 @@ size_t kv_row_offset(const KvHeads& kv, int64_t elements) {
 }
 
 // kt[i * T + p] = k[p * stride + i]: a head's keys (or values) transposed, so that scores for
-// a block of queries are a product with a row-major right-hand side.
+// a block of queries are a product with a row-major right-hand side. In runs of 16 positions:
+// each write then fills a whole cache line while the 16 rows read stay in L1 (one position at a
+// time touched hd lines of kt per position, a seventh of prompt attention's time).
 void transpose_head(float* kt, const float* k, int64_t stride, int64_t T, int64_t hd) {
-  for (int64_t p = 0; p < T; ++p)
-    for (int64_t i = 0; i < hd; ++i) kt[i * T + p] = k[p * stride + i];
+  constexpr int64_t kRun = 16;
+  for (int64_t p0 = 0; p0 < T; p0 += kRun) {
+    const int64_t p1 = std::min(T, p0 + kRun);
+    for (int64_t i = 0; i < hd; ++i)
+      for (int64_t p = p0; p < p1; ++p) kt[i * T + p] = k[p * stride + i];
+  }
 }
 
 // Probabilities of a block of score rows in place: row r (query t0 + r) sees keys 0..t0+r.
