@@ -8,10 +8,10 @@
 #include "base/status.h"
 #include "kernels/gemm.h"
 #include "kernels/kv_rows.h"
-#include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/vector_math.h"
 #include "kernels/weight_kernels.h"
+#include "tensor/tensor.h"
 
 namespace limarp::kernels {
 
