@@ -144,7 +144,8 @@ void BM_AttentionPrompt(benchmark::State& state, DType type) {
     benchmark::DoNotOptimize(out.data());
   }
   state.SetLabel(dtype_name(type));
-  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(fresh * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["tok/s"] =
+      benchmark::Counter(static_cast<double>(fresh * state.iterations()), benchmark::Counter::kIsRate);
 }
 
 // C[256, 1024] += A[256, 1024] · B[1024, 1024]: a LoRA-sized weight-gradient product.

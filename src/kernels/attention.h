@@ -48,8 +48,9 @@ void attention(float* out, const float* q, KvHeads k, KvHeads v, int64_t T, int6
 //   out [T, n_heads*hd], lse [T, n_heads] (written for those heads only)
 //   q [T, n_heads*hd], k, v [T, n_kv_heads*hd]; token t sees tokens 0..t.
 // Blocks of kAttentionBlock queries become small matrix products (scores = Q·Kᵀ, out = P·V)
-// on the f32 GEMM core. scratch: attention_scratch_floats(T, shape) floats.
-constexpr int64_t kAttentionBlock = 32;
+// on the f32 GEMM core; 48 rows are whole register tiles of both its builds (6 and 4 rows).
+// scratch: attention_scratch_floats(T, shape) floats.
+constexpr int64_t kAttentionBlock = 48;
 int64_t attention_scratch_floats(int64_t T, AttentionShape shape);
 void attention_forward_group(float* out, float* lse, const float* q, const float* k, const float* v, float* scratch,
                              int64_t T, AttentionShape shape, int64_t group);

@@ -27,7 +27,8 @@ void micro(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, 
   for (int64_t k = 0; k < K; ++k) {
     const float* bk = b + k * ldb;
     __m256 bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = v == NV - 1 ? _mm256_maskload_ps(bk + 8 * v, last) : _mm256_loadu_ps(bk + 8 * v);
+    for (int v = 0; v < NV; ++v)
+      bv[v] = v == NV - 1 ? _mm256_maskload_ps(bk + 8 * v, last) : _mm256_loadu_ps(bk + 8 * v);
     const float* ak = a.data + k * a.col_stride;
     for (int r = 0; r < MR; ++r) {
       const __m256 av = _mm256_broadcast_ss(ak + r * a.row_stride);
