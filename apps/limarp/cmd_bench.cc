@@ -15,6 +15,7 @@
 #include "kernels/cpu_features.h"
 #include "infer/adapter_specs.h"
 #include "model/forward.h"
+#include "progress_line.h"
 
 namespace limarp::cli {
 namespace {
@@ -90,9 +91,13 @@ Status run_bench(const BenchOptions& o) {
     std::fprintf(stderr, "  filling %lld tokens of context\n", static_cast<long long>(o.depth));
     // In batches of 512, as chat and the server evaluate long prompts (bounded activations).
     const auto tokens = random_tokens(o.depth);
-    for (size_t i = 0; i < tokens.size(); i += 512)
+    ProgressLine progress("  context", "tokens");
+    for (size_t i = 0; i < tokens.size(); i += 512) {
       LIMARP_TRY(fwd.eval(std::span(tokens).subspan(i, std::min<size_t>(512, tokens.size() - i)), cache, logits,
                           LogitsWanted::kLast, adapter));
+      progress.update(cache.size(), o.depth);
+    }
+    progress.finish();
   }
   std::vector<double> pp, tg;
   for (int r = 0; r < o.reps && o.prompt > 0; ++r) {
