@@ -9,6 +9,7 @@
 #include "base/json_util.h"
 #include "base/thread_pool.h"
 #include "infer/model_writer.h"
+#include "kernels/attention.h"
 #include "model/forward.h"
 #include "model/reference_model.h"
 #include "support/test_support.h"
@@ -47,12 +48,25 @@ TEST(ForwardReference, ShardedTiedMatchesTorch) {
 }
 
 TEST(ForwardReference, LongPromptMatchesTorch) {
-  // 45 tokens: the prompt (40) goes through the blocked, matrix-product attention.
-  Reference ref = make_reference("fwd_long", "--seed 61 --tokens 45");
-  ASSERT_EQ(ref.tokens.size(), 45u);
+  // 60 tokens: the prompt (55) goes through the blocked attention, a full block of queries and a
+  // partial one; then again as 20 tokens and 35 more, the second batch attending to cached keys.
+  Reference ref = make_reference("fwd_long", "--seed 61 --tokens 60");
+  ASSERT_EQ(ref.tokens.size(), 60u);
+  ASSERT_GT(ref.n_prompt, kernels::kAttentionBlock);
   auto model = LlamaModel::load(ref.dir);
   ASSERT_TRUE(model.ok());
-  EXPECT_LT(max_abs_diff(run_model(*model, ref, 2), ref.logits("f32")), kTolF32);
+  const std::vector<float> want = ref.logits("f32");
+  EXPECT_LT(max_abs_diff(run_model(*model, ref, 2), want), kTolF32);
+
+  ThreadPool pool(2);
+  Forward fwd(*model, pool);
+  KvCache cache(model->config(), 64, DType::kF32);
+  std::span<const int32_t> prompt = std::span<const int32_t>(ref.tokens).first(static_cast<size_t>(ref.n_prompt));
+  std::vector<float> first, second;
+  ASSERT_TRUE(fwd.eval(prompt.first(20), cache, first, LogitsWanted::kAll).ok());
+  ASSERT_TRUE(fwd.eval(prompt.subspan(20), cache, second, LogitsWanted::kAll).ok());
+  first.insert(first.end(), second.begin(), second.end());
+  EXPECT_LT(max_abs_diff(first, std::vector<float>(want.begin(), want.begin() + ref.n_prompt * ref.vocab)), kTolF32);
 }
 
 TEST(ForwardReference, ResultsIndependentOfThreadCount) {
