@@ -88,22 +88,31 @@ void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
   state.counters["weight_GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
 }
 
+// `rows` rows of `width` random normal values in a KV cache's element type.
+AlignedBuffer random_kv_rows(DType type, int64_t rows, int64_t width, Rng& rng) {
+  const size_t row_bytes = static_cast<size_t>(width) * kernels::kv_element_bytes(type);
+  AlignedBuffer out = allocate_aligned(row_bytes * static_cast<size_t>(rows));
+  std::vector<float> row(static_cast<size_t>(width));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& x : row) x = rng.fast_normal();
+    kernels::store_kv_row(out.get() + static_cast<size_t>(r) * row_bytes, type, row.data(), width);
+  }
+  return out;
+}
+
+// Llama-2-7B's attention heads: 32 of 128, no grouping.
+constexpr kernels::AttentionShape kLlama7bHeads{32, 32, 128};
+
 // Decoding one token's attention over a KV cache of `positions` tokens, Llama-2-7B's heads (32
 // of 128), f32 against f16 elements. 32 layers' caches (1-2 GiB), visited in turn, so the reads come
 // from memory as in a real model rather than from cache. Reported as cache bytes read per second.
 void BM_AttentionDecode(benchmark::State& state, DType type) {
-  const kernels::AttentionShape shape{32, 32, 128};
+  const kernels::AttentionShape shape = kLlama7bHeads;
   const int64_t positions = state.range(0), layers = 32, kv = shape.n_kv_heads * shape.head_dim;
-  const size_t element = kernels::kv_element_bytes(type);
-  const size_t layer_bytes = static_cast<size_t>(positions * kv) * element;
-  AlignedBuffer keys = allocate_aligned(layer_bytes * layers), values = allocate_aligned(layer_bytes * layers);
+  const size_t layer_bytes = static_cast<size_t>(positions * kv) * kernels::kv_element_bytes(type);
   Rng rng(3);
-  std::vector<float> row(static_cast<size_t>(kv));
-  for (int64_t r = 0; r < positions * layers; ++r) {
-    for (auto& x : row) x = rng.fast_normal();
-    kernels::store_kv_row(keys.get() + static_cast<size_t>(r * kv) * element, type, row.data(), kv);
-    kernels::store_kv_row(values.get() + static_cast<size_t>(r * kv) * element, type, row.data(), kv);
-  }
+  AlignedBuffer keys = random_kv_rows(type, positions * layers, kv, rng);
+  AlignedBuffer values = random_kv_rows(type, positions * layers, kv, rng);
   std::vector<float> q(static_cast<size_t>(kv), 0.1f), out(q.size());
   ThreadPool pool(2);
   int64_t layer = 0;
@@ -115,26 +124,18 @@ void BM_AttentionDecode(benchmark::State& state, DType type) {
     layer = (layer + 1) % layers;
   }
   state.SetLabel(dtype_name(type));
-  state.counters["kv_GB/s"] = benchmark::Counter(2.0 * static_cast<double>(layer_bytes) * static_cast<double>(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  const double bytes = 2.0 * static_cast<double>(layer_bytes) * static_cast<double>(state.iterations());
+  state.counters["kv_GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
 }
 
 // A prompt batch's attention (the blocked path): `new` queries after `cached` positions of
 // context, Llama-2-7B's heads, one layer. Compute-bound; reported as tokens per second.
 void BM_AttentionPrompt(benchmark::State& state, DType type) {
-  const kernels::AttentionShape shape{32, 32, 128};
+  const kernels::AttentionShape shape = kLlama7bHeads;
   const int64_t fresh = state.range(0), cached = state.range(1), positions = cached + fresh;
   const int64_t kv = shape.n_kv_heads * shape.head_dim;
-  const size_t element = kernels::kv_element_bytes(type);
-  AlignedBuffer keys = allocate_aligned(static_cast<size_t>(positions * kv) * element);
-  AlignedBuffer values = allocate_aligned(static_cast<size_t>(positions * kv) * element);
   Rng rng(5);
-  std::vector<float> row(static_cast<size_t>(kv));
-  for (int64_t r = 0; r < positions; ++r) {
-    for (auto& x : row) x = rng.fast_normal();
-    kernels::store_kv_row(keys.get() + static_cast<size_t>(r * kv) * element, type, row.data(), kv);
-    kernels::store_kv_row(values.get() + static_cast<size_t>(r * kv) * element, type, row.data(), kv);
-  }
+  AlignedBuffer keys = random_kv_rows(type, positions, kv, rng), values = random_kv_rows(type, positions, kv, rng);
   std::vector<float> q(static_cast<size_t>(fresh * kv)), out(q.size());
   for (auto& x : q) x = 0.1f * rng.fast_normal();
   ThreadPool pool(2);

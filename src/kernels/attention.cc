@@ -100,8 +100,12 @@ const float* head_in_f32(float* kp, float* values, const KvHeads& k, const KvHea
                          int64_t hd) {
   const auto* kh = static_cast<const uint8_t*>(k.data) + kv_row_offset(k, kv_head * k.head_stride);
   const auto* vh = static_cast<const uint8_t*>(v.data) + kv_row_offset(v, kv_head * v.head_stride);
-  load_kv_row(values, kh, k.type, n_keys * hd);  // the keys, row-major, before packing
-  pack_panels(kp, values, hd, n_keys, hd);
+  const float* keys = reinterpret_cast<const float*>(kh);
+  if (k.type != DType::kF32) {
+    load_kv_row(values, kh, k.type, n_keys * hd);  // the keys as f32 rows, before packing
+    keys = values;
+  }
+  pack_panels(kp, keys, hd, n_keys, hd);
   if (v.type == DType::kF32) return reinterpret_cast<const float*>(vh);
   load_kv_row(values, vh, v.type, n_keys * hd);
   return values;
