@@ -10,9 +10,9 @@
 // instruction-set level the CPU has.
 //
 // kernel_compute/*: the decode kernels alone on a 256 x 4096 matrix that stays in one core's
-// L2 cache, so memory bandwidth does not hide their cost: Q4_0 and Q8_0 in the stored layout
-// and regrouped 16 rows at a time (tensor/row_interleave.h), as a machine with more bandwidth
-// per core than this one would see them.
+// L2 cache, so memory bandwidth does not hide their cost: Q4_0, Q8_0, Q4_K and Q6_K in the
+// stored layout and the first three regrouped 16 rows at a time (tensor/row_interleave.h), as a
+// machine with more bandwidth per core than this one would see them.
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -177,8 +177,9 @@ void register_all() {
     benchmark::RegisterBenchmark((std::string("attention_decode/") + dtype_name(t)).c_str(), BM_AttentionDecode, t)
         ->Arg(512)->Arg(2048)->Unit(benchmark::kMicrosecond)->UseRealTime();
   if (kernels::active_isa() == kernels::Isa::kAvx512)
-    for (DType t : {DType::kQ4_0, DType::kQ8_0})
+    for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K})
       for (bool interleave : {false, true}) {
+        if (interleave && !interleaved_type(t)) continue;
         const std::string name =
             std::string("kernel_compute/") + dtype_name(t) + (interleave ? "/interleaved" : "/stored");
         benchmark::RegisterBenchmark(name.c_str(), BM_KernelCompute, t, interleave)->Arg(1)->Arg(4)->UseRealTime();

@@ -22,7 +22,7 @@ int report(const Status& status);
 // Adds -t/--threads with the machine's default.
 void add_threads_option(CLI::App& app, int& threads);
 
-// Adds --no-repack: keep q4_0/q8_0 weights in the file's layout instead of regrouping them at load.
+// Adds --no-repack: keep q4_0/q8_0/q4_k weights in the file's layout instead of regrouping them at load.
 void add_repack_option(CLI::App& app, bool& no_repack);
 
 // Adds --kv-type f16|f32: the KV cache's element type, f16 unless asked.

@@ -23,7 +23,7 @@ void add_threads_option(CLI::App& app, int& threads) {
 
 void add_repack_option(CLI::App& app, bool& no_repack) {
   app.add_flag("--no-repack", no_repack,
-               "Compute q4_0 and q8_0 weights in the file's layout instead of regrouping them at load "
+               "Compute q4_0, q8_0 and q4_k weights in the file's layout instead of regrouping them at load "
                "(faster load, slower decode; other rounding)");
 }
 

@@ -21,7 +21,8 @@ struct ModelBundle {
 struct LoadOptions {
   std::string tokenizer_path;     // empty: discover
   bool require_tokenizer = true;
-  // Inference only: regroup Q4_0/Q8_0 weights for the AVX-512 kernels (LlamaModel::interleave_for_decode).
+  // Inference only: regroup Q4_0/Q8_0/Q4_K weights for the AVX-512 kernels
+  // (LlamaModel::interleave_for_decode).
   bool interleave_for_decode = false;
 };
 

@@ -61,7 +61,7 @@ class LlamaModel {
   // The dominant weight type as stored ("q4_0", "f16", "mostly q4_k").
   std::string weight_type_name() const;
 
-  // For inference only: regroups the Q4_0 and Q8_0 projection matrices into the 16-row
+  // For inference only: regroups the Q4_0, Q8_0 and Q4_K projection matrices into the 16-row
   // interleaved layouts the AVX-512 kernels read (tensor/row_interleave.h), in anonymous memory,
   // releasing each matrix's pages of the mapped file once copied, so memory holds one copy.
   // Training, merging and writing need the stored layout: never call it before those. Does

@@ -29,9 +29,10 @@ constexpr std::array kTraits = {
     DTypeTraits{DType::kNF4, "nf4", 64, 36, true},
     DTypeTraits{DType::kQ4_0R16, "q4_0 (interleaved)", 32, 18, true},
     DTypeTraits{DType::kQ8_0R16, "q8_0 (interleaved)", 32, 34, true},
+    DTypeTraits{DType::kQ4_KR16, "q4_k (interleaved)", 256, 144, true},
 };
 
-bool file_type(DType t) { return t != DType::kQ4_0R16 && t != DType::kQ8_0R16; }
+bool file_type(DType t) { return t != DType::kQ4_0R16 && t != DType::kQ8_0R16 && t != DType::kQ4_KR16; }
 
 }  // namespace
 

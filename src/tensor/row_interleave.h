@@ -1,17 +1,18 @@
-// Q4_0 and Q8_0 weights regrouped in memory so the decode kernels read sixteen rows at once,
-// one row per 32-bit vector lane (DType::kQ4_0R16, kQ8_0R16). In the stored layout each row's
-// blocks lie one after another, so a SIMD kernel must gather every block's code bytes and
-// spread its scale over the lanes its products land in; here sixteen rows' scales convert with
-// one instruction and each code vector multiplies a broadcast of four activations. Measured on
-// the project machine (one core, cache-resident 256 x 4096 Q4_0 matrix): 1.5-1.8x the
-// stored-layout kernel.
+// Q4_0, Q8_0 and Q4_K weights regrouped in memory so the decode kernels read sixteen rows at
+// once, one row per 32-bit vector lane (DType::kQ4_0R16, kQ8_0R16, kQ4_KR16). In the stored
+// layout each row's blocks lie one after another, so a SIMD kernel must gather every block's
+// code bytes and spread its scales over the lanes its products land in; here sixteen rows'
+// scales convert with one instruction and each code vector multiplies a broadcast of four
+// activations. Measured on the project machine (one core, cache-resident 256 x 4096 matrix):
+// Q4_0 1.5-1.8x the stored-layout kernel, Q4_K 3.4x.
 //
-// Both types store a block of 32 as an f16 scale followed by C code bytes (Q4_0: 16, two
-// 4-bit codes each; Q8_0: 32). Per group of 16 rows and per block column b, 16 * (2 + C) bytes,
-// the same as the 16 rows' blocks, so a matrix keeps its size and group g starts at byte
-// g * 16 * row_bytes:
-//   [0, 32)                 the f16 scales, row r at bytes 2r..2r+1
-//   [32 + 64j, 96 + 64j)    for j < C / 4: code bytes 4j..4j+3 of row r at bytes 4r..4r+3
+// A stored block is F f16 fields followed by C bytes (C a multiple of 4): Q4_0 one scale and 16
+// code bytes (two 4-bit codes each), Q8_0 one scale and 32 codes, Q4_K d and dmin, then 12
+// bytes of packed 6-bit sub-block scales and mins and 128 code bytes. Per group of 16 rows and
+// per block column b, 16 blocks' bytes, the same as the 16 rows' blocks, so a matrix keeps its
+// size and group g starts at byte g * 16 * row_bytes:
+//   [32f, 32f + 32)              field f of each row, row r at bytes 32f + 2r..32f + 2r + 1
+//   [32F + 64j, 32F + 64j + 64)  for j < C / 4: bytes 4j..4j+3 of row r at bytes 4r..4r+3
 // The layout exists only in memory (the model layer regroups at load); files keep the stored one.
 #pragma once
 
@@ -25,14 +26,14 @@ namespace limarp {
 
 constexpr int64_t kInterleaveRows = 16;
 
-// The interleaved form of a stored type (q4_0, q8_0), and back; nullopt for other types.
+// The interleaved form of a stored type (q4_0, q8_0, q4_k), and back; nullopt for other types.
 std::optional<DType> interleaved_type(DType stored);
 std::optional<DType> stored_type(DType interleaved);
 
 // Bytes of one block column of a 16-row group.
 size_t interleaved_column_bytes(DType interleaved);
 
-// src: a [rows, n] matrix of the stored type; rows a multiple of 16, n of 32; no overlap.
+// src: a [rows, n] matrix of the stored type; rows a multiple of 16, n of its block; no overlap.
 void interleave_rows(DType stored, const uint8_t* src, int64_t rows, int64_t n, uint8_t* dst);
 
 // Row r of an interleaved [rows, n] matrix, back in the stored type's blocks.

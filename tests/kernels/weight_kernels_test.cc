@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "base/rng.h"
@@ -132,7 +133,7 @@ TEST(WeightKernels, EveryLevelMatchesItsScalarTwinAndTheReference) {
   EXPECT_GT(checked_simd, 20);
 }
 
-// The same Q4_0 or Q8_0 problem with its weights regrouped 16 rows at a time.
+// The same Q4_0, Q8_0 or Q4_K problem with its weights regrouped 16 rows at a time.
 Problem interleaved(const Problem& p) {
   const DType type = *interleaved_type(p.w.view().type);
   Problem q{Tensor(type, {p.rows, p.n}), p.wf, p.x, p.rows, p.n, p.tokens};
@@ -141,8 +142,8 @@ Problem interleaved(const Problem& p) {
 }
 
 TEST(WeightKernels, InterleavedLayoutsRoundTripEveryRow) {
-  for (DType stored : {DType::kQ4_0, DType::kQ8_0}) {
-    const Problem p = make_problem(stored, 48, 96, 1, 5);
+  for (DType stored : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K}) {
+    const Problem p = make_problem(stored, 48, 3 * dtype_traits(stored).block_elems, 1, 5);
     const Problem q = interleaved(p);
     EXPECT_EQ(q.w.nbytes(), p.w.nbytes());
     std::vector<uint8_t> row(p.w.view().row_stride());
@@ -157,16 +158,18 @@ TEST(WeightKernels, InterleavedLayoutsRoundTripEveryRow) {
 
 // Their scalar twins are the stored types' twins on regathered rows (bit for bit); the AVX-512
 // kernels, with lanes as rows, agree with them to float rounding. Three groups of 16 rows,
-// tokens past a tile of 4, and rows of one block up to Llama-2's width.
+// tokens past a tile of 4, and rows of one block up to Llama-2's widths.
 TEST(WeightKernels, InterleavedLayoutsMatchTheStoredOnes) {
   int checked_simd = 0;
-  for (DType stored_type : {DType::kQ4_0, DType::kQ8_0}) {
+  const std::pair<DType, std::vector<int64_t>> cases[] = {
+      {DType::kQ4_0, {32, 96, 384, 4096}}, {DType::kQ8_0, {32, 96, 384, 4096}}, {DType::kQ4_K, {256, 768, 11008}}};
+  for (const auto& [stored_type, lengths] : cases) {
     const DType type = *interleaved_type(stored_type);
     const WeightKernel* stored = find_kernel(stored_type, Isa::kScalar);
     const WeightKernel* twin = find_kernel(type, Isa::kScalar);
     ASSERT_NE(twin, nullptr);
     const WeightKernel* simd = cpu_features().best == Isa::kAvx512 ? find_kernel(type, Isa::kAvx512) : nullptr;
-    for (int64_t n : {32, 96, 384, 4096})
+    for (int64_t n : lengths)
       for (int64_t tokens : {1, 3, 5, 9}) {
         const Problem p = make_problem(stored_type, 48, n, tokens, static_cast<uint64_t>(n + tokens));
         const Problem q = interleaved(p);
@@ -221,7 +224,8 @@ namespace {
 // Odd token and row counts exercise partial tiles and panels.
 TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
   if (!amx::available()) GTEST_SKIP() << "no AMX-BF16 on this CPU";
-  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kBF16, DType::kQ4_0R16, DType::kQ8_0R16}) {
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kBF16, DType::kQ4_0R16, DType::kQ8_0R16,
+                     DType::kQ4_KR16}) {
     // The interleaved layouts need whole groups of 16 rows: 208 = 6.5 panels of 32.
     const auto stored_as = stored_type(type);
     Problem stored = make_problem(stored_as.value_or(type), stored_as ? 208 : 203, 512, 70, 7);

@@ -222,7 +222,7 @@ TEST(ForwardReference, InterleavedLayoutsGiveTheStoredLogits) {
   ASSERT_EQ(ref.tokens.size(), 45u);
   auto hf = LlamaModel::load(ref.dir);
   ASSERT_TRUE(hf.ok()) << hf.error().message();
-  for (const char* type : {"q4_0", "q8_0"}) {
+  for (const char* type : {"q4_0", "q8_0", "q4_k"}) {
     WriteOptions w;
     w.recipe = QuantRecipe::parse(type).value();
     const std::string path = ref.dir + "/" + type + ".gguf";

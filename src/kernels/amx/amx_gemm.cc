@@ -132,7 +132,8 @@ void pack_group_interleaved(uint16_t* panel, int64_t j, const uint8_t* group, in
 // 16 columns × 2 bf16. Rows past the matrix are zero.
 void pack_panel(uint16_t* panel, float* rowbuf, const TensorView& w, int64_t o0) {
   const int64_t K = w.cols(), rows = w.rows();
-  if (stored_type(w.type)) {
+  const auto stored_as = stored_type(w.type);
+  if (w.type == DType::kQ4_0R16 || w.type == DType::kQ8_0R16) {
     static_assert(kStepK == 32 && kPanelRows == 2 * kInterleaveRows);
     for (int64_t j = 0; j < 2; ++j) {
       const int64_t r0 = o0 + j * kInterleaveRows;
@@ -144,10 +145,22 @@ void pack_panel(uint16_t* panel, float* rowbuf, const TensorView& w, int64_t o0)
     }
     return;
   }
+  // Other interleaved layouts (Q4_K, whose sub-block scales differ per row) go back to stored
+  // rows first.
+  std::vector<uint8_t> regathered(stored_as ? w.row_stride() : 0);
+  const DType type = stored_as.value_or(w.type);
   for (int64_t r = 0; r < kPanelRows; ++r) {
     float* f = rowbuf + r * K;
-    if (o0 + r >= rows) std::memset(f, 0, sizeof(float) * static_cast<size_t>(K));
-    else if (!avx512::dequantize_row(w.type, w.row(o0 + r), f, K)) dequantize_row(w.type, w.row(o0 + r), f, K);
+    if (o0 + r >= rows) {
+      std::memset(f, 0, sizeof(float) * static_cast<size_t>(K));
+      continue;
+    }
+    const void* src = w.row(o0 + r);
+    if (stored_as) {
+      deinterleave_row(w.type, static_cast<const uint8_t*>(w.data), o0 + r, K, regathered.data());
+      src = regathered.data();
+    }
+    if (!avx512::dequantize_row(type, src, f, K)) dequantize_row(type, src, f, K);
   }
   for (int64_t s = 0; s < K / kStepK; ++s)
     for (int64_t j = 0; j < 2; ++j) pack_tile(panel + (s * 2 + j) * 512, rowbuf + j * 16 * K + s * kStepK, K);

@@ -150,7 +150,7 @@ void int_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows,
   }
 }
 
-// q4_0 and q8_0 interleaved 16 rows at a time: each row regathered into its stored blocks,
+// q4_0, q8_0 and q4_k interleaved 16 rows at a time: each row regathered into its stored blocks,
 // then the stored type's dot. w is the first row of a group of 16.
 template <DType kInterleaved, float (*kDot)(const uint8_t*, const ActView&, int64_t)>
 void interleaved_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px,
@@ -183,6 +183,8 @@ const WeightKernel kKernels[] = {
     {"q8_0r16/scalar", DType::kQ8_0R16, Isa::kScalar, 32, int_bytes, int_prepare,
      interleaved_tile<DType::kQ8_0R16, dot_q8_0>},
     {"q4_k/scalar", DType::kQ4_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<dot_q4_k>},
+    {"q4_kr16/scalar", DType::kQ4_KR16, Isa::kScalar, 256, int_bytes, int_prepare,
+     interleaved_tile<DType::kQ4_KR16, dot_q4_k>},
     {"q6_k/scalar", DType::kQ6_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<dot_q6_k>},
 };
 
