@@ -95,7 +95,7 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
   for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < supers; ++i) {
     const uint8_t* col = w + i * kColumn;
-    for (int64_t line = 0; line < kColumn; line += 64) prefetch_ahead(col + line);
+    for (int line = 0; line < kCodes; line += 64) prefetch_ahead(col + line);
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col)));
     const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + kDmin)));
     const ScalesMins s = unpack_scales(col);
@@ -106,6 +106,10 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
       // The high ones stay in place, 16 times their value, and the scale is divided by 16:
       // exact, and no shift per vector.
       const uint8_t* codes = col + kCodes + 512 * (j / 2);
+      // Prefetches spread over the column's work: a burst of all 36 lines would fill the
+      // line-fill buffers and stall.
+      if (j % 2 == 0)
+        for (int line = 0; line < 512; line += 64) prefetch_ahead(codes + line);
       const __m512i mask = j % 2 == 0 ? lo4 : hi4;
       __m512i u[8];
       for (int v = 0; v < 8; ++v) u[v] = _mm512_and_si512(_mm512_loadu_si512(codes + 64 * v), mask);
