@@ -5,7 +5,9 @@
 // and each code vector meets a broadcast of four activations in VPDPBUSD. The stored kernel
 // instead spends a permutation per sub-block to spread one row's scales over its lanes and ends
 // each row with a horizontal sum; measured on the project machine (one core, cache-resident
-// 256 x 4096 matrix), this one is 3.4x faster decoding.
+// 256 x 4096 matrix, one token), this one is 1.6-4.7x faster (median 2.3x over six noisy runs)
+// and as fast per byte as the regrouped Q4_0 kernel. High nibbles are used in place, 16 times
+// their value, with the scale divided by 16: exact, and no shift per code vector.
 //
 // Per row: y = d * Σ_j sc_j * dx_j * Σ_i q_i xq_i - dmin * Σ_j mn_j * dx_j * Σ_i xq_i,
 // with j the eight sub-blocks of 32 of a super-block.
@@ -102,9 +104,8 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
     __m512 sums[TB], mins[TB];
     for (int t = 0; t < TB; ++t) sums[t] = mins[t] = _mm512_setzero_ps();
     for (int j = 0; j < 8; ++j) {
-      // Sub-block j: nibbles of code vectors 8(j/2)..8(j/2)+7, low for even j, high for odd.
-      // The high ones stay in place, 16 times their value, and the scale is divided by 16:
-      // exact, and no shift per vector.
+      // Sub-block j: nibbles of code vectors 8(j/2)..8(j/2)+7, low for even j, high for odd
+      // (in place).
       const uint8_t* codes = col + kCodes + 512 * (j / 2);
       // Prefetches spread over the column's work: a burst of all 36 lines would fill the
       // line-fill buffers and stall.
