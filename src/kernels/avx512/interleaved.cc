@@ -34,12 +34,6 @@ void prepare(const float* x, int64_t n, uint8_t* out) {
   }
 }
 
-inline __m512i broadcast4(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
-
 // A block column's codes as eight vectors of unsigned bytes; vector u pairs with activations
 // 4u..4u+3 (Q4_0: low nibbles of code bytes 4u.. for u < 4, high nibbles of 4(u-4).. after).
 template <DType kType>
@@ -66,9 +60,7 @@ inline __m512 block_dot(const __m512i u[8], const uint8_t* x) {
     s[c] = _mm512_dpbusd_epi32(s[c], u[c + 4], broadcast4(x + 16 + 4 * c));
   }
   const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s[0], s[1]), _mm512_add_epi32(s[2], s[3]));
-  float dx;
-  std::memcpy(&dx, x + 32, 4);
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(dx));
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(sum), broadcast_float(x + 32));
 }
 
 // 16 rows × TB tokens. One token alternates two accumulators between block columns so

@@ -16,8 +16,6 @@
 //   [0,256)   int8 elements, sub-block j at 32j
 //   [256,288) float d_x of sub-block j
 //   [288,320) float d_x * sum_x of sub-block j
-#include <cstring>
-
 #include "kernels/activation_quant.h"
 #include "kernels/avx512/kernels_avx512.h"
 #include "kernels/avx512/simd_util.h"
@@ -45,18 +43,6 @@ void prepare(const float* x, int64_t n, uint8_t* out) {
       dxs[j] = a.d * static_cast<float>(a.sum);
     }
   }
-}
-
-inline __m512i broadcast4(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
-
-inline __m512 broadcast_float(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_ps(v);
 }
 
 // Byte k (0..3) of every lane, as floats: one in-lane byte shuffle that zeroes the other three.

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace limarp::kernels::avx512 {
 
@@ -16,6 +17,19 @@ namespace limarp::kernels::avx512 {
 inline void prefetch_ahead(const void* p) {
   _mm_prefetch(static_cast<const char*>(p) + 1024, _MM_HINT_T0);
   _mm_prefetch(static_cast<const char*>(p) + 8192, _MM_HINT_T1);
+}
+
+// Four bytes (four int8 activations, say) in every 32-bit lane; and one float in every lane.
+inline __m512i broadcast4(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+inline __m512 broadcast_float(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_ps(v);
 }
 
 // Permutation indices from a function of the output position, computed at compile time into a
