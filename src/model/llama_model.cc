@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/mapped_file.h"
 #include "kernels/cpu_features.h"
+#include "kernels/weight_kernels.h"
 #include "tensor/row_interleave.h"
 #include "tensor/quantize.h"
 
@@ -175,10 +176,14 @@ uint64_t LlamaWeights::nbytes(bool tied_output) const {
 uint64_t LlamaModel::weight_bytes() const { return weights_.nbytes(config_.tied_output); }
 
 int64_t LlamaModel::interleave_for_decode() {
-  if (kernels::active_isa() != kernels::Isa::kAvx512) return 0;
   std::vector<TensorView*> todo;
+  // Only where the active level has a SIMD kernel for the regrouped layout: the scalar twins
+  // regather every row and would be slower than the stored layout's kernels.
   auto consider = [&](TensorView& t) {
-    if (interleaved_type(t.type) && t.shape.size() == 2 && t.rows() % kInterleaveRows == 0) todo.push_back(&t);
+    const auto regrouped = interleaved_type(t.type);
+    if (!regrouped || t.shape.size() != 2 || t.rows() % kInterleaveRows != 0) return;
+    const kernels::WeightKernel* k = kernels::select_kernel(*regrouped, t.cols());
+    if (k && k->isa != kernels::Isa::kScalar) todo.push_back(&t);
   };
   for (auto& l : weights_.layers)
     for (Projection p : kAllProjections) consider(l.projection(p));
@@ -223,9 +228,10 @@ int64_t LlamaModel::interleave_for_decode() {
     todo[i]->data = out[i];
   }
   store_->keep_alive(std::move(memory));
-  log::debug("{}: {} matrices ({:.0f} MiB) regrouped 16 rows at a time for the AVX-512 kernels in {:.1f} s",
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log::debug("{}: {} matrices ({:.0f} MiB) regrouped 16 rows at a time for the {} kernels in {:.1f} s",
              store_->source, todo.size(), static_cast<double>(total) / (1 << 20),
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+             kernels::isa_name(kernels::active_isa()), seconds);
   return static_cast<int64_t>(todo.size());
 }
 

@@ -61,11 +61,11 @@ class LlamaModel {
   // The dominant weight type as stored ("q4_0", "f16", "mostly q4_k").
   std::string weight_type_name() const;
 
-  // For inference only: regroups the Q4_0, Q8_0 and Q4_K projection matrices into the 16-row
-  // interleaved layouts the AVX-512 kernels read (tensor/row_interleave.h), in anonymous memory,
-  // releasing each matrix's pages of the mapped file once copied, so memory holds one copy.
-  // Training, merging and writing need the stored layout: never call it before those. Does
-  // nothing without the AVX-512 kernels. Returns the number of matrices regrouped.
+  // For inference only: regroups the projection matrices whose type has a SIMD kernel for the
+  // 16-row interleaved layouts at the active level (AVX-512: Q4_0, Q8_0, Q4_K; AVX2: Q4_0,
+  // Q8_0; tensor/row_interleave.h) into anonymous memory, releasing each matrix's pages of the
+  // mapped file once copied, so memory holds one copy. Training, merging and writing need the
+  // stored layout: never call it before those. Returns the number of matrices regrouped.
   int64_t interleave_for_decode();
   uint64_t weight_bytes() const;
 

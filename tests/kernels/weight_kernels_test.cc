@@ -156,9 +156,9 @@ TEST(WeightKernels, InterleavedLayoutsRoundTripEveryRow) {
   }
 }
 
-// Their scalar twins are the stored types' twins on regathered rows (bit for bit); the AVX-512
-// kernels, with lanes as rows, agree with them to float rounding. Three groups of 16 rows,
-// tokens past a tile of 4, and rows of one block up to Llama-2's widths.
+// Their scalar twins are the stored types' twins on regathered rows (bit for bit); the AVX2 and
+// AVX-512 kernels, with lanes as rows, agree with them to float rounding. Three groups of 16
+// rows, tokens past a tile of 4 (AVX2: 2), and rows of one block up to Llama-2's widths.
 TEST(WeightKernels, InterleavedLayoutsMatchTheStoredOnes) {
   int checked_simd = 0;
   const std::pair<DType, std::vector<int64_t>> cases[] = {
@@ -168,24 +168,28 @@ TEST(WeightKernels, InterleavedLayoutsMatchTheStoredOnes) {
     const WeightKernel* stored = find_kernel(stored_type, Isa::kScalar);
     const WeightKernel* twin = find_kernel(type, Isa::kScalar);
     ASSERT_NE(twin, nullptr);
-    const WeightKernel* simd = cpu_features().best == Isa::kAvx512 ? find_kernel(type, Isa::kAvx512) : nullptr;
+    std::vector<const WeightKernel*> simd;
+    for (Isa isa : {Isa::kAvx2, Isa::kAvx512})
+      if (static_cast<int>(isa) <= static_cast<int>(cpu_features().best) && find_kernel(type, isa))
+        simd.push_back(find_kernel(type, isa));
     for (int64_t n : lengths)
       for (int64_t tokens : {1, 3, 5, 9}) {
         const Problem p = make_problem(stored_type, 48, n, tokens, static_cast<uint64_t>(n + tokens));
         const Problem q = interleaved(p);
         const auto want = run(*stored, p);
         EXPECT_EQ(run(*twin, q), want) << twin->name << " n=" << n << " tokens=" << tokens;
-        if (!simd) continue;
-        const auto got = run(*simd, q);
-        for (size_t i = 0; i < got.size(); ++i) {
-          const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
-          ASSERT_LE(std::fabs(got[i] - want[i]), 2e-6 * mag + 1e-6)
-              << simd->name << " n=" << n << " tokens=" << tokens << " i=" << i;
+        for (const WeightKernel* k : simd) {
+          const auto got = run(*k, q);
+          for (size_t i = 0; i < got.size(); ++i) {
+            const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
+            ASSERT_LE(std::fabs(got[i] - want[i]), 2e-6 * mag + 1e-6)
+                << k->name << " n=" << n << " tokens=" << tokens << " i=" << i;
+          }
+          ++checked_simd;
         }
-        ++checked_simd;
       }
   }
-  if (checked_simd == 0) GTEST_SKIP() << "no AVX-512 on this CPU; only the scalar twins checked";
+  if (checked_simd == 0) GTEST_SKIP() << "no SIMD level on this CPU; only the scalar twins checked";
 }
 
 TEST(WeightKernels, SelectionFallsBackForLengthsASimdKernelDeclines) {

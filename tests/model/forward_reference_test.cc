@@ -217,11 +217,13 @@ TEST(ForwardReference, QuantizedModelsStayCloseToF32) {
 
 TEST(ForwardReference, InterleavedLayoutsGiveTheStoredLogits) {
   // 45 tokens: the 40-token prompt runs the AMX prompt GEMM where the CPU has it, the decode
-  // steps the 16-row kernels; both must see the same weights as the stored layouts do.
+  // steps the 16-row kernels; both must see the same weights as the stored layouts do. Under
+  // LIMARP_ISA=avx2 only Q4_0 and Q8_0 are regrouped (the AVX2 kernels).
   Reference ref = make_reference("fwd_interleaved", "--wide --seed 23 --tokens 45");
   ASSERT_EQ(ref.tokens.size(), 45u);
   auto hf = LlamaModel::load(ref.dir);
   ASSERT_TRUE(hf.ok()) << hf.error().message();
+  int regrouped_types = 0;
   for (const char* type : {"q4_0", "q8_0", "q4_k"}) {
     WriteOptions w;
     w.recipe = QuantRecipe::parse(type).value();
@@ -230,20 +232,26 @@ TEST(ForwardReference, InterleavedLayoutsGiveTheStoredLogits) {
     auto stored = LlamaModel::load(path), regrouped = LlamaModel::load(path);
     ASSERT_TRUE(stored.ok() && regrouped.ok());
     const int64_t matrices = regrouped->interleave_for_decode();
-    if (matrices == 0) GTEST_SKIP() << "no AVX-512 kernels on this CPU: nothing is regrouped";
+    if (matrices == 0) {
+      std::printf("%s: no SIMD kernel for its regrouped layout at this level; not regrouped\n", type);
+      continue;
+    }
+    ++regrouped_types;
     EXPECT_EQ(matrices, 7 * regrouped->config().n_layers + 1) << type;  // every projection and the output
     EXPECT_EQ(regrouped->weight_type_name(), type);
     // The same integer math in another order: logits agree to float rounding, except where a
     // rounding difference flips one int8 activation (seen once in q8_0's decode steps, 0.056
-    // on one logit, as far from the f32 weights' logits as the stored layout's). A wrong
-    // layout or kernel gives KL near 1.
+    // on one logit, as far from the f32 weights' logits as the stored layout's; with the AVX2
+    // kernels once in q4_0, 0.077, which turned one near-tie of this random model's 45 top
+    // tokens). A wrong layout or kernel gives KL near 1.
     const auto got = run_model(*regrouped, ref, 2), want = run_model(*stored, ref, 2);
     const QuantQuality q = compare(want, got, ref.vocab);
     std::printf("interleaved vs stored %s: max |logit difference| %.2e, KL %.2e\n", type, max_abs_diff(got, want),
                 q.mean_kl);
     EXPECT_LT(q.mean_kl, 1e-4) << type;
-    EXPECT_EQ(q.top1_agreement, 1.0) << type;
+    EXPECT_GE(q.top1_agreement, 44.0 / 45.0) << type;
   }
+  if (regrouped_types == 0) GTEST_SKIP() << "no SIMD kernels for the regrouped layouts on this CPU";
 }
 
 // The f16 KV cache (the default) against torch: keys and values rounded to half precision

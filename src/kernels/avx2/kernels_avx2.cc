@@ -1,6 +1,7 @@
 // AVX2 + FMA + F16C kernels for CPUs without AVX-512: Q4_0 and Q8_0 against int8 activations
 // (VPMADDUBSW pairs, then VPMADDWD), and f32 / f16 / bf16 against f32 activations. K-quants
-// and NF4 use the scalar twins at this level.
+// and NF4 use the scalar twins at this level. The regrouped Q4_0/Q8_0 kernels are in
+// interleaved.cc.
 //
 // Prepared integer layout, per block of 32: [0,32) int8 elements, [32,64) float d_x × 8,
 // [64,96) float offset term × 8 (Q4_0: -8 * d_x * sum / 8; Q8_0: zero).
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "kernels/activation_quant.h"
+#include "kernels/avx2/interleaved_avx2.h"
 #include "kernels/weight_kernels.h"
 #include "tensor/quant_blocks.h"
 
@@ -122,6 +124,8 @@ void float_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t row
 const WeightKernel kKernels[] = {
     {"q4_0/avx2", DType::kQ4_0, Isa::kAvx2, 32, int_bytes, int_prepare<8>, int_tile<dot_q4_0>},
     {"q8_0/avx2", DType::kQ8_0, Isa::kAvx2, 32, int_bytes, int_prepare<0>, int_tile<dot_q8_0>},
+    avx2::kQ4_0R16,
+    avx2::kQ8_0R16,
     {"f32/avx2", DType::kF32, Isa::kAvx2, 8, float_bytes, float_prepare, float_tile<DType::kF32>},
     {"f16/avx2", DType::kF16, Isa::kAvx2, 8, float_bytes, float_prepare, float_tile<DType::kF16>},
     {"bf16/avx2", DType::kBF16, Isa::kAvx2, 8, float_bytes, float_prepare, float_tile<DType::kBF16>},

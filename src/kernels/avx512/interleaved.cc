@@ -5,34 +5,16 @@
 // VPDPBUSD. The codes' offset (8 or 128) enters as the accumulator's starting value,
 // -offset * sum(x), so no per-lane correction is left.
 //
-// Prepared activation layout, per block of 32 elements, 64 bytes:
-//   [0,32) int8 elements; [32,36) float d_x; [36,40) int32 -offset * sum_x; the rest unused.
-#include <cstring>
-
-#include "kernels/activation_quant.h"
+// Prepared activation rows: kernels/interleaved_act.h.
 #include "kernels/avx512/kernels_avx512.h"
 #include "kernels/avx512/simd_util.h"
+#include "kernels/interleaved_act.h"
 #include "tensor/row_interleave.h"
 
 namespace limarp::kernels::avx512 {
 namespace {
 
 constexpr int64_t kBlock = 32;
-constexpr size_t kActBytes = 64;
-
-size_t bytes(int64_t n) { return static_cast<size_t>(n / kBlock) * kActBytes; }
-
-template <int kOffset>
-void prepare(const float* x, int64_t n, uint8_t* out) {
-  for (int64_t b = 0; b < n / kBlock; ++b) {
-    uint8_t* o = out + b * kActBytes;
-    const ActBlock a = quantize_act_block(x + b * kBlock, reinterpret_cast<int8_t*>(o));
-    const int32_t correction = -kOffset * a.sum;
-    std::memcpy(o + 32, &a.d, 4);
-    std::memcpy(o + 36, &correction, 4);
-    std::memset(o + 40, 0, kActBytes - 40);
-  }
-}
 
 // A block column's codes as eight vectors of unsigned bytes; vector u pairs with activations
 // 4u..4u+3 (Q4_0: low nibbles of code bytes 4u.. for u < 4, high nibbles of 4(u-4).. after).
@@ -80,7 +62,7 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
     unpack<kType>(col + 32, u);
     for (int t = 0; t < TB; ++t) {
       __m512& a = acc[kAccs == 2 ? b % 2 : 0][t];
-      a = _mm512_fmadd_ps(block_dot(u, px + t * ldx + b * kActBytes), dw, a);
+      a = _mm512_fmadd_ps(block_dot(u, px + t * ldx + b * kInterleavedActBytes), dw, a);
     }
   }
   for (int t = 0; t < TB; ++t)
@@ -100,9 +82,9 @@ void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, con
 
 }  // namespace
 
-const WeightKernel kQ4_0R16 = {"q4_0r16/avx512", DType::kQ4_0R16, Isa::kAvx512, kBlock, bytes, prepare<8>,
-                               tile<DType::kQ4_0R16>};
-const WeightKernel kQ8_0R16 = {"q8_0r16/avx512", DType::kQ8_0R16, Isa::kAvx512, kBlock, bytes, prepare<128>,
-                               tile<DType::kQ8_0R16>};
+const WeightKernel kQ4_0R16 = {"q4_0r16/avx512", DType::kQ4_0R16, Isa::kAvx512, kBlock, interleaved_act_bytes,
+                               prepare_interleaved_q4_0, tile<DType::kQ4_0R16>};
+const WeightKernel kQ8_0R16 = {"q8_0r16/avx512", DType::kQ8_0R16, Isa::kAvx512, kBlock, interleaved_act_bytes,
+                               prepare_interleaved_q8_0, tile<DType::kQ8_0R16>};
 
 }  // namespace limarp::kernels::avx512
