@@ -62,8 +62,8 @@ class LlamaModel {
   std::string weight_type_name() const;
 
   // For inference only: regroups the projection matrices whose type has a SIMD kernel for the
-  // 16-row interleaved layouts at the active level (AVX-512: Q4_0, Q8_0, Q4_K; AVX2: Q4_0,
-  // Q8_0; tensor/row_interleave.h) into anonymous memory, releasing each matrix's pages of the
+  // 16-row interleaved layouts at the active level (Q4_0, Q8_0 and Q4_K on AVX2 and AVX-512;
+  // tensor/row_interleave.h) into anonymous memory, releasing each matrix's pages of the
   // mapped file once copied, so memory holds one copy. Training, merging and writing need the
   // stored layout: never call it before those. Returns the number of matrices regrouped.
   int64_t interleave_for_decode();

@@ -217,8 +217,8 @@ TEST(ForwardReference, QuantizedModelsStayCloseToF32) {
 
 TEST(ForwardReference, InterleavedLayoutsGiveTheStoredLogits) {
   // 45 tokens: the 40-token prompt runs the AMX prompt GEMM where the CPU has it, the decode
-  // steps the 16-row kernels; both must see the same weights as the stored layouts do. Under
-  // LIMARP_ISA=avx2 only Q4_0 and Q8_0 are regrouped (the AVX2 kernels).
+  // steps the 16-row kernels; both must see the same weights as the stored layouts do (under
+  // LIMARP_ISA=avx2 the AVX2 ones; a level without them regroups nothing).
   Reference ref = make_reference("fwd_interleaved", "--wide --seed 23 --tokens 45");
   ASSERT_EQ(ref.tokens.size(), 45u);
   auto hf = LlamaModel::load(ref.dir);

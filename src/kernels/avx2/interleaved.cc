@@ -1,4 +1,4 @@
-// Q4_0 and Q8_0 in the 16-row interleaved layout (tensor/row_interleave.h) × int8 activations,
+// Q4_0, Q8_0 and Q4_K in the 16-row interleaved layout (tensor/row_interleave.h) × int8 activations,
 // with AVX2: a 32-bit lane is a row, sixteen rows are two 8-lane halves. Per block column each
 // half's eight scales convert with one instruction and its codes unpack once for the tokens of
 // the tile; each code vector meets a broadcast of four activations in VPMADDUBSW (four bytes of
@@ -8,6 +8,7 @@
 //   add up in 16 bits (at most 30480) before one VPMADDWD; the offset 8 enters as -8 * sum(x).
 //   Q8_0: signed codes, multiplied as |q| times x with q's sign (VPSIGNB), at most 2 x 128 x 127
 //   per pair; each vector goes to 32 bits on its own.
+//   Q4_K: below, next to its kernel.
 // Prepared activation rows: kernels/interleaved_act.h.
 #include "kernels/avx2/interleaved_avx2.h"
 
@@ -98,25 +99,96 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
   }
 }
 
+// Q4_K: a super-block column is 16 d, 16 dmin, three vectors of the rows' packed scale bytes and
+// 32 code vectors (tensor/row_interleave.h). Per half, the six-bit scales and mins unpack with
+// the stored kernels' 32-bit masks on eight lanes at once; codes are nibbles (high ones shifted
+// down, so eight products still add up in 16 bits), per sub-block of 32 one VPMADDWD.
+constexpr int kQ4KCodes = 256;
+constexpr int64_t kQ4KColumn = 16 * 144;
+
+// Byte k (0..3) of every lane, as floats.
+inline __m256 lane_byte(__m256i v, int k) {
+  return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 8 * k), _mm256_set1_epi32(0xFF)));
+}
+
+template <int TB>
+void q4_k_group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t supers) {
+  const __m256i ones = _mm256_set1_epi16(1), lo4 = _mm256_set1_epi8(0x0F);
+  const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), m4 = _mm256_set1_epi32(0x0f0f0f0f);
+  const __m256i top = _mm256_set1_epi32(0x30303030);
+  for (int h = 0; h < 2; ++h) {
+    __m256 acc[TB];
+    for (int t = 0; t < TB; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < supers; ++i) {
+      const uint8_t* col = w + i * kQ4KColumn;
+      // This half's 32 bytes of the column's 64-byte vector at `offset`.
+      auto load = [&](int offset) {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + offset + 32 * h));
+      };
+      if (h == 0)
+        for (int64_t line = 0; line < kQ4KColumn; line += 64) {
+          _mm_prefetch(reinterpret_cast<const char*>(col + line) + 1024, _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(col + line) + 8192, _MM_HINT_T1);
+        }
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + 16 * h)));
+      const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + 32 + 16 * h)));
+      const __m256i s0 = load(64), s1 = load(128), s2 = load(192);
+      const __m256i sc_lo = _mm256_and_si256(s0, m6), mn_lo = _mm256_and_si256(s1, m6);
+      const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(s2, m4), _mm256_and_si256(_mm256_srli_epi32(s0, 2), top));
+      const __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(s2, 4), m4),
+                                            _mm256_and_si256(_mm256_srli_epi32(s1, 2), top));
+      __m256 sums[TB], mins[TB];
+      for (int t = 0; t < TB; ++t) sums[t] = mins[t] = _mm256_setzero_ps();
+      for (int j = 0; j < 8; ++j) {
+        // Sub-block j: nibbles of code vectors 8(j/2)..8(j/2)+7, low for even j, high for odd.
+        __m256i u[8];
+        for (int v = 0; v < 8; ++v) {
+          const __m256i q = load(kQ4KCodes + 512 * (j / 2) + 64 * v);
+          u[v] = _mm256_and_si256(j % 2 == 0 ? q : _mm256_srli_epi16(q, 4), lo4);
+        }
+        const __m256 sc = lane_byte(j < 4 ? sc_lo : sc_hi, j % 4), mn = lane_byte(j < 4 ? mn_lo : mn_hi, j % 4);
+        for (int t = 0; t < TB; ++t) {
+          const uint8_t* xs = px + t * ldx + i * kInterleavedQ4KActBytes;
+          const uint8_t* xj = xs + 32 * j;
+          __m256i p = _mm256_maddubs_epi16(u[0], broadcast4(xj));
+          for (int v = 1; v < 8; ++v) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(u[v], broadcast4(xj + 4 * v)));
+          sums[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)),
+                                    _mm256_mul_ps(sc, broadcast_float(xs + 256 + 4 * j)), sums[t]);
+          mins[t] = _mm256_fmadd_ps(mn, broadcast_float(xs + 288 + 4 * j), mins[t]);
+        }
+      }
+      for (int t = 0; t < TB; ++t) acc[t] = _mm256_fnmadd_ps(dmin, mins[t], _mm256_fmadd_ps(d, sums[t], acc[t]));
+    }
+    for (int t = 0; t < TB; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
+  }
+}
+
+using GroupFn = void (*)(float*, int64_t, const uint8_t*, const uint8_t*, size_t, int64_t);
+
 // w is the first row of a group; rows is a multiple of 16 (the model regroups only such
-// matrices). Tiles of up to two tokens: AVX2 has 16 vector registers.
-template <DType kType>
+// matrices). Tiles of up to two tokens: AVX2 has 16 vector registers. kColumnElems: elements
+// per block column.
+template <GroupFn kOne, GroupFn kTwo, int64_t kColumnElems>
 void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
           int64_t tokens, int64_t n) {
   for (int64_t r = 0; r < rows; r += kInterleaveRows)
     for (int64_t t0 = 0; t0 < tokens; t0 += 2) {
       float* yt = y + t0 * ldy + r;
       const uint8_t* xt = px + t0 * ldx;
-      if (tokens - t0 >= 2) group<kType, 2>(yt, ldy, w + r * ldw, xt, ldx, n / kBlock);
-      else group<kType, 1>(yt, ldy, w + r * ldw, xt, ldx, n / kBlock);
+      if (tokens - t0 >= 2) kTwo(yt, ldy, w + r * ldw, xt, ldx, n / kColumnElems);
+      else kOne(yt, ldy, w + r * ldw, xt, ldx, n / kColumnElems);
     }
 }
 
 }  // namespace
 
+const WeightKernel kQ4_KR16 = {"q4_kr16/avx2", DType::kQ4_KR16, Isa::kAvx2, 256, interleaved_q4_k_act_bytes,
+                               prepare_interleaved_q4_k, tile<q4_k_group<1>, q4_k_group<2>, 256>};
 const WeightKernel kQ4_0R16 = {"q4_0r16/avx2", DType::kQ4_0R16, Isa::kAvx2, kBlock, interleaved_act_bytes,
-                               prepare_interleaved_q4_0, tile<DType::kQ4_0R16>};
+                               prepare_interleaved_q4_0,
+                               tile<group<DType::kQ4_0R16, 1>, group<DType::kQ4_0R16, 2>, kBlock>};
 const WeightKernel kQ8_0R16 = {"q8_0r16/avx2", DType::kQ8_0R16, Isa::kAvx2, kBlock, interleaved_act_bytes,
-                               prepare_interleaved_q8_0, tile<DType::kQ8_0R16>};
+                               prepare_interleaved_q8_0,
+                               tile<group<DType::kQ8_0R16, 1>, group<DType::kQ8_0R16, 2>, kBlock>};
 
 }  // namespace limarp::kernels::avx2

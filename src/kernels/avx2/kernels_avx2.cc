@@ -1,7 +1,7 @@
 // AVX2 + FMA + F16C kernels for CPUs without AVX-512: Q4_0 and Q8_0 against int8 activations
-// (VPMADDUBSW pairs, then VPMADDWD), and f32 / f16 / bf16 against f32 activations. K-quants
-// and NF4 use the scalar twins at this level. The regrouped Q4_0/Q8_0 kernels are in
-// interleaved.cc.
+// (VPMADDUBSW pairs, then VPMADDWD), and f32 / f16 / bf16 against f32 activations. The
+// regrouped Q4_0/Q8_0/Q4_K kernels are in interleaved.cc, Q6_K in q6_k.cc; stored Q4_K, the
+// other K-quants and NF4 use the scalar twins at this level.
 //
 // Prepared integer layout, per block of 32: [0,32) int8 elements, [32,64) float d_x × 8,
 // [64,96) float offset term × 8 (Q4_0: -8 * d_x * sum / 8; Q8_0: zero).
@@ -126,6 +126,8 @@ const WeightKernel kKernels[] = {
     {"q8_0/avx2", DType::kQ8_0, Isa::kAvx2, 32, int_bytes, int_prepare<0>, int_tile<dot_q8_0>},
     avx2::kQ4_0R16,
     avx2::kQ8_0R16,
+    avx2::kQ4_KR16,
+    avx2::kQ6_K,
     {"f32/avx2", DType::kF32, Isa::kAvx2, 8, float_bytes, float_prepare, float_tile<DType::kF32>},
     {"f16/avx2", DType::kF16, Isa::kAvx2, 8, float_bytes, float_prepare, float_tile<DType::kF16>},
     {"bf16/avx2", DType::kBF16, Isa::kAvx2, 8, float_bytes, float_prepare, float_tile<DType::kBF16>},

@@ -12,38 +12,20 @@
 // Per row: y = d * Σ_j sc_j * dx_j * Σ_i q_i xq_i - dmin * Σ_j mn_j * dx_j * Σ_i xq_i,
 // with j the eight sub-blocks of 32 of a super-block.
 //
-// Prepared activation layout, per super-block (256 elements), 320 bytes:
-//   [0,256)   int8 elements, sub-block j at 32j
-//   [256,288) float d_x of sub-block j
-//   [288,320) float d_x * sum_x of sub-block j
-#include "kernels/activation_quant.h"
+// Prepared activation rows: kernels/interleaved_act.h.
 #include "kernels/avx512/kernels_avx512.h"
 #include "kernels/avx512/simd_util.h"
+#include "kernels/interleaved_act.h"
 #include "tensor/row_interleave.h"
 
 namespace limarp::kernels::avx512 {
 namespace {
 
 constexpr int64_t kSuper = 256;
-constexpr size_t kActBytes = 320;
+constexpr size_t kActBytes = kInterleavedQ4KActBytes;
 // Byte offsets inside a super-block column of a 16-row group.
 constexpr int kDmin = 32, kScales = 64, kCodes = 256;
 constexpr int64_t kColumn = 16 * 144;
-
-size_t bytes(int64_t n) { return static_cast<size_t>(n / kSuper) * kActBytes; }
-
-void prepare(const float* x, int64_t n, uint8_t* out) {
-  for (int64_t i = 0; i < n / kSuper; ++i) {
-    uint8_t* o = out + i * kActBytes;
-    auto* dx = reinterpret_cast<float*>(o + 256);
-    auto* dxs = reinterpret_cast<float*>(o + 288);
-    for (int j = 0; j < 8; ++j) {
-      const ActBlock a = quantize_act_block(x + i * kSuper + 32 * j, reinterpret_cast<int8_t*>(o + 32 * j));
-      dx[j] = a.d;
-      dxs[j] = a.d * static_cast<float>(a.sum);
-    }
-  }
-}
 
 // Byte k (0..3) of every lane, as floats: one in-lane byte shuffle that zeroes the other three.
 inline __m512 lane_byte(__m512i v, int k) {
@@ -134,6 +116,7 @@ void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, con
 
 }  // namespace
 
-const WeightKernel kQ4_KR16 = {"q4_kr16/avx512", DType::kQ4_KR16, Isa::kAvx512, kSuper, bytes, prepare, tile};
+const WeightKernel kQ4_KR16 = {"q4_kr16/avx512", DType::kQ4_KR16, Isa::kAvx512, kSuper, interleaved_q4_k_act_bytes,
+                               prepare_interleaved_q4_k, tile};
 
 }  // namespace limarp::kernels::avx512

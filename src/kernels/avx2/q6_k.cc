@@ -1,0 +1,104 @@
+// Q6_K × int8 activations with AVX2, on the stored 210-byte super-blocks: per quarter of 32
+// elements one vector of six-bit codes (a nibble of ql and two bits of qh, in element order),
+// VPMADDUBSW against the activations and VPMADDWD into eight 32-bit sums, lanes 0-3 the first
+// sub-block of 16 and lanes 4-7 the second; the codes' offset 32 enters as -32 * sum(x) per
+// sub-block. Before this kernel AVX2 CPUs computed Q6_K with the scalar twin (Q4_K_M keeps
+// its output matrix and about half its attn_v and ffn_down in Q6_K).
+//
+// Prepared layout, per super-block (256 elements), 352 bytes:
+//   [0,256) int8 elements; [256,288) float d_x of block b (of 32);
+//   [288,352) int32 -32 * sum_x of sub-block s (of 16).
+#include "kernels/avx2/interleaved_avx2.h"
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/activation_quant.h"
+#include "tensor/quant_blocks.h"
+
+namespace limarp::kernels::avx2 {
+namespace {
+
+constexpr int64_t kSuper = 256;
+constexpr size_t kActBytes = 352;
+
+size_t bytes(int64_t n) { return round_up_64(static_cast<size_t>(n / kSuper) * kActBytes); }
+
+void prepare(const float* x, int64_t n, uint8_t* out) {
+  for (int64_t i = 0; i < n / kSuper; ++i) {
+    uint8_t* o = out + i * kActBytes;
+    auto* q = reinterpret_cast<int8_t*>(o);
+    for (int b = 0; b < 8; ++b) {
+      const ActBlock a = quantize_act_block(x + i * kSuper + 32 * b, q + 32 * b);
+      std::memcpy(o + 256 + 4 * b, &a.d, 4);
+      for (int h = 0; h < 2; ++h) {
+        int32_t sum = 0;
+        for (int l = 0; l < 16; ++l) sum += q[32 * b + 16 * h + l];
+        const int32_t correction = -32 * sum;
+        std::memcpy(o + 288 + 4 * (2 * b + h), &correction, 4);
+      }
+    }
+  }
+}
+
+float dot(const uint8_t* w, const uint8_t* px, int64_t n) {
+  const __m256i ones = _mm256_set1_epi16(1), lo4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
+  __m256 acc = _mm256_setzero_ps();
+  const auto* blocks = reinterpret_cast<const BlockQ6_K*>(w);
+  for (int64_t i = 0; i < n / kSuper; ++i) {
+    const BlockQ6_K& b = blocks[i];
+    const uint8_t* xs = px + i * kActBytes;
+    _mm_prefetch(reinterpret_cast<const char*>(&b) + 1024, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(&b) + 1024 + 64, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(&b) + 1024 + 128, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(&b) + 1024 + 192, _MM_HINT_T0);
+    // The half's eight scales, times d; quarter k takes lanes 2k (sub-block a) and 2k + 1 (b).
+    const float d = _cvtsh_ss(b.d);
+    for (int half = 0; half < 2; ++half) {
+      int64_t scales8;
+      std::memcpy(&scales8, b.scales + 8 * half, 8);
+      const __m256 sc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(scales8))),
+                                      _mm256_set1_ps(d));
+      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * half));
+      const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * half + 32));
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * half));
+      for (int k = 0; k < 4; ++k) {
+        const __m256i ql = k % 2 == 0 ? ql0 : ql1;
+        const __m256i low = _mm256_and_si256(k < 2 ? ql : _mm256_srli_epi16(ql, 4), lo4);
+        const __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), two), 4);
+        const __m256i codes = _mm256_or_si256(low, high);
+        const int q = 4 * half + k;  // the quarter's activation block
+        const __m256i p = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(codes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs + 32 * q))), ones);
+        // -32 * sum of sub-block 2q into lane 0, of 2q + 1 into lane 4 (each sub-block's four
+        // lanes share a scale, so one lane can carry it).
+        int32_t corr_a, corr_b;
+        std::memcpy(&corr_a, xs + 288 + 8 * q, 4);
+        std::memcpy(&corr_b, xs + 292 + 8 * q, 4);
+        const __m256i corr = _mm256_setr_epi32(corr_a, 0, 0, 0, corr_b, 0, 0, 0);
+        const __m256i pick = _mm256_setr_epi32(2 * k, 2 * k, 2 * k, 2 * k, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1);
+        float dx;
+        std::memcpy(&dx, xs + 256 + 4 * q, 4);
+        const __m256 scale = _mm256_mul_ps(_mm256_permutevar8x32_ps(sc, pick), _mm256_set1_ps(dx));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(p, corr)), scale, acc);
+      }
+    }
+  }
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
+          int64_t tokens, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = dot(w + r * ldw, px + t * ldx, n);
+}
+
+}  // namespace
+
+const WeightKernel kQ6_K = {"q6_k/avx2", DType::kQ6_K, Isa::kAvx2, kSuper, bytes, prepare, tile};
+
+}  // namespace limarp::kernels::avx2
