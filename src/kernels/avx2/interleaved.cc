@@ -10,7 +10,7 @@
 //   per pair; each vector goes to 32 bits on its own.
 //   Q4_K: below, next to its kernel.
 // Prepared activation rows: kernels/interleaved_act.h.
-#include "kernels/avx2/interleaved_avx2.h"
+#include "kernels/avx2/kernels_avx2.h"
 
 #include <immintrin.h>
 

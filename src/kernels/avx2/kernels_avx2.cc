@@ -5,12 +5,13 @@
 //
 // Prepared integer layout, per block of 32: [0,32) int8 elements, [32,64) float d_x × 8,
 // [64,96) float offset term × 8 (Q4_0: -8 * d_x * sum / 8; Q8_0: zero).
+#include "kernels/avx2/kernels_avx2.h"
+
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "kernels/activation_quant.h"
-#include "kernels/avx2/interleaved_avx2.h"
 #include "kernels/weight_kernels.h"
 #include "tensor/quant_blocks.h"
 

@@ -8,7 +8,7 @@
 // Prepared layout, per super-block (256 elements), 352 bytes:
 //   [0,256) int8 elements; [256,288) float d_x of block b (of 32);
 //   [288,352) int32 -32 * sum_x of sub-block s (of 16).
-#include "kernels/avx2/interleaved_avx2.h"
+#include "kernels/avx2/kernels_avx2.h"
 
 #include <immintrin.h>
 

@@ -22,7 +22,6 @@ namespace limarp::kernels::avx512 {
 namespace {
 
 constexpr int64_t kSuper = 256;
-constexpr size_t kActBytes = kInterleavedQ4KActBytes;
 // Byte offsets inside a super-block column of a 16-row group.
 constexpr int kDmin = 32, kScales = 64, kCodes = 256;
 constexpr int64_t kColumn = 16 * 144;
@@ -86,7 +85,7 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
       if (j % 2 == 1) sc = _mm512_mul_ps(sc, _mm512_set1_ps(1.0f / 16));
       const __m512 mn = lane_byte(j < 4 ? s.mn_lo : s.mn_hi, j % 4);
       for (int t = 0; t < TB; ++t) {
-        const uint8_t* xs = px + t * ldx + i * kActBytes;
+        const uint8_t* xs = px + t * ldx + i * kInterleavedQ4KActBytes;
         const uint8_t* xj = xs + 32 * j;
         // Two chains of four, so the multiply-adds' latency overlaps.
         __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512();

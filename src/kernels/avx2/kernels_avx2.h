@@ -1,5 +1,5 @@
-// The AVX2 kernels kept outside kernels_avx2.cc's table file (compiled with AVX2 flags): the
-// 16-row interleaved layouts, and Q6_K.
+// The AVX2 kernels in files of their own (compiled with AVX2 flags), for kernels_avx2.cc's
+// table: the 16-row interleaved layouts (interleaved.cc) and Q6_K (q6_k.cc).
 #pragma once
 
 #include "kernels/weight_kernels.h"
