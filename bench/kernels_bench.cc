@@ -176,7 +176,7 @@ void register_all() {
   for (DType t : {DType::kF32, DType::kF16})
     benchmark::RegisterBenchmark((std::string("attention_decode/") + dtype_name(t)).c_str(), BM_AttentionDecode, t)
         ->Arg(512)->Arg(2048)->Unit(benchmark::kMicrosecond)->UseRealTime();
-  if (kernels::active_isa() == kernels::Isa::kAvx512)
+  if (kernels::active_isa() != kernels::Isa::kScalar)
     for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K})
       for (bool interleave : {false, true}) {
         if (interleave && !interleaved_type(t)) continue;
