@@ -5,9 +5,11 @@
 // sub-block. Before this kernel AVX2 CPUs computed Q6_K with the scalar twin (Q4_K_M keeps
 // its output matrix and about half its attn_v and ffn_down in Q6_K).
 //
-// Prepared layout, per super-block (256 elements), 352 bytes:
-//   [0,256) int8 elements; [256,288) float d_x of block b (of 32);
-//   [288,352) int32 -32 * sum_x of sub-block s (of 16).
+// Prepared layout, per super-block (256 elements), 384 bytes:
+//   [0,256) int8 elements; [256,320) float d_x of sub-block s (of 16; a block of 32's d_x,
+//   twice); [320,384) float -32 * sum_x * d_x of sub-block s. With d_x per sub-block, one
+//   multiply per half gives every quarter's scales, and the offset's correction is one
+//   multiply-add per half instead of an integer add per quarter.
 #include "kernels/avx2/kernels_avx2.h"
 
 #include <immintrin.h>
@@ -21,7 +23,7 @@ namespace limarp::kernels::avx2 {
 namespace {
 
 constexpr int64_t kSuper = 256;
-constexpr size_t kActBytes = 352;
+constexpr size_t kActBytes = 384;
 
 size_t bytes(int64_t n) { return round_up_64(static_cast<size_t>(n / kSuper) * kActBytes); }
 
@@ -31,12 +33,12 @@ void prepare(const float* x, int64_t n, uint8_t* out) {
     auto* q = reinterpret_cast<int8_t*>(o);
     for (int b = 0; b < 8; ++b) {
       const ActBlock a = quantize_act_block(x + i * kSuper + 32 * b, q + 32 * b);
-      std::memcpy(o + 256 + 4 * b, &a.d, 4);
       for (int h = 0; h < 2; ++h) {
         int32_t sum = 0;
         for (int l = 0; l < 16; ++l) sum += q[32 * b + 16 * h + l];
-        const int32_t correction = -32 * sum;
-        std::memcpy(o + 288 + 4 * (2 * b + h), &correction, 4);
+        const float correction = static_cast<float>(-32 * sum) * a.d;
+        std::memcpy(o + 256 + 4 * (2 * b + h), &a.d, 4);
+        std::memcpy(o + 320 + 4 * (2 * b + h), &correction, 4);
       }
     }
   }
@@ -53,13 +55,16 @@ float dot(const uint8_t* w, const uint8_t* px, int64_t n) {
     _mm_prefetch(reinterpret_cast<const char*>(&b) + 1024 + 64, _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(&b) + 1024 + 128, _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(&b) + 1024 + 192, _MM_HINT_T0);
-    // The half's eight scales, times d; quarter k takes lanes 2k (sub-block a) and 2k + 1 (b).
     const float d = _cvtsh_ss(b.d);
     for (int half = 0; half < 2; ++half) {
+      // The half's eight sub-block scales times d; quarter k takes lanes 2k (its first
+      // sub-block of 16) and 2k + 1 (its second).
       int64_t scales8;
       std::memcpy(&scales8, b.scales + 8 * half, 8);
       const __m256 sc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(scales8))),
                                       _mm256_set1_ps(d));
+      const __m256 sc_dx = _mm256_mul_ps(sc, _mm256_loadu_ps(reinterpret_cast<const float*>(xs + 256 + 32 * half)));
+      acc = _mm256_fmadd_ps(sc, _mm256_loadu_ps(reinterpret_cast<const float*>(xs + 320 + 32 * half)), acc);
       const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * half));
       const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * half + 32));
       const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * half));
@@ -71,17 +76,8 @@ float dot(const uint8_t* w, const uint8_t* px, int64_t n) {
         const int q = 4 * half + k;  // the quarter's activation block
         const __m256i p = _mm256_madd_epi16(
             _mm256_maddubs_epi16(codes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs + 32 * q))), ones);
-        // -32 * sum of sub-block 2q into lane 0, of 2q + 1 into lane 4 (each sub-block's four
-        // lanes share a scale, so one lane can carry it).
-        int32_t corr_a, corr_b;
-        std::memcpy(&corr_a, xs + 288 + 8 * q, 4);
-        std::memcpy(&corr_b, xs + 292 + 8 * q, 4);
-        const __m256i corr = _mm256_setr_epi32(corr_a, 0, 0, 0, corr_b, 0, 0, 0);
         const __m256i pick = _mm256_setr_epi32(2 * k, 2 * k, 2 * k, 2 * k, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1);
-        float dx;
-        std::memcpy(&dx, xs + 256 + 4 * q, 4);
-        const __m256 scale = _mm256_mul_ps(_mm256_permutevar8x32_ps(sc, pick), _mm256_set1_ps(dx));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(p, corr)), scale, acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_permutevar8x32_ps(sc_dx, pick), acc);
       }
     }
   }
