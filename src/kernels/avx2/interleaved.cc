@@ -79,24 +79,26 @@ inline void half_column(__m256 acc[TB], const uint8_t* col, int h, const uint8_t
   }
 }
 
-// 16 rows × TB tokens, half by half.
+// 16 rows × TB tokens, both halves of a block column before the next column. Half by half (the
+// second pass reading the group again from L2) left memory idle during that pass: 7B decode on a
+// Zen 3 VM ran 1.2-1.35x faster this way (Q4_0 5.0-5.5 -> 6.3-7.1 tok/s, Q8_0 2.7-2.8 -> 3.4-3.6).
 template <DType kType, int TB>
 void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t blocks) {
   const int64_t column = static_cast<int64_t>(interleaved_column_bytes(kType));
-  for (int h = 0; h < 2; ++h) {
-    __m256 acc[TB];
-    for (int t = 0; t < TB; ++t) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < blocks; ++b) {
-      const uint8_t* col = w + b * column;
-      if (h == 0)
-        for (int64_t line = 0; line < column; line += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(col + line) + 1024, _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<const char*>(col + line) + 8192, _MM_HINT_T1);
-        }
-      half_column<kType, TB>(acc, col, h, px, ldx, b);
+  __m256 acc[2][TB];
+  for (int h = 0; h < 2; ++h)
+    for (int t = 0; t < TB; ++t) acc[h][t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t* col = w + b * column;
+    for (int64_t line = 0; line < column; line += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(col + line) + 1024, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(col + line) + 8192, _MM_HINT_T1);
     }
-    for (int t = 0; t < TB; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
+    half_column<kType, TB>(acc[0], col, 0, px, ldx, b);
+    half_column<kType, TB>(acc[1], col, 1, px, ldx, b);
   }
+  for (int h = 0; h < 2; ++h)
+    for (int t = 0; t < TB; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[h][t]);
 }
 
 // Q4_K: a super-block column is 16 d, 16 dmin, three vectors of the rows' packed scale bytes and
