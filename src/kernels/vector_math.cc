@@ -13,6 +13,9 @@ float max_f32(const float* x, int64_t n);
 double sum_f32(const float* x, int64_t n);
 uint64_t sum_u64(const uint64_t* p, size_t n);
 }
+namespace avx2 {
+uint64_t sum_u64(const uint64_t* p, size_t n);
+}
 
 void exp_shifted_inplace_scalar(float* x, float shift, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i] - shift);
@@ -51,6 +54,7 @@ uint64_t sum_u64_scalar(const uint64_t* p, size_t n) {
 
 uint64_t sum_u64(const uint64_t* p, size_t n) {
   if (active_isa() == Isa::kAvx512) return avx512::sum_u64(p, n);
+  if (active_isa() == Isa::kAvx2) return avx2::sum_u64(p, n);
   return sum_u64_scalar(p, n);
 }
 
