@@ -161,8 +161,10 @@ inline void q4_k_pair(__m256 sums[TB], __m256 mins[TB], const uint8_t* col, int 
   }
 }
 
-// A column's 36 lines, a quarter of a half's share before each of its pair steps: all at once
-// at the column's start, they stall on the line-fill buffers (measured on AVX-512).
+// Step s (0..8) of a column's 36 lines, four lines each: step 0 at the column's start, steps
+// 4H + 1..4H + 4 before half H's four pairs. All at once at the column's start, they stalled on
+// the line-fill buffers (measured on AVX-512). Prompt tiles issue steps 0-4 only (prefetching
+// the rest in their first pass too measured no faster).
 inline void q4_k_prefetch(const uint8_t* col, int step) {
   for (int64_t line = step * 256; line < std::min<int64_t>(kQ4KColumn, step * 256 + 256); line += 64) {
     _mm_prefetch(reinterpret_cast<const char*>(col + line) + 1024, _MM_HINT_T0);
