@@ -5,16 +5,21 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/log.h"
 #include "base/mapped_file.h"
 #include "kernels/vector_math.h"
 
 namespace limarp::kernels {
 
 BandwidthResult measure_read_bandwidth(ThreadPool& pool, uint64_t bytes, int passes) {
-  // The memory regrouped weights live in (huge pages where the kernel gives them), so the probe
+  // Allocated like the regrouped weights (huge pages where the kernel gives them), so the probe
   // sees the same TLB behaviour as decoding.
   std::shared_ptr<uint8_t> buf = allocate_weight_memory(bytes);
-  if (!buf) return {0, bytes};
+  if (!buf) {
+    log::warn("bandwidth probe: no memory for its {:.0f} MiB buffer; not measured",
+              static_cast<double>(bytes) / (1 << 20));
+    return {0, bytes};
+  }
   // Touch every page with non-zero data so the reads hit real memory, not the zero page.
   std::memset(buf.get(), 1, bytes);
   const auto* words = reinterpret_cast<const uint64_t*>(buf.get());

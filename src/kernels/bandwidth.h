@@ -9,7 +9,7 @@
 namespace limarp::kernels {
 
 struct BandwidthResult {
-  double gb_per_s;   // 1e9 bytes per second, best of the passes
+  double gb_per_s;   // 1e9 bytes per second, best of the passes; 0 when no buffer could be had
   uint64_t bytes;    // buffer size read per pass
 };
 
