@@ -58,4 +58,12 @@ Result<std::string> json_string(const Json& obj, std::string_view key, std::stri
   return it->get<std::string>();
 }
 
+Status json_optional_string(const Json& obj, std::string_view key, std::string_view where, std::string& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return {};
+  if (!it->is_string()) return make_error("{}{} must be a string, got {}", where, key, it->dump().substr(0, 80));
+  out = it->get<std::string>();
+  return {};
+}
+
 }  // namespace limarp

@@ -25,5 +25,8 @@ Result<Json> read_json_file(const std::string& path, JsonLimits limits = {});
 Result<int64_t> json_int(const Json& obj, std::string_view key, std::string_view source);
 Result<double> json_number(const Json& obj, std::string_view key, std::string_view source);
 Result<std::string> json_string(const Json& obj, std::string_view key, std::string_view source);
+// An optional string field: absent or null leaves `out` as it is; another type is an error
+// "<where><key> must be a string, got ..." (`where` ends with its own separator, like "card: ").
+Status json_optional_string(const Json& obj, std::string_view key, std::string_view where, std::string& out);
 
 }  // namespace limarp

@@ -12,15 +12,6 @@ namespace {
 constexpr JsonLimits kCardJsonLimits{.max_bytes = size_t{32} << 20, .max_depth = 64};
 constexpr size_t kMaxCardFileBytes = size_t{64} << 20;
 
-// Reads an optional string field; a present field of another type is an error naming it.
-Status read_string(const Json& obj, std::string_view key, std::string_view where, std::string& out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return {};
-  if (!it->is_string()) return make_error("{}{} must be a string, got {}", where, key, it->dump().substr(0, 80));
-  out = it->get<std::string>();
-  return {};
-}
-
 Status read_strings(const Json& obj, std::string_view key, std::string_view where, std::vector<std::string>& out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return {};
@@ -33,18 +24,18 @@ Status read_strings(const Json& obj, std::string_view key, std::string_view wher
 }
 
 Status read_fields(const Json& d, std::string_view where, CharacterCard& c) {
-  LIMARP_TRY(read_string(d, "name", where, c.name));
-  LIMARP_TRY(read_string(d, "description", where, c.description));
-  LIMARP_TRY(read_string(d, "personality", where, c.personality));
-  LIMARP_TRY(read_string(d, "scenario", where, c.scenario));
-  LIMARP_TRY(read_string(d, "first_mes", where, c.first_mes));
-  LIMARP_TRY(read_string(d, "mes_example", where, c.mes_example));
-  LIMARP_TRY(read_string(d, "creator_notes", where, c.creator_notes));
-  LIMARP_TRY(read_string(d, "system_prompt", where, c.system_prompt));
-  LIMARP_TRY(read_string(d, "post_history_instructions", where, c.post_history_instructions));
-  LIMARP_TRY(read_string(d, "creator", where, c.creator));
-  LIMARP_TRY(read_string(d, "character_version", where, c.character_version));
-  LIMARP_TRY(read_string(d, "nickname", where, c.nickname));
+  LIMARP_TRY(json_optional_string(d, "name", where, c.name));
+  LIMARP_TRY(json_optional_string(d, "description", where, c.description));
+  LIMARP_TRY(json_optional_string(d, "personality", where, c.personality));
+  LIMARP_TRY(json_optional_string(d, "scenario", where, c.scenario));
+  LIMARP_TRY(json_optional_string(d, "first_mes", where, c.first_mes));
+  LIMARP_TRY(json_optional_string(d, "mes_example", where, c.mes_example));
+  LIMARP_TRY(json_optional_string(d, "creator_notes", where, c.creator_notes));
+  LIMARP_TRY(json_optional_string(d, "system_prompt", where, c.system_prompt));
+  LIMARP_TRY(json_optional_string(d, "post_history_instructions", where, c.post_history_instructions));
+  LIMARP_TRY(json_optional_string(d, "creator", where, c.creator));
+  LIMARP_TRY(json_optional_string(d, "character_version", where, c.character_version));
+  LIMARP_TRY(json_optional_string(d, "nickname", where, c.nickname));
   LIMARP_TRY(read_strings(d, "alternate_greetings", where, c.alternate_greetings));
   LIMARP_TRY(read_strings(d, "tags", where, c.tags));
   return {};

@@ -7,14 +7,6 @@ namespace {
 
 constexpr JsonLimits kChatJsonLimits{.max_bytes = size_t{256} << 20, .max_depth = 16};
 
-Status read_string(const Json& obj, std::string_view key, std::string_view where, std::string& out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return {};
-  if (!it->is_string()) return make_error("{}{} must be a string, got {}", where, key, it->dump().substr(0, 80));
-  out = it->get<std::string>();
-  return {};
-}
-
 Result<LengthLevel> read_length(const Json& v, std::string_view where) {
   if (!v.is_string()) return make_error("{}length must be a string, got {}", where, v.dump().substr(0, 80));
   auto level = parse_length_level(v.get<std::string>());
@@ -28,12 +20,12 @@ Result<ChatState> chat_from_json(const Json& j, std::string_view source) {
   if (!j.is_object()) return make_error("{}: a chat must be a JSON object", source);
   const std::string where = fmt::format("{}: ", source);
   ChatState chat;
-  LIMARP_TRY(read_string(j, "char", where, chat.char_name));
-  LIMARP_TRY(read_string(j, "user", where, chat.user_name));
-  LIMARP_TRY(read_string(j, "char_persona", where, chat.char_persona));
-  LIMARP_TRY(read_string(j, "user_persona", where, chat.user_persona));
-  LIMARP_TRY(read_string(j, "scenario", where, chat.scenario));
-  LIMARP_TRY(read_string(j, "examples", where, chat.examples));
+  LIMARP_TRY(json_optional_string(j, "char", where, chat.char_name));
+  LIMARP_TRY(json_optional_string(j, "user", where, chat.user_name));
+  LIMARP_TRY(json_optional_string(j, "char_persona", where, chat.char_persona));
+  LIMARP_TRY(json_optional_string(j, "user_persona", where, chat.user_persona));
+  LIMARP_TRY(json_optional_string(j, "scenario", where, chat.scenario));
+  LIMARP_TRY(json_optional_string(j, "examples", where, chat.examples));
   if (auto it = j.find("length"); it != j.end() && !it->is_null()) {
     LIMARP_ASSIGN_OR_RETURN(chat.length, read_length(*it, where));
   }
@@ -53,7 +45,7 @@ Result<ChatState> chat_from_json(const Json& j, std::string_view source) {
     msg.role = *parsed;
     auto text = m.find("text");
     if (text == m.end()) return make_error("{}text is missing", at);
-    LIMARP_TRY(read_string(m, "text", at, msg.text));
+    LIMARP_TRY(json_optional_string(m, "text", at, msg.text));
     if (auto len = m.find("length"); len != m.end() && !len->is_null()) {
       LIMARP_ASSIGN_OR_RETURN(msg.length, read_length(*len, at));
     }

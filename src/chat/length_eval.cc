@@ -6,6 +6,7 @@
 
 #include "chat/chat_session.h"
 #include "chat/limarp_prompt.h"
+#include "chat/text_util.h"
 
 namespace limarp {
 namespace {
@@ -57,17 +58,6 @@ ChatState prompt_chat(const ChatState& conv, EvalDepth depth) {
 }
 
 }  // namespace
-
-int64_t count_words(std::string_view text) {
-  int64_t n = 0;
-  bool in_word = false;
-  for (char ch : text) {
-    const bool space = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
-    if (!space && !in_word) ++n;
-    in_word = !space;
-  }
-  return n;
-}
 
 double spearman_rho(const std::vector<double>& x, const std::vector<double>& y) {
   if (x.size() != y.size() || x.size() < 2) return 0;

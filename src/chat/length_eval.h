@@ -64,7 +64,6 @@ Result<LengthEvalReport> evaluate_length_control(const LlamaModel& model, const 
 // Statistics from samples (exposed for tests).
 std::vector<LevelStats> length_stats(const std::vector<LengthSample>& samples);
 double spearman_rho(const std::vector<double>& x, const std::vector<double>& y);
-int64_t count_words(std::string_view text);
 
 std::string length_report_markdown(const LengthEvalReport& report);
 std::string length_report_svg(const LengthEvalReport& report, const std::string& title);

@@ -35,4 +35,14 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
   return true;
 }
 
+int64_t count_words(std::string_view text) {
+  int64_t n = 0;
+  bool in_word = false;
+  for (char ch : text) {
+    if (!is_space(ch) && !in_word) ++n;
+    in_word = !is_space(ch);
+  }
+  return n;
+}
+
 }  // namespace limarp

@@ -1,6 +1,7 @@
 // Small text helpers shared by the chat layer.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,8 @@ std::string normalize_newlines(std::string_view s);
 // normalize_newlines, then trim.
 std::string clean_field(std::string_view s);
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
+// Runs of non-whitespace: the length measure of the length labels in training and of the
+// length evaluation, which must agree.
+int64_t count_words(std::string_view text);
 
 }  // namespace limarp

@@ -11,7 +11,7 @@
 namespace limarp {
 namespace {
 
-constexpr uint32_t kMaxDims = 4;
+constexpr uint32_t kMaxGgufDims = 4;
 constexpr int kMaxArrayDepth = 8;
 
 Result<std::string> read_gguf_string(ByteReader& r, std::string_view what) {
@@ -140,8 +140,8 @@ Result<TensorStore> parse_gguf(std::span<const uint8_t> bytes, const std::string
     if (!seen.insert(*name).second) return fail(make_error("tensor {} appears twice", *name));
     auto n_dims = r.read<uint32_t>(*name + " dimension count");
     if (!n_dims.ok()) return fail(n_dims.error());
-    if (*n_dims == 0 || *n_dims > kMaxDims)
-      return fail(make_error("tensor {}: {} dimensions (1 to {} allowed)", *name, *n_dims, kMaxDims));
+    if (*n_dims == 0 || *n_dims > kMaxGgufDims)
+      return fail(make_error("tensor {}: {} dimensions (1 to {} allowed)", *name, *n_dims, kMaxGgufDims));
     Shape ne(*n_dims);
     uint64_t elements = 1;
     for (uint32_t d = 0; d < *n_dims; ++d) {
@@ -265,7 +265,7 @@ Status write_gguf(const std::string& path, const Metadata& metadata, const std::
   uint64_t offset = 0;
   std::vector<uint64_t> offsets;
   for (const auto& t : tensors) {
-    if (t.shape.empty() || t.shape.size() > kMaxDims)
+    if (t.shape.empty() || t.shape.size() > kMaxGgufDims)
       return make_error("writing {}: tensor {} has {} dimensions", path, t.name, t.shape.size());
     if (!row_bytes(t.type, t.shape.back()))
       return make_error("writing {}: tensor {} row of {} is not a whole number of {} blocks", path, t.name,

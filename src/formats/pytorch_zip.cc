@@ -56,7 +56,7 @@ constexpr StorageType kStorageTypes[] = {
     {"torch.ShortStorage", DType::kI16},  {"torch.CharStorage", DType::kI8},
 };
 
-constexpr size_t kMaxDims = 8;
+constexpr size_t kMaxTorchDims = 8;
 constexpr int kMaxDictNesting = 8;
 constexpr int64_t kMaxDimension = int64_t{1} << 40;
 
@@ -193,7 +193,7 @@ class CheckpointBuilder {
   Result<std::vector<int64_t>> int_tuple(PickleRef ref, const char* what) const {
     const auto* t = p_.as_tuple(ref);
     if (!t) return make_error("{} is {}, not a tuple", what, p_.describe(ref));
-    if (t->size() > kMaxDims) return make_error("{} has {} dimensions (at most {} supported)", what, t->size(), kMaxDims);
+    if (t->size() > kMaxTorchDims) return make_error("{} has {} dimensions (at most {} supported)", what, t->size(), kMaxTorchDims);
     std::vector<int64_t> out;
     for (PickleRef r : *t) {
       const std::optional<int64_t> v = p_.as_int(r);

@@ -22,7 +22,7 @@ constexpr int64_t kKBlock = 256;
 // Tasks: blocks of C large enough that one task's work dwarfs the cost of handing it out.
 constexpr int64_t kRowsPerTask = 48;
 constexpr int64_t kColsPerTask = 256;
-constexpr int64_t kMinParallelWork = int64_t{1} << 16;
+constexpr int64_t kMinParallelGemmWork = int64_t{1} << 16;
 }  // namespace
 
 void gemm_accumulate_scalar(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M,
@@ -64,7 +64,7 @@ void parallel_tiles(int64_t M, int64_t N, int64_t K, ThreadPool& pool, const Til
       tile(i0, std::min(M, i0 + kRowsPerTask), j0, std::min(N, j0 + kColsPerTask));
     }
   };
-  if (M * N * K < kMinParallelWork) body(0, row_tiles * col_tiles);
+  if (M * N * K < kMinParallelGemmWork) body(0, row_tiles * col_tiles);
   else pool.parallel_for(row_tiles * col_tiles, 1, body);
 }
 

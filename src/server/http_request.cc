@@ -17,12 +17,6 @@ bool is_tchar(char c) {
 
 bool is_ctl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -42,6 +36,13 @@ size_t find_head_end(std::string_view s, size_t from) {
 
 }  // namespace
 
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 std::string_view HttpRequest::header(std::string_view lower_name) const {
   for (const auto& [k, v] : headers)
     if (k == lower_name) return v;
@@ -53,7 +54,7 @@ bool HttpRequest::has_header(std::string_view lower_name) const {
 }
 
 bool HttpRequest::keep_alive() const {
-  const std::string connection = lower(header("connection"));
+  const std::string connection = ascii_lower(header("connection"));
   if (version_minor == 0) return connection.find("keep-alive") != std::string::npos;
   return connection.find("close") == std::string::npos;
 }
@@ -183,7 +184,7 @@ bool HttpRequestParser::parse_header_line(std::string_view line) {
     fail(431, fmt::format("more than {} request headers", limits_.max_headers));
     return false;
   }
-  request_.headers.emplace_back(lower(name), std::string(value));
+  request_.headers.emplace_back(ascii_lower(name), std::string(value));
   return true;
 }
 
@@ -216,7 +217,7 @@ bool HttpRequestParser::finish_headers() {
                           limits_.max_body_bytes));
     return false;
   }
-  expect_continue_ = lower(request_.header("expect")) == "100-continue" && content_length_ > 0;
+  expect_continue_ = ascii_lower(request_.header("expect")) == "100-continue" && content_length_ > 0;
   request_.body.reserve(content_length_);
   return true;
 }

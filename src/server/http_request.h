@@ -23,6 +23,9 @@
 
 namespace limarp::server {
 
+// ASCII lower case, for header names and host names (which compare case-insensitively).
+std::string ascii_lower(std::string_view s);
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // as sent: "/api/v1/generate?x=1"

@@ -30,9 +30,9 @@ Json timings(const JobResult& r) {
           {"first_token_ms", r.first_token_ms}};
 }
 
-class CompletionFormat final : public ResponseFormat {
+class LlamaCppCompletionFormat final : public ResponseFormat {
  public:
-  CompletionFormat(std::string model, bool truncated) : model_(std::move(model)), truncated_(truncated) {}
+  LlamaCppCompletionFormat(std::string model, bool truncated) : model_(std::move(model)), truncated_(truncated) {}
   std::string stream_piece(std::string_view piece) override { return sse_event({{"content", piece}, {"stop", false}}); }
   std::string stream_end(const JobResult& r) override {
     Json j = body(r);
@@ -77,7 +77,7 @@ void completion(const ServerContext& ctx, const HttpRequest& req, HttpExchange& 
   spec->request.continue_text = true;
   if (n_keep < 0) n_keep = static_cast<int64_t>(spec->request.prompt.size());  // -1: keep all that fits
   const bool truncated = fit_raw_prompt(spec->request.prompt, spec->request.max_tokens, ctx.scheduler->context(), n_keep);
-  CompletionFormat format(ctx.model_name, truncated);
+  LlamaCppCompletionFormat format(ctx.model_name, truncated);
   run_job(ctx, std::move(*spec), stream ? Streaming::kYes : Streaming::kNo, format, ex);
 }
 

@@ -28,9 +28,9 @@ Json usage(const JobResult& r) {
 }
 
 // /v1/completions
-class CompletionFormat final : public ResponseFormat {
+class OpenAiCompletionFormat final : public ResponseFormat {
  public:
-  explicit CompletionFormat(std::string model) : model_(std::move(model)), id_(new_id("cmpl")), created_(unix_now()) {}
+  explicit OpenAiCompletionFormat(std::string model) : model_(std::move(model)), id_(new_id("cmpl")), created_(unix_now()) {}
   std::string stream_piece(std::string_view piece) override { return sse_event(chunk(piece, nullptr)); }
   std::string stream_end(const JobResult& r) override {
     Json last = chunk("", finish_reason(r));
@@ -53,9 +53,9 @@ class CompletionFormat final : public ResponseFormat {
 };
 
 // /v1/chat/completions
-class ChatFormat final : public ResponseFormat {
+class OpenAiChatFormat final : public ResponseFormat {
  public:
-  explicit ChatFormat(std::string model) : model_(std::move(model)), id_(new_id("chatcmpl")), created_(unix_now()) {}
+  explicit OpenAiChatFormat(std::string model) : model_(std::move(model)), id_(new_id("chatcmpl")), created_(unix_now()) {}
   std::string stream_start() override { return sse_event(chunk({{"role", "assistant"}, {"content", ""}}, nullptr)); }
   std::string stream_piece(std::string_view piece) override { return sse_event(chunk({{"content", piece}}, nullptr)); }
   std::string stream_end(const JobResult& r) override {
@@ -101,7 +101,7 @@ void completions(const ServerContext& ctx, const HttpRequest& req, HttpExchange&
   spec->request.prompt = std::move(*prompt);
   spec->request.continue_text = true;
   fit_raw_prompt(spec->request.prompt, spec->request.max_tokens, ctx.scheduler->context(), n_keep);
-  CompletionFormat format(ctx.model_name);
+  OpenAiCompletionFormat format(ctx.model_name);
   run_job(ctx, std::move(*spec), *stream ? Streaming::kYes : Streaming::kNo, format, ex);
 }
 
@@ -115,7 +115,7 @@ void chat_completions(const ServerContext& ctx, const HttpRequest& req, HttpExch
   if (!job.ok()) return fail(job.error());
   auto stream = read_stream_flag(*body);
   if (!stream.ok()) return fail(stream.error());
-  ChatFormat format(ctx.model_name);
+  OpenAiChatFormat format(ctx.model_name);
   run_job(ctx, std::move(job->spec), *stream ? Streaming::kYes : Streaming::kNo, format, ex);
 }
 

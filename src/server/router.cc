@@ -7,20 +7,13 @@
 namespace limarp::server {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 // "localhost:5001" -> "localhost", "[::1]:5001" -> "[::1]".
 std::string host_name(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
     const size_t close = host.find(']');
-    return lower(host.substr(0, close == std::string_view::npos ? host.size() : close + 1));
+    return ascii_lower(host.substr(0, close == std::string_view::npos ? host.size() : close + 1));
   }
-  return lower(host.substr(0, host.find(':')));
+  return ascii_lower(host.substr(0, host.find(':')));
 }
 
 // Compares without an early exit, so timing does not reveal how much of a key matched.
@@ -48,7 +41,7 @@ bool Router::host_allowed(const HttpRequest& req) const {
   const std::string name = host_name(host);
   if (name == "localhost" || name == "127.0.0.1" || name == "[::1]") return true;
   return std::any_of(options_.extra_hosts.begin(), options_.extra_hosts.end(), [&](const std::string& h) {
-    const std::string want = lower(h);
+    const std::string want = ascii_lower(h);
     // An IPv6 literal appears in Host in brackets.
     return want == name || (name.size() == want.size() + 2 && name.front() == '[' && name.compare(1, want.size(), want) == 0);
   });
@@ -57,17 +50,17 @@ bool Router::host_allowed(const HttpRequest& req) const {
 bool Router::origin_allowed(std::string_view origin, const HttpRequest& req) const {
   // Same origin: the page this server serves.
   std::string self = "http://";
-  self += lower(req.header("host"));
-  if (lower(origin) == self) return true;
+  self += ascii_lower(req.header("host"));
+  if (ascii_lower(origin) == self) return true;
   return std::any_of(options_.cors_origins.begin(), options_.cors_origins.end(),
-                     [&](const std::string& o) { return o == "*" || lower(o) == lower(origin); });
+                     [&](const std::string& o) { return o == "*" || ascii_lower(o) == ascii_lower(origin); });
 }
 
 bool Router::key_ok(const HttpRequest& req) const {
   if (options_.api_key.empty()) return true;
   std::string_view auth = req.header("authorization");
   constexpr std::string_view kBearer = "bearer ";
-  if (auth.size() < kBearer.size() || lower(auth.substr(0, kBearer.size())) != kBearer) return false;
+  if (auth.size() < kBearer.size() || ascii_lower(auth.substr(0, kBearer.size())) != kBearer) return false;
   auth.remove_prefix(kBearer.size());
   return constant_time_equal(auth, options_.api_key);
 }

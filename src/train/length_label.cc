@@ -8,17 +8,6 @@ int LengthLabelRule::level_for(int64_t length) const {
   return kLengthLevels - 1;
 }
 
-int64_t count_words(std::string_view text) {
-  int64_t words = 0;
-  bool in_word = false;
-  for (char ch : text) {
-    const bool space = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v';
-    if (!space && !in_word) ++words;
-    in_word = !space;
-  }
-  return words;
-}
-
 std::optional<int> length_level_from_name(std::string_view name) {
   for (int i = 0; i < kLengthLevels; ++i)
     if (name == kLengthLevelNames[i]) return i;

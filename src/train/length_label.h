@@ -41,7 +41,6 @@ struct LengthLabelRule {
   int level_for(int64_t length) const;
 };
 
-int64_t count_words(std::string_view text);
 std::optional<int> length_level_from_name(std::string_view name);
 
 }  // namespace limarp::train

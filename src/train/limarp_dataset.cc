@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "chat/limarp_yaml.h"
+#include "chat/text_util.h"
 #include "train/dataset.h"
 #include "train/length_augment.h"
 

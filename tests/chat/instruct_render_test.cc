@@ -10,7 +10,7 @@ namespace limarp {
 namespace {
 using namespace limarp::testing;
 
-std::vector<ChatState> conversations() {
+std::vector<ChatState> render_cases() {
   std::vector<ChatState> out = {aqua_chat(), greeting_chat()};
   ChatState empty;
   out.push_back(empty);
@@ -30,7 +30,7 @@ std::vector<ChatState> conversations() {
 TEST(InstructRender, LimaRpAlpacaGivesTheNativeBytesInEveryMode) {
   const InstructPreset preset = limarp_alpaca_preset();
   int compared = 0;
-  for (const ChatState& chat : conversations()) {
+  for (const ChatState& chat : render_cases()) {
     for (auto modifier : {ModifierPlacement::kLast, ModifierPlacement::kEvery, ModifierPlacement::kNone}) {
       for (auto tail : {PromptTail::kOpenResponse, PromptTail::kContinueLast, PromptTail::kClosed}) {
         for (auto examples : {ExampleMode::kAsTurns, ExampleMode::kOmit}) {

@@ -5,6 +5,7 @@
 
 #include "chat/length_eval.h"
 #include "chat/limarp_yaml.h"
+#include "chat/text_util.h"
 
 namespace limarp {
 namespace {

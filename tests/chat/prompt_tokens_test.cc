@@ -12,7 +12,7 @@ namespace limarp {
 namespace {
 using namespace limarp::testing;
 
-std::vector<ChatState> conversations() {
+std::vector<ChatState> tokenization_cases() {
   ChatState examples = aqua_chat();
   examples.examples = "<START>\n{{user}}: Heal me.\n{{char}}: *sigh* Fine.";
   ChatState continued = greeting_chat();
@@ -63,7 +63,7 @@ TEST(PromptTokens, TheSpaceAfterTheNameIsTheModelsFirstToken) {
 
 TEST(PromptTokens, SegmentsEncodeOnTheirOwn) {
   LOAD_LLAMA2_TOKENIZER(tok);
-  for (const ChatState& chat : conversations()) {
+  for (const ChatState& chat : tokenization_cases()) {
     for (auto tail : {PromptTail::kOpenResponse, PromptTail::kContinueLast, PromptTail::kClosed}) {
       const RenderedPrompt p = render_limarp_prompt(chat, {.tail = tail});
       const auto seg = encode_segments(tok, p);

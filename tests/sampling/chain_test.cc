@@ -10,8 +10,6 @@ namespace limarp {
 namespace {
 using namespace limarp::testing;
 
-const std::vector<float> kLogits = logits_of({0.5, 0.25, 0.125, 0.0625, 0.0625});
-
 SamplerSettings plain() {
   SamplerSettings s;
   s.tfs = 1.0f;
@@ -32,13 +30,13 @@ TEST(Chain, OrderOfTemperatureAndTopPMatters) {
   s.order = {SamplerStage::kTopP, SamplerStage::kTemperature};
   auto p_first = build_chain(s);
   ASSERT_TRUE(p_first.ok()) << p_first.error().message();
-  p_first->sample(kLogits, ctx);
+  p_first->sample(kHalvingLogits, ctx);
   EXPECT_EQ(p_first->last_candidates().size(), 2u);
 
   s.order = {SamplerStage::kTemperature, SamplerStage::kTopP};
   auto t_first = build_chain(s);
   ASSERT_TRUE(t_first.ok());
-  t_first->sample(kLogits, ctx);
+  t_first->sample(kHalvingLogits, ctx);
   EXPECT_EQ(t_first->last_candidates().size(), 3u);
 }
 
@@ -54,12 +52,12 @@ TEST(Chain, PenaltyBeforeTruncationChangesWhatSurvives) {
   s.order = {SamplerStage::kRepPen, SamplerStage::kTopK};
   auto pen_first = build_chain(s);
   ASSERT_TRUE(pen_first.ok());
-  EXPECT_EQ(pen_first->sample(kLogits, ctx), 1);
+  EXPECT_EQ(pen_first->sample(kHalvingLogits, ctx), 1);
 
   s.order = {SamplerStage::kTopK, SamplerStage::kRepPen};
   auto k_first = build_chain(s);
   ASSERT_TRUE(k_first.ok());
-  EXPECT_EQ(k_first->sample(kLogits, ctx), 0);
+  EXPECT_EQ(k_first->sample(kHalvingLogits, ctx), 0);
 }
 
 TEST(Chain, DrawFollowsTheProbabilities) {
@@ -97,9 +95,9 @@ TEST(Chain, BannedNowAppliesToOneStep) {
   chain.set_draw_mode(DrawMode::kGreedy);
   const std::vector<int32_t> ban = {0};
   SamplerContext ctx{{}, nullptr, ban};
-  EXPECT_EQ(chain.sample(kLogits, ctx), 1);
+  EXPECT_EQ(chain.sample(kHalvingLogits, ctx), 1);
   SamplerContext free_ctx{};
-  EXPECT_EQ(chain.sample(kLogits, free_ctx), 0);
+  EXPECT_EQ(chain.sample(kHalvingLogits, free_ctx), 0);
 }
 
 TEST(Chain, EverythingBannedStillReturnsAToken) {
@@ -110,13 +108,13 @@ TEST(Chain, EverythingBannedStillReturnsAToken) {
   ASSERT_TRUE(chain.ok());
   Rng rng(3);
   SamplerContext ctx{{}, &rng};
-  const int32_t id = chain->sample(kLogits, ctx);
+  const int32_t id = chain->sample(kHalvingLogits, ctx);
   EXPECT_GE(id, 0);
   EXPECT_LT(id, 5);
   s.temperature = 0;
   auto greedy = build_chain(s);
   ASSERT_TRUE(greedy.ok());
-  EXPECT_EQ(greedy->sample(kLogits, ctx), 0);  // lowest id among equals
+  EXPECT_EQ(greedy->sample(kHalvingLogits, ctx), 0);  // lowest id among equals
 }
 
 TEST(Chain, BasicChainIsUnchanged) {

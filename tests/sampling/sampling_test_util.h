@@ -22,6 +22,10 @@ inline std::vector<float> logits_of(const std::vector<double>& p) {
   return l;
 }
 
+// p = 0.5, 0.25, 0.125, 0.0625, 0.0625 (ids 0..4): each token half as likely as the one before,
+// so thresholds fall between tokens by hand. Most sampler tests start from it.
+inline const std::vector<float> kHalvingLogits = logits_of({0.5, 0.25, 0.125, 0.0625, 0.0625});
+
 inline Candidates candidates_of(const std::vector<float>& logits) {
   Candidates c;
   c.reset(logits);

@@ -11,13 +11,13 @@ using namespace limarp::testing;
 // p = 0.4, 0.3, 0.2, 0.05, 0.05. By hand: first differences 0.1, 0.1, 0.15, 0; absolute second
 // differences 0, 0.05, 0.15; normalised 0, 0.25, 0.75; running sums 0, 0.25, 1.
 // The first i >= 1 with sum > z keeps i tokens.
-const std::vector<float> kLogits = logits_of({0.4, 0.3, 0.2, 0.05, 0.05});
+const std::vector<float> kTailFreeLogits = logits_of({0.4, 0.3, 0.2, 0.05, 0.05});
 
 TEST(TailFree, CutsWhereTheCurvatureSumExceedsZ) {
   auto s = make_tail_free(0.95f);  // sum at i=2 is 1 > 0.95: keep 2
-  EXPECT_EQ(ids(run(*s, kLogits)), (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(ids(run(*s, kTailFreeLogits)), (std::vector<int32_t>{0, 1}));
   auto s2 = make_tail_free(0.2f);  // sum at i=1 is 0.25 > 0.2: keep 1
-  EXPECT_EQ(ids(run(*s2, kLogits)), (std::vector<int32_t>{0}));
+  EXPECT_EQ(ids(run(*s2, kTailFreeLogits)), (std::vector<int32_t>{0}));
 }
 
 TEST(TailFree, HalvingDistribution) {
@@ -32,7 +32,7 @@ TEST(TailFree, HalvingDistribution) {
 
 TEST(TailFree, OneIsOffAndTwoCandidatesAreLeftAlone) {
   auto off = make_tail_free(1.0f);
-  EXPECT_EQ(run(*off, kLogits).size(), 5u);
+  EXPECT_EQ(run(*off, kTailFreeLogits).size(), 5u);
   auto s = make_tail_free(0.1f);
   EXPECT_EQ(run(*s, logits_of({0.9, 0.1})).size(), 2u);
 }

@@ -8,23 +8,21 @@ namespace limarp {
 namespace {
 using namespace limarp::testing;
 
-const std::vector<float> kLogits = logits_of({0.5, 0.25, 0.125, 0.0625, 0.0625});
-
 TEST(TopA, ThresholdIsAOfTheSquaredBest) {
   auto s = make_top_a(0.6f);  // 0.6 · 0.25 = 0.15: 0.5, 0.25
-  EXPECT_EQ(ids(run(*s, kLogits)), (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(ids(run(*s, kHalvingLogits)), (std::vector<int32_t>{0, 1}));
   auto s2 = make_top_a(0.4f);  // 0.1: 0.5, 0.25, 0.125
-  EXPECT_EQ(ids(run(*s2, kLogits)), (std::vector<int32_t>{0, 1, 2}));
+  EXPECT_EQ(ids(run(*s2, kHalvingLogits)), (std::vector<int32_t>{0, 1, 2}));
 }
 
 TEST(TopA, AHighEnoughKeepsOnlyTheBest) {
   auto s = make_top_a(2.1f);  // 0.525 > 0.5: still keeps one
-  EXPECT_EQ(ids(run(*s, kLogits)), (std::vector<int32_t>{0}));
+  EXPECT_EQ(ids(run(*s, kHalvingLogits)), (std::vector<int32_t>{0}));
 }
 
 TEST(TopA, ZeroIsOff) {
   auto s = make_top_a(0.0f);
-  EXPECT_EQ(run(*s, kLogits).size(), 5u);
+  EXPECT_EQ(run(*s, kHalvingLogits).size(), 5u);
 }
 
 TEST(TopA, FlatDistributionKeepsAll) {

@@ -8,26 +8,24 @@ namespace limarp {
 namespace {
 using namespace limarp::testing;
 
-// p = 0.5, 0.25, 0.125, 0.0625, 0.0625 (ids 0..4); running sums 0.5, 0.75, 0.875, 0.9375, 1.
-const std::vector<float> kLogits = logits_of({0.5, 0.25, 0.125, 0.0625, 0.0625});
-
+// kHalvingLogits: running sums 0.5, 0.75, 0.875, 0.9375, 1.
 TEST(TopP, KeepsTheHeadThatFirstReachesP) {
   auto s = make_top_p(0.7f);  // 0.5 < 0.7 <= 0.75
-  EXPECT_EQ(ids(run(*s, kLogits)), (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(ids(run(*s, kHalvingLogits)), (std::vector<int32_t>{0, 1}));
   auto s2 = make_top_p(0.8f);  // 0.75 < 0.8 <= 0.875
-  EXPECT_EQ(ids(run(*s2, kLogits)), (std::vector<int32_t>{0, 1, 2}));
+  EXPECT_EQ(ids(run(*s2, kHalvingLogits)), (std::vector<int32_t>{0, 1, 2}));
   auto s3 = make_top_p(0.99f);
-  EXPECT_EQ(run(*s3, kLogits).size(), 5u);
+  EXPECT_EQ(run(*s3, kHalvingLogits).size(), 5u);
 }
 
 TEST(TopP, ZeroKeepsOnlyTheMostLikely) {
   auto s = make_top_p(0.0f);
-  EXPECT_EQ(ids(run(*s, kLogits)), (std::vector<int32_t>{0}));
+  EXPECT_EQ(ids(run(*s, kHalvingLogits)), (std::vector<int32_t>{0}));
 }
 
 TEST(TopP, OneIsOff) {
   auto s = make_top_p(1.0f);
-  EXPECT_EQ(run(*s, kLogits).size(), 5u);
+  EXPECT_EQ(run(*s, kHalvingLogits).size(), 5u);
 }
 
 TEST(TopP, AllMinusInfinityIsUniform) {

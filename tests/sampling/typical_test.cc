@@ -8,22 +8,20 @@ namespace limarp {
 namespace {
 using namespace limarp::testing;
 
-// p = 0.5, 0.25, 0.125, 0.0625, 0.0625. By hand: H = ln2 · (0.5·1 + 0.25·2 + 0.125·3 + 2·0.0625·4)
+// kHalvingLogits, by hand: H = ln2 · (0.5·1 + 0.25·2 + 0.125·3 + 2·0.0625·4)
 // = 1.875 ln2 = 1.2997. −ln p = ln2 · (1, 2, 3, 4, 4) = 0.693, 1.386, 2.079, 2.773, 2.773.
 // |−ln p − H| = 0.607, 0.087, 0.780, 1.473, 1.473: order by typicality 1, 0, 2, 3, 4 with
 // running sums 0.25, 0.75, 0.875, 0.9375, 1.
-const std::vector<float> kLogits = logits_of({0.5, 0.25, 0.125, 0.0625, 0.0625});
-
 TEST(Typical, KeepsTheMostTypicalUntilTheSumExceedsP) {
   auto s = make_typical(0.5f);  // 0.25 <= 0.5 < 0.75
-  EXPECT_EQ(id_set(run(*s, kLogits)), (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(id_set(run(*s, kHalvingLogits)), (std::vector<int32_t>{0, 1}));
   auto s2 = make_typical(0.8f);  // 0.75 <= 0.8 < 0.875
-  EXPECT_EQ(id_set(run(*s2, kLogits)), (std::vector<int32_t>{0, 1, 2}));
+  EXPECT_EQ(id_set(run(*s2, kHalvingLogits)), (std::vector<int32_t>{0, 1, 2}));
 }
 
 TEST(Typical, CanDropTheMostLikelyToken) {
   auto s = make_typical(0.2f);  // the most typical token alone already exceeds 0.2
-  EXPECT_EQ(ids(run(*s, kLogits)), (std::vector<int32_t>{1}));
+  EXPECT_EQ(ids(run(*s, kHalvingLogits)), (std::vector<int32_t>{1}));
 }
 
 TEST(Typical, EntropyComputedInTheTestAgrees) {
@@ -37,9 +35,9 @@ TEST(Typical, EntropyComputedInTheTestAgrees) {
 
 TEST(Typical, OneIsOffAndResultStaysSorted) {
   auto off = make_typical(1.0f);
-  EXPECT_EQ(run(*off, kLogits).size(), 5u);
+  EXPECT_EQ(run(*off, kHalvingLogits).size(), 5u);
   auto s = make_typical(0.8f);
-  EXPECT_EQ(ids(run(*s, kLogits)), (std::vector<int32_t>{0, 1, 2}));
+  EXPECT_EQ(ids(run(*s, kHalvingLogits)), (std::vector<int32_t>{0, 1, 2}));
 }
 
 TEST(Typical, AllMinusInfinityKeepsSome) {

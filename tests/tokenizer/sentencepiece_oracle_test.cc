@@ -5,6 +5,7 @@
 // variant is written as a tokenizer.model by our writer and loaded by both sides.
 #include <gtest/gtest.h>
 
+#include "must_load.h"
 #include "sentencepiece_oracle.h"
 #include "support/test_support.h"
 #include "tokenizer/sentencepiece_writer.h"
@@ -15,18 +16,10 @@ namespace limarp {
 namespace {
 
 using testing::CorpusString;
+using testing::must_load;
 using testing::SentencePieceOracle;
 
 constexpr size_t kCorpusSize = 12000;
-
-Tokenizer must_load(const std::string& path, int64_t vocab_size = -1) {
-  auto tok = Tokenizer::load(path, vocab_size);
-  if (!tok.ok()) {
-    ADD_FAILURE() << tok.error().message();
-    std::abort();
-  }
-  return std::move(tok).value();
-}
 
 Tokenizer must_build(Vocab vocab) {
   auto tok = Tokenizer::from_vocab(std::move(vocab), "variant");

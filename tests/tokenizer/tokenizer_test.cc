@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "must_load.h"
 #include "support/test_support.h"
 #include "tokenizer/default_vocab.h"
 #include "tokenizer/tokenizer.h"
@@ -14,14 +15,7 @@
 namespace limarp {
 namespace {
 
-Tokenizer must_load(const std::string& path) {
-  auto tok = Tokenizer::load(path);
-  if (!tok.ok()) {
-    ADD_FAILURE() << tok.error().message();
-    std::abort();
-  }
-  return std::move(tok).value();
-}
+using testing::must_load;
 
 struct VocabCase {
   std::string text;

@@ -35,13 +35,13 @@ int64_t words(const std::string& s) {
   return n;
 }
 
-const LengthMeasure kWords = [](std::string_view s) { return words(std::string(s)); };
+const LengthMeasure kWhitespaceWords = [](std::string_view s) { return words(std::string(s)); };
 
 TEST(LimarpDataset, RendersThePromptFormatWithNamesAndLengthLabels) {
   const ChatState c = conversation("limarp/market.yaml");
   EXPECT_EQ(c.char_name, "Idris");
   EXPECT_EQ(c.user_name, "Lena");
-  const TrainingPrompt p = render_training_prompt(c, LengthLabelRule{}, kWords);
+  const TrainingPrompt p = render_training_prompt(c, LengthLabelRule{}, kWhitespaceWords);
   std::string text, trained;
   for (const auto& s : p.segments) {
     text += s.text;
@@ -69,13 +69,13 @@ TEST(LimarpDataset, RendersThePromptFormatWithNamesAndLengthLabels) {
   LengthLabelRule last;
   last.placement = LengthLabels::kLastReply;
   std::string t2;
-  for (const auto& s : render_training_prompt(c, last, kWords).segments) t2 += s.text;
+  for (const auto& s : render_training_prompt(c, last, kWhitespaceWords).segments) t2 += s.text;
   EXPECT_NE(t2.find("### Response:\nIdris: *grins"), std::string::npos);
   EXPECT_NE(t2.find("### Response: (length = short)\nIdris: *laughs"), std::string::npos);
   LengthLabelRule none;
   none.placement = LengthLabels::kNone;
   std::string t3;
-  for (const auto& s : render_training_prompt(c, none, kWords).segments) t3 += s.text;
+  for (const auto& s : render_training_prompt(c, none, kWhitespaceWords).segments) t3 += s.text;
   EXPECT_EQ(t3.find("(length ="), std::string::npos);
 }
 
@@ -140,7 +140,7 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
     }
     // The whole sample decodes to the rendered prompt.
     std::string text;
-    for (const auto& seg : render_training_prompt(c, spec.length, kWords).segments) text += seg.text;
+    for (const auto& seg : render_training_prompt(c, spec.length, kWhitespaceWords).segments) text += seg.text;
     EXPECT_EQ(tok->decode(s.tokens), text) << file;
   }
   EXPECT_EQ(report.length_histogram, want_hist);
