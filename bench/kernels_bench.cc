@@ -9,10 +9,11 @@
 // gemm/*: the f32 core of training's products and prompt attention, one thread, at each
 // instruction-set level the CPU has.
 //
-// kernel_compute/*: the decode kernels alone on a 256 x 4096 matrix that stays in one core's
-// L2 cache, so memory bandwidth does not hide their cost: Q4_0, Q8_0, Q4_K and Q6_K in the
-// stored layout and the first three regrouped 16 rows at a time (tensor/row_interleave.h), as a
-// machine with more bandwidth per core than this one would see them.
+// kernel_compute/*: the decode kernels alone on a 64 x 4096 matrix that stays in one core's
+// L2 cache (at most 278 KiB, Q8_0; Zen 3 has 512 KiB per core), so memory bandwidth does not
+// hide their cost: Q4_0, Q8_0, Q4_K and Q6_K in the stored layout and the first three
+// regrouped 16 rows at a time (tensor/row_interleave.h), as a machine with more bandwidth per
+// core than this one would see them.
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -63,7 +64,7 @@ void BM_Matmul(benchmark::State& state, DType type, kernels::Isa isa, int thread
 }
 
 void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
-  const int64_t n = 4096, rows = 256, tokens = state.range(0);
+  const int64_t n = 4096, rows = 64, tokens = state.range(0);
   const Tensor w = random_weights(stored, rows, n);
   Tensor regrouped;
   DType type = stored;
