@@ -193,7 +193,8 @@ class CheckpointBuilder {
   Result<std::vector<int64_t>> int_tuple(PickleRef ref, const char* what) const {
     const auto* t = p_.as_tuple(ref);
     if (!t) return make_error("{} is {}, not a tuple", what, p_.describe(ref));
-    if (t->size() > kMaxTorchDims) return make_error("{} has {} dimensions (at most {} supported)", what, t->size(), kMaxTorchDims);
+    if (t->size() > kMaxTorchDims)
+      return make_error("{} has {} dimensions (at most {} supported)", what, t->size(), kMaxTorchDims);
     std::vector<int64_t> out;
     for (PickleRef r : *t) {
       const std::optional<int64_t> v = p_.as_int(r);

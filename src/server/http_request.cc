@@ -17,7 +17,6 @@ bool is_tchar(char c) {
 
 bool is_ctl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
-
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

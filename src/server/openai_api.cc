@@ -30,7 +30,8 @@ Json usage(const JobResult& r) {
 // /v1/completions
 class OpenAiCompletionFormat final : public ResponseFormat {
  public:
-  explicit OpenAiCompletionFormat(std::string model) : model_(std::move(model)), id_(new_id("cmpl")), created_(unix_now()) {}
+  explicit OpenAiCompletionFormat(std::string model)
+      : model_(std::move(model)), id_(new_id("cmpl")), created_(unix_now()) {}
   std::string stream_piece(std::string_view piece) override { return sse_event(chunk(piece, nullptr)); }
   std::string stream_end(const JobResult& r) override {
     Json last = chunk("", finish_reason(r));
@@ -55,7 +56,8 @@ class OpenAiCompletionFormat final : public ResponseFormat {
 // /v1/chat/completions
 class OpenAiChatFormat final : public ResponseFormat {
  public:
-  explicit OpenAiChatFormat(std::string model) : model_(std::move(model)), id_(new_id("chatcmpl")), created_(unix_now()) {}
+  explicit OpenAiChatFormat(std::string model)
+      : model_(std::move(model)), id_(new_id("chatcmpl")), created_(unix_now()) {}
   std::string stream_start() override { return sse_event(chunk({{"role", "assistant"}, {"content", ""}}, nullptr)); }
   std::string stream_piece(std::string_view piece) override { return sse_event(chunk({{"content", piece}}, nullptr)); }
   std::string stream_end(const JobResult& r) override {
