@@ -100,6 +100,14 @@ async function generate() {
   reply.element.classList.add('streaming');
   setStatus('writing…');
   const textEl = reply.element.querySelector('.text');
+  // One DOM update per frame, not per token: a fast model sends hundreds of events a second, and
+  // relaying out the growing reply for each kept the page too busy to take a click on Stop.
+  let frameQueued = false;
+  const showReply = () => {
+    frameQueued = false;
+    textEl.textContent = reply.text;
+    $('chat-log').scrollTop = $('chat-log').scrollHeight;
+  };
   let stopped = false;
   try {
     const response = await fetch('/api/limarp/chat', {
@@ -120,8 +128,7 @@ async function generate() {
       } else if (typeof event.text === 'string') {
         reply.text += event.text;
       }
-      textEl.textContent = reply.text;
-      $('chat-log').scrollTop = $('chat-log').scrollHeight;
+      if (!frameQueued) { frameQueued = true; requestAnimationFrame(showReply); }
     });
   } catch (e) {
     if (e.name === 'AbortError') { stopped = true; setStatus('stopped'); }
