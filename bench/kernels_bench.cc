@@ -16,11 +16,13 @@
 // core than this one would see them.
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <vector>
 
 #include "base/rng.h"
 #include "base/thread_pool.h"
 #include "kernels/attention.h"
+#include "kernels/bandwidth.h"
 #include "kernels/gemm.h"
 #include "kernels/kv_rows.h"
 #include "kernels/matmul.h"
@@ -87,6 +89,37 @@ void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
   }
   const double bytes = static_cast<double>(w.nbytes() * tokens) * static_cast<double>(state.iterations());
   state.counters["weight_GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
+}
+
+// Decoding's matmuls with the weights coming from memory: one token through 4096 x 4096 matrices
+// in the layout the model computes (regrouped where the type has one), copies of one matrix laid
+// out over at least 512 MB so no cache holds them. `of_probe` divides by the read bandwidth that
+// `limarp bench` measures, so types compare by how close each gets to what memory delivers.
+void BM_MatmulFromMemory(benchmark::State& state, DType stored, int threads) {
+  const int64_t n = 4096, rows = 4096;
+  const Tensor w = random_weights(stored, rows, n);
+  const DType type = interleaved_type(stored).value_or(stored);
+  const size_t bytes = w.nbytes();
+  const int copies = static_cast<int>((size_t{512} << 20) / bytes) + 1;
+  std::vector<Tensor> mats;
+  for (int c = 0; c < copies; ++c) {
+    mats.emplace_back(type, std::vector<int64_t>{rows, n});
+    if (type != stored) interleave_rows(stored, w.bytes(), rows, n, mats.back().bytes());
+    else std::memcpy(mats.back().bytes(), w.bytes(), bytes);
+  }
+  ThreadPool pool(threads);
+  const double probe = kernels::measure_read_bandwidth(pool).gb_per_s;
+  std::vector<float> x(static_cast<size_t>(n), 0.5f), y(static_cast<size_t>(rows));
+  state.SetLabel(kernels::select_kernel(type, n)->name);
+  size_t next = 0;
+  for (auto _ : state) {
+    kernels::matmul(y.data(), x.data(), mats[next].view(), 1, pool);
+    next = (next + 1) % mats.size();
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double gb = static_cast<double>(bytes) * static_cast<double>(state.iterations()) / 1e9;
+  state.counters["weight_GB/s"] = benchmark::Counter(gb, benchmark::Counter::kIsRate);
+  state.counters["of_probe"] = benchmark::Counter(probe > 0 ? gb / probe : 0, benchmark::Counter::kIsRate);
 }
 
 // `rows` rows of `width` random normal values in a KV cache's element type.
@@ -191,6 +224,11 @@ void register_all() {
       const std::string name = std::string("matmul/") + dtype_name(t) + "/threads:" + std::to_string(threads);
       benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, t, kernels::active_isa(), threads)
           ->Arg(1)->Arg(64)->Arg(512)->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
+  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K})
+    for (int threads : {1, 2}) {
+      const std::string name = std::string("matmul_from_memory/") + dtype_name(t) + "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), BM_MatmulFromMemory, t, threads)->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
   for (DType t : types) {
     const std::string name = std::string("matmul_scalar_twin/") + dtype_name(t);

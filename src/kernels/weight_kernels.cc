@@ -15,6 +15,14 @@ const WeightKernel* find_kernel(DType type, Isa isa) {
   return nullptr;
 }
 
+const WeightKernel* find_twin(const WeightKernel& k) {
+  size_t count = 0;
+  const WeightKernel* table = scalar_kernels(&count);
+  for (size_t i = 0; i < count; ++i)
+    if (table[i].type == k.type && table[i].act_block == k.act_block) return &table[i];
+  return nullptr;
+}
+
 const WeightKernel* select_kernel(DType type, int64_t n, Isa isa) {
   for (int level = static_cast<int>(isa); level >= 0; --level) {
     const WeightKernel* k = find_kernel(type, static_cast<Isa>(level));

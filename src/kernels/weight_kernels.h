@@ -28,6 +28,9 @@ struct WeightKernel {
   // prepared rows are ldx bytes apart.
   void (*tile)(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
                int64_t tokens, int64_t n);
+  // Integer kernels: elements per activation scale (kernels/activation_quant.h). A type's levels
+  // may differ here; a kernel's scalar twin is the one with the same value.
+  int act_block = 32;
 };
 
 // The best kernel for a weight type at `isa` or below that accepts rows of n; never null for
@@ -37,6 +40,9 @@ inline const WeightKernel* select_kernel(DType type, int64_t n) { return select_
 
 // The kernel for exactly this type and level, or null (tests enumerate twins with it).
 const WeightKernel* find_kernel(DType type, Isa isa);
+
+// The scalar kernel computing the same math as k: of k's type and act_block; null if none.
+const WeightKernel* find_twin(const WeightKernel& k);
 
 // Per-level tables, defined in scalar/, avx2/ and avx512/ (each compiled for its level).
 const WeightKernel* scalar_kernels(size_t* count);

@@ -66,17 +66,19 @@ std::vector<float> run(const WeightKernel& k, const Problem& p) {
   return y;
 }
 
-// Exact reference in double, and the bound on what int8 activations may change:
-// per block of 32, |x - x~| <= d_x / 2 with d_x = max|x| / 127.
-void reference(const Problem& p, bool int_activations, std::vector<double>& y, std::vector<double>& bound) {
+// Exact reference in double, and the bound on what int8 activations may change: per block of
+// act_block elements (0: float activations), |x - x~| <= d_x / 2 with d_x = max|x| / 127.
+void reference(const Problem& p, int64_t act_block, std::vector<double>& y, std::vector<double>& bound) {
   y.assign(static_cast<size_t>(p.rows * p.tokens), 0);
   bound.assign(y.size(), 0);
+  const bool int_activations = act_block > 0;
+  const int64_t block = int_activations ? act_block : kActBlock;
   for (int64_t t = 0; t < p.tokens; ++t)
     for (int64_t r = 0; r < p.rows; ++r) {
       double s = 0, b = 0;
-      for (int64_t i = 0; i < p.n; i += kActBlock) {
+      for (int64_t i = 0; i < p.n; i += block) {
         double amax = 0, wsum = 0;
-        for (int64_t j = i; j < i + kActBlock && j < p.n; ++j) {
+        for (int64_t j = i; j < i + block && j < p.n; ++j) {
           const double xv = p.x[static_cast<size_t>(t * p.n + j)], wv = p.wf[static_cast<size_t>(r * p.n + j)];
           s += xv * wv;
           amax = std::max(amax, std::fabs(xv));
@@ -101,13 +103,13 @@ TEST(WeightKernels, EveryLevelMatchesItsScalarTwinAndTheReference) {
   for (const Case& c : kCases) {
     const WeightKernel* twin = find_kernel(c.type, Isa::kScalar);
     ASSERT_NE(twin, nullptr) << dtype_name(c.type);
-    const bool int_act = twin->prepared_bytes(256) != 256 * 4;
+    const int64_t act_block = twin->prepared_bytes(256) != 256 * 4 ? twin->act_block : 0;
     for (int64_t n : c.lengths) {
       if (n % twin->n_multiple != 0) continue;
       for (int64_t tokens : {1, 3, 9}) {
         const Problem p = make_problem(c.type, 13, n, tokens, static_cast<uint64_t>(n * 31 + tokens));
         std::vector<double> ref, bound;
-        reference(p, int_act, ref, bound);
+        reference(p, act_block, ref, bound);
         const auto scalar = run(*twin, p);
         for (size_t i = 0; i < scalar.size(); ++i) {
           const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
@@ -118,6 +120,7 @@ TEST(WeightKernels, EveryLevelMatchesItsScalarTwinAndTheReference) {
           if (static_cast<int>(isa) > static_cast<int>(cpu_features().best)) continue;
           const WeightKernel* k = find_kernel(c.type, isa);
           if (!k || n % k->n_multiple != 0) continue;
+          ASSERT_EQ(find_twin(*k), twin) << k->name;
           const auto simd = run(*k, p);
           for (size_t i = 0; i < simd.size(); ++i) {
             const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
@@ -179,11 +182,25 @@ TEST(WeightKernels, InterleavedLayoutsMatchTheStoredOnes) {
         const auto want = run(*stored, p);
         EXPECT_EQ(run(*twin, q), want) << twin->name << " n=" << n << " tokens=" << tokens;
         for (const WeightKernel* k : simd) {
+          // A kernel with other activation scales than the stored type's has a twin of its own,
+          // checked here against the exact result.
+          const WeightKernel* own = find_twin(*k);
+          ASSERT_NE(own, nullptr) << k->name;
+          const auto own_want = own == twin ? want : run(*own, q);
+          if (own != twin) {
+            std::vector<double> ref, bound;
+            reference(p, own->act_block, ref, bound);
+            for (size_t i = 0; i < ref.size(); ++i) {
+              const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
+              ASSERT_LE(std::fabs(own_want[i] - ref[i]), bound[i] + 1e-5 * mag + 1e-6)
+                  << own->name << " n=" << n << " tokens=" << tokens << " i=" << i;
+            }
+          }
           const auto got = run(*k, q);
           for (size_t i = 0; i < got.size(); ++i) {
             const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
-            ASSERT_LE(std::fabs(got[i] - want[i]), 2e-6 * mag + 1e-6)
-                << k->name << " n=" << n << " tokens=" << tokens << " i=" << i;
+            ASSERT_LE(std::fabs(got[i] - own_want[i]), 2e-6 * mag + 1e-6)
+                << k->name << " vs " << own->name << " n=" << n << " tokens=" << tokens << " i=" << i;
           }
           ++checked_simd;
         }
@@ -212,7 +229,7 @@ TEST(Matmul, ThreadCountDoesNotChangeResults) {
     EXPECT_EQ(y1, y3) << dtype_name(type);
     // Layout: y[t, o].
     std::vector<double> ref, bound;
-    reference(p, type != DType::kF32, ref, bound);
+    reference(p, type != DType::kF32 ? kActBlock : 0, ref, bound);
     for (size_t i = 0; i < y1.size(); ++i) ASSERT_NEAR(y1[i], ref[i], bound[i] + 1e-3) << dtype_name(type) << " " << i;
   }
 }
@@ -238,7 +255,7 @@ TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
     ThreadPool pool(2);
     amx::matmul_bf16(y.data(), p.rows, p.x.data(), p.tokens, p.w.view(), pool);
     std::vector<double> ref, bound;
-    reference(p, false, ref, bound);
+    reference(p, 0, ref, bound);
     for (size_t i = 0; i < y.size(); ++i) {
       const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
       ASSERT_LE(std::fabs(y[i] - ref[i]), 0x1p-8 * mag + 1e-5) << dtype_name(type) << " i=" << i;

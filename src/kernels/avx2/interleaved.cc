@@ -110,19 +110,38 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
 }
 
 // Q4_K: a super-block column is 16 d, 16 dmin, three vectors of the rows' packed scale bytes and
-// 32 code vectors (tensor/row_interleave.h). Per half, the six-bit scales and mins unpack with
-// the stored kernels' 32-bit masks on eight lanes at once. Sub-blocks go in pairs: code vector v
-// of pair p holds sub-block 2p's codes in its low nibbles and 2p + 1's in its high ones, so each
-// is loaded once for both; eight products of a sub-block add up in 16 bits (at most 30480)
-// before one VPMADDWD. Every index is a template argument, so shifts and offsets are immediates
-// (as a loop, the compiler kept the sub-block index in a register and recomputed every address).
+// 32 code vectors (tensor/row_interleave.h); activations carry one scale per super-block
+// (kernels/interleaved_act.h). Per half, the six-bit scales and mins unpack with the stored
+// kernels' 32-bit masks on eight lanes at once. Sub-blocks go in pairs: code vector v of pair p
+// holds sub-block 2p's codes in its low nibbles and 2p + 1's in its high ones, so each is loaded
+// once for both; eight products of a sub-block add up in 16 bits (at most 30480), and one
+// VPMADDWD with the sub-block's scale in both 16-bit halves of each lane takes them to 32 bits
+// (at most 8 x 63 x 60960 per super-block in all). The mins meet the activations' sub-block sums
+// in VPMADDWD too, so a half ends with one conversion each for its sums and mins: with a float
+// scale per sub-block, the conversions and scale products were a quarter of the kernel's work.
+// Every index is a template argument, so shifts and offsets are immediates (as a loop, the
+// compiler kept the sub-block index in a register and recomputed every address).
 constexpr int kQ4KCodes = 256;
 constexpr int64_t kQ4KColumn = 16 * 144;
 
-// Byte k (0..3) of every lane, as floats.
-template <int K>
-inline __m256 lane_byte(__m256i v) {
-  return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 8 * K), _mm256_set1_epi32(0xFF)));
+// Bytes K0 and K1 of every lane, zero-extended into its two 16-bit halves.
+template <int K0, int K1>
+inline __m256i lane_bytes16(__m256i v) {
+  auto lane = [](int i) {
+    return static_cast<int32_t>(static_cast<uint32_t>(4 * i + K0) | 0x8000u | static_cast<uint32_t>(4 * i + K1) << 16 |
+                                0x80000000u);
+  };
+  return _mm256_shuffle_epi8(v, _mm256_setr_epi32(lane(0), lane(1), lane(2), lane(3), lane(0), lane(1), lane(2), lane(3)));
+}
+
+// broadcast4 as its own load, every time: both halves of a column use the same activation
+// broadcasts, and GCC kept each one from the first half for the second, which with 16 vector
+// registers meant a stack store and reload per broadcast (llvm-mca for znver3: the vector load
+// and store pipes bound the loop, about 225 cycles per column instead of about 155).
+inline __m256i broadcast4_load(const uint8_t* p) {
+  __m256i v;
+  asm volatile("vpbroadcastd %1, %0" : "=x"(v) : "m"(*reinterpret_cast<const int32_t*>(p)));
+  return v;
 }
 
 // This half's 32 bytes of a Q4_K column's 64-byte vector at byte `offset`.
@@ -131,20 +150,17 @@ inline __m256i q4_k_load(const uint8_t* col, int h, int offset) {
 }
 
 // Sub-blocks 2P and 2P + 1 of one super-block column half against TB tokens: sums[t] += each
-// sub-block's integer dot times its scale and d_x, mins[t] += its min times d_x * sum_x.
+// sub-block's integer dot times its scale. sc4: the scales of sub-blocks 4(P / 2)..4(P / 2) + 3.
 template <int P, int TB>
-inline void q4_k_pair(__m256 sums[TB], __m256 mins[TB], const uint8_t* col, int h, __m256i sc4, __m256i mn4,
-                      const uint8_t* px, size_t ldx, int64_t i) {
+inline void q4_k_pair(__m256i sums[TB], const uint8_t* col, int h, __m256i sc4, const uint8_t* const xs[TB]) {
   const __m256i lo4 = _mm256_set1_epi8(0x0F);
   __m256i lo[TB], hi[TB];
-  const uint8_t* xs[TB];
-  for (int t = 0; t < TB; ++t) xs[t] = px + t * ldx + i * kInterleavedQ4KActBytes;
   for (int v = 0; v < 8; ++v) {
     const __m256i q = q4_k_load(col, h, kQ4KCodes + 512 * P + 64 * v);
     const __m256i ql = _mm256_and_si256(q, lo4), qh = _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4);
     for (int t = 0; t < TB; ++t) {
-      const __m256i pl = _mm256_maddubs_epi16(ql, broadcast4(xs[t] + 64 * P + 4 * v));
-      const __m256i ph = _mm256_maddubs_epi16(qh, broadcast4(xs[t] + 64 * P + 32 + 4 * v));
+      const __m256i pl = _mm256_maddubs_epi16(ql, broadcast4_load(xs[t] + 64 * P + 4 * v));
+      const __m256i ph = _mm256_maddubs_epi16(qh, broadcast4_load(xs[t] + 64 * P + 32 + 4 * v));
       lo[t] = v == 0 ? pl : _mm256_add_epi16(lo[t], pl);
       hi[t] = v == 0 ? ph : _mm256_add_epi16(hi[t], ph);
       // Pins each partial sum in a register here: unconstrained, GCC 12 computed all sixteen
@@ -152,20 +168,10 @@ inline void q4_k_pair(__m256 sums[TB], __m256 mins[TB], const uint8_t* col, int 
       asm("" : "+x"(lo[t]), "+x"(hi[t]));
     }
   }
-  const __m256i ones = _mm256_set1_epi16(1);
-  constexpr int kA = (2 * P) % 4, kB = (2 * P + 1) % 4;  // the pair's bytes of sc4 and mn4
-  const __m256 sc_a = lane_byte<kA>(sc4), sc_b = lane_byte<kB>(sc4);
-  const __m256 mn_a = lane_byte<kA>(mn4), mn_b = lane_byte<kB>(mn4);
-  for (int t = 0; t < TB; ++t) {
-    const uint8_t* dx = xs[t] + 256 + 8 * P;  // d_x of sub-blocks 2P, 2P + 1
-    const uint8_t* mx = xs[t] + 288 + 8 * P;  // d_x * sum_x of the same
-    sums[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(lo[t], ones)),
-                              _mm256_mul_ps(sc_a, broadcast_float(dx)), sums[t]);
-    sums[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(hi[t], ones)),
-                              _mm256_mul_ps(sc_b, broadcast_float(dx + 4)), sums[t]);
-    mins[t] = _mm256_fmadd_ps(mn_a, broadcast_float(mx), mins[t]);
-    mins[t] = _mm256_fmadd_ps(mn_b, broadcast_float(mx + 4), mins[t]);
-  }
+  constexpr int kA = (2 * P) % 4, kB = (2 * P + 1) % 4;  // the pair's bytes of sc4
+  const __m256i sc_a = lane_bytes16<kA, kA>(sc4), sc_b = lane_bytes16<kB, kB>(sc4);
+  for (int t = 0; t < TB; ++t)
+    sums[t] = _mm256_add_epi32(sums[t], _mm256_add_epi32(_mm256_madd_epi16(lo[t], sc_a), _mm256_madd_epi16(hi[t], sc_b)));
 }
 
 // Step s (0..8) of a column's 36 lines, four lines each: step 0 at the column's start, steps
@@ -185,25 +191,39 @@ template <int H, int TB, bool kPrefetch>
 inline void q4_k_half(__m256 acc[TB], const uint8_t* col, const uint8_t* px, size_t ldx, int64_t i) {
   const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), m4 = _mm256_set1_epi32(0x0f0f0f0f);
   const __m256i top = _mm256_set1_epi32(0x30303030);
-  const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + 16 * H)));
-  const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + 32 + 16 * H)));
   const __m256i s0 = q4_k_load(col, H, 64), s1 = q4_k_load(col, H, 128), s2 = q4_k_load(col, H, 192);
   // Scales and mins of sub-blocks 0-3 (bytes of sc_lo, mn_lo) and 4-7 (sc_hi, mn_hi).
   const __m256i sc_lo = _mm256_and_si256(s0, m6), mn_lo = _mm256_and_si256(s1, m6);
   const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(s2, m4), _mm256_and_si256(_mm256_srli_epi32(s0, 2), top));
   const __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(s2, 4), m4),
                                         _mm256_and_si256(_mm256_srli_epi32(s1, 2), top));
-  __m256 sums[TB], mins[TB];
-  for (int t = 0; t < TB; ++t) sums[t] = mins[t] = _mm256_setzero_ps();
+  const uint8_t* xs[TB];
+  __m256i sums[TB], mins[TB];
+  for (int t = 0; t < TB; ++t) {
+    xs[t] = px + t * ldx + i * kInterleavedQ4KSuperActBytes;
+    const uint8_t* xsum = xs[t] + 264;  // int16 sums of sub-blocks 0..7, two per broadcast
+    mins[t] = _mm256_add_epi32(
+        _mm256_add_epi32(_mm256_madd_epi16(lane_bytes16<0, 1>(mn_lo), broadcast4(xsum)),
+                         _mm256_madd_epi16(lane_bytes16<2, 3>(mn_lo), broadcast4(xsum + 4))),
+        _mm256_add_epi32(_mm256_madd_epi16(lane_bytes16<0, 1>(mn_hi), broadcast4(xsum + 8)),
+                         _mm256_madd_epi16(lane_bytes16<2, 3>(mn_hi), broadcast4(xsum + 12))));
+    sums[t] = _mm256_setzero_si256();
+  }
   if (kPrefetch) q4_k_prefetch(col, 4 * H + 1);
-  q4_k_pair<0, TB>(sums, mins, col, H, sc_lo, mn_lo, px, ldx, i);
+  q4_k_pair<0, TB>(sums, col, H, sc_lo, xs);
   if (kPrefetch) q4_k_prefetch(col, 4 * H + 2);
-  q4_k_pair<1, TB>(sums, mins, col, H, sc_lo, mn_lo, px, ldx, i);
+  q4_k_pair<1, TB>(sums, col, H, sc_lo, xs);
   if (kPrefetch) q4_k_prefetch(col, 4 * H + 3);
-  q4_k_pair<2, TB>(sums, mins, col, H, sc_hi, mn_hi, px, ldx, i);
+  q4_k_pair<2, TB>(sums, col, H, sc_hi, xs);
   if (kPrefetch) q4_k_prefetch(col, 4 * H + 4);
-  q4_k_pair<3, TB>(sums, mins, col, H, sc_hi, mn_hi, px, ldx, i);
-  for (int t = 0; t < TB; ++t) acc[t] = _mm256_fnmadd_ps(dmin, mins[t], _mm256_fmadd_ps(d, sums[t], acc[t]));
+  q4_k_pair<3, TB>(sums, col, H, sc_hi, xs);
+  const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + 16 * H)));
+  const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + 32 + 16 * H)));
+  for (int t = 0; t < TB; ++t) {
+    const __m256 dx = broadcast_float(xs[t] + 256);
+    acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, dx), _mm256_cvtepi32_ps(mins[t]),
+                              _mm256_fmadd_ps(_mm256_mul_ps(d, dx), _mm256_cvtepi32_ps(sums[t]), acc[t]));
+  }
 }
 
 // 16 rows × TB tokens. One token (decoding): both halves of a super-block column before the
@@ -254,8 +274,14 @@ void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, con
 
 }  // namespace
 
-const WeightKernel kQ4_KR16 = {"q4_kr16/avx2", DType::kQ4_KR16, Isa::kAvx2, 256, interleaved_q4_k_act_bytes,
-                               prepare_interleaved_q4_k, tile<q4_k_group<1>, q4_k_group<2>, 256>};
+const WeightKernel kQ4_KR16 = {"q4_kr16/avx2",
+                               DType::kQ4_KR16,
+                               Isa::kAvx2,
+                               256,
+                               interleaved_q4_k_super_act_bytes,
+                               prepare_interleaved_q4_k_super,
+                               tile<q4_k_group<1>, q4_k_group<2>, 256>,
+                               256};
 const WeightKernel kQ4_0R16 = {"q4_0r16/avx2", DType::kQ4_0R16, Isa::kAvx2, kBlock, interleaved_act_bytes,
                                prepare_interleaved_q4_0,
                                tile<group<DType::kQ4_0R16, 1>, group<DType::kQ4_0R16, 2>, kBlock>};

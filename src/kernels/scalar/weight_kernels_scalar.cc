@@ -1,12 +1,14 @@
 // Scalar kernels: the portable fallback and the twins the SIMD kernels are tested against.
 //   - "float" kernel for every type: dequantize a weight row, dot with f32 activations.
 //   - integer twins for q8_0, q4_0, q4_k and q6_k: the exact math of their SIMD versions
-//     (activations quantized to int8 blocks of 32, integer block dots, float scaling).
+//     (activations quantized to int8 blocks of 32, integer block dots, float scaling), and
+//     for interleaved q4_k also the one with a scale per super-block (see dot_q4_k_super).
 // Prepared integer layout, per row of n: [d: float x nb][sum: int32 x nb][q: int8 x n].
 #include <cstring>
 #include <vector>
 
 #include "kernels/activation_quant.h"
+#include "kernels/interleaved_act.h"
 #include "kernels/ops.h"
 #include "kernels/weight_kernels.h"
 #include "tensor/row_interleave.h"
@@ -162,6 +164,44 @@ void interleaved_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64
   }
 }
 
+// The twin of kernels that take Q4_K activations with one scale per super-block
+// (kernels/interleaved_act.h): sub-block dots times their scales and mins summed in integers,
+// one float step per super-block. w is one row in the stored layout.
+float dot_q4_k_super(const uint8_t* w, const uint8_t* px, int64_t n) {
+  const auto* b = reinterpret_cast<const BlockQ4_K*>(w);
+  float acc = 0;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const uint8_t* a = px + i * kInterleavedQ4KSuperActBytes;
+    const auto* q = reinterpret_cast<const int8_t*>(a);
+    float dx;
+    std::memcpy(&dx, a + 256, 4);
+    int32_t sums = 0, mins = 0;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, mn;
+      k_scale_min(j, b[i].scales, &sc, &mn);
+      const uint8_t* codes = b[i].qs + 32 * (j / 2);
+      const int shift = (j % 2) * 4;
+      int32_t s = 0;
+      for (int l = 0; l < 32; ++l) s += ((codes[l] >> shift) & 0xF) * q[32 * j + l];
+      int16_t xsum;
+      std::memcpy(&xsum, a + 264 + 2 * j, 2);
+      sums += sc * s;
+      mins += mn * xsum;
+    }
+    acc += f16_to_f32(b[i].d) * dx * static_cast<float>(sums) - f16_to_f32(b[i].dmin) * dx * static_cast<float>(mins);
+  }
+  return acc;
+}
+
+void q4_kr16_super_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px,
+                        size_t ldx, int64_t tokens, int64_t n) {
+  std::vector<uint8_t> row(ldw);
+  for (int64_t r = 0; r < rows; ++r) {
+    deinterleave_row(DType::kQ4_KR16, w, r, n, row.data());
+    for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = dot_q4_k_super(row.data(), px + t * ldx, n);
+  }
+}
+
 #define FLOAT_KERNEL(T, NAME, MULT) \
   WeightKernel { "" NAME "/scalar", T, Isa::kScalar, MULT, float_bytes, float_prepare, float_tile<T> }
 
@@ -185,6 +225,9 @@ const WeightKernel kKernels[] = {
     {"q4_k/scalar", DType::kQ4_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<dot_q4_k>},
     {"q4_kr16/scalar", DType::kQ4_KR16, Isa::kScalar, 256, int_bytes, int_prepare,
      interleaved_tile<DType::kQ4_KR16, dot_q4_k>},
+    // After the one above, so it is the fallback's choice; find_twin() finds it by act_block.
+    {"q4_kr16-super/scalar", DType::kQ4_KR16, Isa::kScalar, 256, interleaved_q4_k_super_act_bytes,
+     prepare_interleaved_q4_k_super, q4_kr16_super_tile, 256},
     {"q6_k/scalar", DType::kQ6_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<dot_q6_k>},
 };
 
