@@ -38,23 +38,4 @@ void prepare_interleaved_q4_k(const float* x, int64_t n, uint8_t* out) {
   }
 }
 
-size_t interleaved_q4_k_super_act_bytes(int64_t n) {
-  return round_up_64(static_cast<size_t>(n / 256) * kInterleavedQ4KSuperActBytes);
-}
-
-void prepare_interleaved_q4_k_super(const float* x, int64_t n, uint8_t* out) {
-  std::memset(out, 0, interleaved_q4_k_super_act_bytes(n));
-  for (int64_t i = 0; i < n / 256; ++i) {
-    uint8_t* o = out + i * kInterleavedQ4KSuperActBytes;
-    auto* q = reinterpret_cast<int8_t*>(o);
-    const ActBlock a = quantize_act<256>(x + i * 256, q);
-    std::memcpy(o + 256, &a.d, 4);
-    for (int j = 0; j < 8; ++j) {
-      int16_t sum = 0;  // at most 32 x 127 in magnitude
-      for (int l = 0; l < 32; ++l) sum = static_cast<int16_t>(sum + q[32 * j + l]);
-      std::memcpy(o + 264 + 2 * j, &sum, 2);
-    }
-  }
-}
-
 }  // namespace limarp::kernels

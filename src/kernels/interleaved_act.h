@@ -23,13 +23,4 @@ constexpr size_t kInterleavedQ4KActBytes = 320;
 size_t interleaved_q4_k_act_bytes(int64_t n);
 void prepare_interleaved_q4_k(const float* x, int64_t n, uint8_t* out);
 
-// The same with one activation scale per super-block (as llama.cpp's q8_K), so a kernel can
-// multiply the sub-blocks' integer dots by their 6-bit scales and mins in integers and convert
-// once per super-block. Per super-block of 256 elements, 288 bytes:
-//   [0,256) int8 elements; [256,260) float d_x; [260,264) zero; [264,280) int16 sum of the
-//   elements of sub-block j (of 32) at 264 + 2j; [280,288) zero. Rows round up to 64 bytes.
-constexpr size_t kInterleavedQ4KSuperActBytes = 288;
-size_t interleaved_q4_k_super_act_bytes(int64_t n);
-void prepare_interleaved_q4_k_super(const float* x, int64_t n, uint8_t* out);
-
 }  // namespace limarp::kernels

@@ -191,7 +191,8 @@ TEST(ForwardReference, QuantizedModelsStayCloseToF32) {
   // themselves; bounds are ~1.5x what this random model measured (q8_0 1.1e-3, q6_k 8.5e-3,
   // q4_k 0.10, q4_0 0.15, q4_k_m 0.094, nf4 0.17). (2) Against the same quantized weights
   // computed in f32 (dequantized): only the kernels' int8 activations differ, so the KL must be
-  // tiny (measured <= 5e-4); a broken kernel gives KL near 1.
+  // tiny (measured <= 5e-4 with a scale per 32 activations, 9.1e-4 for q6_k under AVX2, whose
+  // kernel scales them per 256); a broken kernel gives KL near 1.
   const struct {
     const char* type;
     double max_kl;
@@ -214,7 +215,7 @@ TEST(ForwardReference, QuantizedModelsStayCloseToF32) {
     std::printf("%-7s KL vs f32 %.2e (top-1 agreement %.2f); KL vs the same weights in f32 %.2e\n", c.type,
                 vs_f32.mean_kl, vs_f32.top1_agreement, vs_same_weights.mean_kl);
     EXPECT_LT(vs_f32.mean_kl, c.max_kl) << c.type;
-    EXPECT_LT(vs_same_weights.mean_kl, 1e-3) << c.type;
+    EXPECT_LT(vs_same_weights.mean_kl, 2e-3) << c.type;
   }
 }
 

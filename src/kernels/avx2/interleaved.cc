@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "kernels/interleaved_act.h"
+#include "kernels/super_act.h"
 #include "tensor/row_interleave.h"
 
 namespace limarp::kernels::avx2 {
@@ -111,7 +112,7 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
 
 // Q4_K: a super-block column is 16 d, 16 dmin, three vectors of the rows' packed scale bytes and
 // 32 code vectors (tensor/row_interleave.h); activations carry one scale per super-block
-// (kernels/interleaved_act.h). Per half, the six-bit scales and mins unpack with the stored
+// (kernels/super_act.h). Per half, the six-bit scales and mins unpack with the stored
 // kernels' 32-bit masks on eight lanes at once. Sub-blocks go in pairs: code vector v of pair p
 // holds sub-block 2p's codes in its low nibbles and 2p + 1's in its high ones, so each is loaded
 // once for both; eight products of a sub-block add up in 16 bits (at most 30480), and one
@@ -200,8 +201,8 @@ inline void q4_k_half(__m256 acc[TB], const uint8_t* col, const uint8_t* px, siz
   const uint8_t* xs[TB];
   __m256i sums[TB], mins[TB];
   for (int t = 0; t < TB; ++t) {
-    xs[t] = px + t * ldx + i * kInterleavedQ4KSuperActBytes;
-    const uint8_t* xsum = xs[t] + 264;  // int16 sums of sub-blocks 0..7, two per broadcast
+    xs[t] = px + t * ldx + i * kSuperActBytes;
+    const uint8_t* xsum = xs[t] + kSuperActSums32;  // int16 sums of sub-blocks 0..7, two per broadcast
     mins[t] = _mm256_add_epi32(
         _mm256_add_epi32(_mm256_madd_epi16(lane_bytes16<0, 1>(mn_lo), broadcast4(xsum)),
                          _mm256_madd_epi16(lane_bytes16<2, 3>(mn_lo), broadcast4(xsum + 4))),
@@ -220,7 +221,7 @@ inline void q4_k_half(__m256 acc[TB], const uint8_t* col, const uint8_t* px, siz
   const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + 16 * H)));
   const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + 32 + 16 * H)));
   for (int t = 0; t < TB; ++t) {
-    const __m256 dx = broadcast_float(xs[t] + 256);
+    const __m256 dx = broadcast_float(xs[t] + kSuperActScale);
     acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, dx), _mm256_cvtepi32_ps(mins[t]),
                               _mm256_fmadd_ps(_mm256_mul_ps(d, dx), _mm256_cvtepi32_ps(sums[t]), acc[t]));
   }
@@ -278,8 +279,8 @@ const WeightKernel kQ4_KR16 = {"q4_kr16/avx2",
                                DType::kQ4_KR16,
                                Isa::kAvx2,
                                256,
-                               interleaved_q4_k_super_act_bytes,
-                               prepare_interleaved_q4_k_super,
+                               super_act_bytes,
+                               prepare_super_act,
                                tile<q4_k_group<1>, q4_k_group<2>, 256>,
                                256};
 const WeightKernel kQ4_0R16 = {"q4_0r16/avx2", DType::kQ4_0R16, Isa::kAvx2, kBlock, interleaved_act_bytes,

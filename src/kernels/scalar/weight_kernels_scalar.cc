@@ -2,13 +2,14 @@
 //   - "float" kernel for every type: dequantize a weight row, dot with f32 activations.
 //   - integer twins for q8_0, q4_0, q4_k and q6_k: the exact math of their SIMD versions
 //     (activations quantized to int8 blocks of 32, integer block dots, float scaling), and
-//     for interleaved q4_k also the one with a scale per super-block (see dot_q4_k_super).
+//     for interleaved q4_k and q6_k also the ones with a scale per super-block (see
+//     dot_q4_k_super and dot_q6_k_super).
 // Prepared integer layout, per row of n: [d: float x nb][sum: int32 x nb][q: int8 x n].
 #include <cstring>
 #include <vector>
 
 #include "kernels/activation_quant.h"
-#include "kernels/interleaved_act.h"
+#include "kernels/super_act.h"
 #include "kernels/ops.h"
 #include "kernels/weight_kernels.h"
 #include "tensor/row_interleave.h"
@@ -114,22 +115,27 @@ float dot_q4_k(const uint8_t* w, const ActView& a, int64_t n) {
   return acc;
 }
 
+// A Q6_K super-block's 256 codes, 0..63 (offset 32), in element order.
+void q6_k_codes(const BlockQ6_K& b, uint8_t* q) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = b.ql + 64 * h;
+    const uint8_t* qh = b.qh + 32 * h;
+    for (int l = 0; l < 32; ++l) {
+      q[128 * h + l] = static_cast<uint8_t>((ql[l] & 0xF) | ((qh[l] & 3) << 4));
+      q[128 * h + l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+      q[128 * h + l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+      q[128 * h + l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+    }
+  }
+}
+
 float dot_q6_k(const uint8_t* w, const ActView& a, int64_t n) {
   const auto* b = reinterpret_cast<const BlockQ6_K*>(w);
   float acc = 0;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     const float d = f16_to_f32(b[i].d);
-    int8_t q[kQK_K];
-    for (int h = 0; h < 2; ++h) {
-      const uint8_t* ql = b[i].ql + 64 * h;
-      const uint8_t* qh = b[i].qh + 32 * h;
-      for (int l = 0; l < 32; ++l) {
-        q[128 * h + l] = static_cast<int8_t>((ql[l] & 0xF) | ((qh[l] & 3) << 4));
-        q[128 * h + l + 32] = static_cast<int8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
-        q[128 * h + l + 64] = static_cast<int8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-        q[128 * h + l + 96] = static_cast<int8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
-      }
-    }
+    uint8_t q[kQK_K];
+    q6_k_codes(b[i], q);
     for (int s = 0; s < 16; ++s) {  // sub-blocks of 16, codes 0..63 with offset 32
       const int64_t e = i * kQK_K + s * 16;
       int32_t dot = 0, sx = 0;
@@ -165,16 +171,16 @@ void interleaved_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64
 }
 
 // The twin of kernels that take Q4_K activations with one scale per super-block
-// (kernels/interleaved_act.h): sub-block dots times their scales and mins summed in integers,
+// (kernels/super_act.h): sub-block dots times their scales and mins summed in integers,
 // one float step per super-block. w is one row in the stored layout.
 float dot_q4_k_super(const uint8_t* w, const uint8_t* px, int64_t n) {
   const auto* b = reinterpret_cast<const BlockQ4_K*>(w);
   float acc = 0;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
-    const uint8_t* a = px + i * kInterleavedQ4KSuperActBytes;
+    const uint8_t* a = px + i * kSuperActBytes;
     const auto* q = reinterpret_cast<const int8_t*>(a);
     float dx;
-    std::memcpy(&dx, a + 256, 4);
+    std::memcpy(&dx, a + kSuperActScale, 4);
     int32_t sums = 0, mins = 0;
     for (int j = 0; j < 8; ++j) {
       uint8_t sc, mn;
@@ -184,13 +190,45 @@ float dot_q4_k_super(const uint8_t* w, const uint8_t* px, int64_t n) {
       int32_t s = 0;
       for (int l = 0; l < 32; ++l) s += ((codes[l] >> shift) & 0xF) * q[32 * j + l];
       int16_t xsum;
-      std::memcpy(&xsum, a + 264 + 2 * j, 2);
+      std::memcpy(&xsum, a + kSuperActSums32 + 2 * j, 2);
       sums += sc * s;
       mins += mn * xsum;
     }
     acc += f16_to_f32(b[i].d) * dx * static_cast<float>(sums) - f16_to_f32(b[i].dmin) * dx * static_cast<float>(mins);
   }
   return acc;
+}
+
+// The same for Q6_K: sixteen sub-block dots of codes 0..63, the offset 32 removed through the
+// activations' sums of 16, all times their scales in integers.
+float dot_q6_k_super(const uint8_t* w, const uint8_t* px, int64_t n) {
+  const auto* b = reinterpret_cast<const BlockQ6_K*>(w);
+  float acc = 0;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const uint8_t* a = px + i * kSuperActBytes;
+    const auto* x = reinterpret_cast<const int8_t*>(a);
+    float dx;
+    std::memcpy(&dx, a + kSuperActScale, 4);
+    uint8_t q[kQK_K];
+    q6_k_codes(b[i], q);
+    int32_t sum = 0;
+    for (int s = 0; s < 16; ++s) {
+      int32_t dot = 0;
+      for (int l = 0; l < 16; ++l) dot += q[16 * s + l] * x[16 * s + l];
+      int16_t xsum;
+      std::memcpy(&xsum, a + kSuperActSums16 + 2 * s, 2);
+      sum += b[i].scales[s] * (dot - 32 * xsum);
+    }
+    acc += f16_to_f32(b[i].d) * dx * static_cast<float>(sum);
+  }
+  return acc;
+}
+
+template <float (*kDot)(const uint8_t*, const uint8_t*, int64_t)>
+void super_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
+                int64_t tokens, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = kDot(w + r * ldw, px + t * ldx, n);
 }
 
 void q4_kr16_super_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px,
@@ -226,9 +264,11 @@ const WeightKernel kKernels[] = {
     {"q4_kr16/scalar", DType::kQ4_KR16, Isa::kScalar, 256, int_bytes, int_prepare,
      interleaved_tile<DType::kQ4_KR16, dot_q4_k>},
     // After the one above, so it is the fallback's choice; find_twin() finds it by act_block.
-    {"q4_kr16-super/scalar", DType::kQ4_KR16, Isa::kScalar, 256, interleaved_q4_k_super_act_bytes,
-     prepare_interleaved_q4_k_super, q4_kr16_super_tile, 256},
+    {"q4_kr16-super/scalar", DType::kQ4_KR16, Isa::kScalar, 256, super_act_bytes,
+     prepare_super_act, q4_kr16_super_tile, 256},
     {"q6_k/scalar", DType::kQ6_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<dot_q6_k>},
+    {"q6_k-super/scalar", DType::kQ6_K, Isa::kScalar, 256, super_act_bytes, prepare_super_act,
+     super_tile<dot_q6_k_super>, 256},
 };
 
 }  // namespace
