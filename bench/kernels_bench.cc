@@ -91,10 +91,11 @@ void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
   state.counters["weight_GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
 }
 
-// Decoding's matmuls with the weights coming from memory: one token through 4096 x 4096 matrices
-// in the layout the model computes (regrouped where the type has one), copies of one matrix laid
-// out over at least 512 MB so no cache holds them. `of_probe` divides by the read bandwidth that
-// `limarp bench` measures, so types compare by how close each gets to what memory delivers.
+// matmul_from_memory/*: decoding's matmuls with the weights coming from memory: one token
+// through 4096 x 4096 matrices in the layout the model computes (regrouped where the type has
+// one), copies of one matrix laid out over at least 512 MB so no cache holds them. `of_probe`
+// divides by the read bandwidth that `limarp bench` measures, so types compare by how close
+// each gets to what memory delivers.
 void BM_MatmulFromMemory(benchmark::State& state, DType stored, int threads) {
   const int64_t n = 4096, rows = 4096;
   const Tensor w = random_weights(stored, rows, n);
@@ -227,8 +228,11 @@ void register_all() {
     }
   for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K})
     for (int threads : {1, 2}) {
-      const std::string name = std::string("matmul_from_memory/") + dtype_name(t) + "/threads:" + std::to_string(threads);
-      benchmark::RegisterBenchmark(name.c_str(), BM_MatmulFromMemory, t, threads)->Unit(benchmark::kMicrosecond)->UseRealTime();
+      const std::string name =
+          std::string("matmul_from_memory/") + dtype_name(t) + "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), BM_MatmulFromMemory, t, threads)
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
     }
   for (DType t : types) {
     const std::string name = std::string("matmul_scalar_twin/") + dtype_name(t);

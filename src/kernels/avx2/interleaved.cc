@@ -132,7 +132,8 @@ inline __m256i lane_bytes16(__m256i v) {
     return static_cast<int32_t>(static_cast<uint32_t>(4 * i + K0) | 0x8000u | static_cast<uint32_t>(4 * i + K1) << 16 |
                                 0x80000000u);
   };
-  return _mm256_shuffle_epi8(v, _mm256_setr_epi32(lane(0), lane(1), lane(2), lane(3), lane(0), lane(1), lane(2), lane(3)));
+  return _mm256_shuffle_epi8(
+      v, _mm256_setr_epi32(lane(0), lane(1), lane(2), lane(3), lane(0), lane(1), lane(2), lane(3)));
 }
 
 // broadcast4 as its own load, every time: both halves of a column use the same activation
@@ -171,8 +172,10 @@ inline void q4_k_pair(__m256i sums[TB], const uint8_t* col, int h, __m256i sc4, 
   }
   constexpr int kA = (2 * P) % 4, kB = (2 * P + 1) % 4;  // the pair's bytes of sc4
   const __m256i sc_a = lane_bytes16<kA, kA>(sc4), sc_b = lane_bytes16<kB, kB>(sc4);
-  for (int t = 0; t < TB; ++t)
-    sums[t] = _mm256_add_epi32(sums[t], _mm256_add_epi32(_mm256_madd_epi16(lo[t], sc_a), _mm256_madd_epi16(hi[t], sc_b)));
+  for (int t = 0; t < TB; ++t) {
+    const __m256i pair = _mm256_add_epi32(_mm256_madd_epi16(lo[t], sc_a), _mm256_madd_epi16(hi[t], sc_b));
+    sums[t] = _mm256_add_epi32(sums[t], pair);
+  }
 }
 
 // Step s (0..8) of a column's 36 lines, four lines each: step 0 at the column's start, steps
