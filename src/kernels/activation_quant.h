@@ -17,7 +17,7 @@ struct ActBlock {
 };
 
 // Quantizes N floats with one scale; N is 32 for most kernels, 256 where a kernel multiplies
-// weight scales in integers (one activation scale per Q4_K super-block).
+// weight scales in integers (one activation scale per K-quant super-block).
 template <int N>
 inline ActBlock quantize_act(const float* x, int8_t* q) {
   float amax = 0;

@@ -139,7 +139,7 @@ inline __m256i lane_bytes16(__m256i v) {
 // broadcast4 as its own load, every time: both halves of a column use the same activation
 // broadcasts, and GCC kept each one from the first half for the second, which with 16 vector
 // registers meant a stack store and reload per broadcast (llvm-mca for znver3: the vector load
-// and store pipes bound the loop, about 225 cycles per column instead of about 155).
+// and store pipes bound the loop at about 225 cycles per column; about 190 without the spills).
 inline __m256i broadcast4_load(const uint8_t* p) {
   __m256i v;
   asm volatile("vpbroadcastd %1, %0" : "=x"(v) : "m"(*reinterpret_cast<const int32_t*>(p)));
