@@ -40,6 +40,17 @@ Tensor random_weights(DType type, int64_t rows, int64_t cols) {
   return std::move(quantize(w.data(), {rows, cols}, type).value());
 }
 
+// A copy of w in the layout the model computes it in: regrouped 16 rows at a time where its
+// type has such a layout (tensor/row_interleave.h), else as stored.
+Tensor regrouped_copy(const Tensor& w) {
+  const TensorView v = w.view();
+  const DType type = interleaved_type(v.type).value_or(v.type);
+  Tensor out(type, v.shape);
+  if (type != v.type) interleave_rows(v.type, w.bytes(), v.rows(), v.cols(), out.bytes());
+  else std::memcpy(out.bytes(), w.bytes(), w.nbytes());
+  return out;
+}
+
 void BM_Matmul(benchmark::State& state, DType type, kernels::Isa isa, int threads) {
   const int64_t n = 4096, rows = 4096, tokens = state.range(0);
   const Tensor w = random_weights(type, rows, n);
@@ -68,15 +79,9 @@ void BM_Matmul(benchmark::State& state, DType type, kernels::Isa isa, int thread
 void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
   const int64_t n = 4096, rows = 64, tokens = state.range(0);
   const Tensor w = random_weights(stored, rows, n);
-  Tensor regrouped;
-  DType type = stored;
-  const uint8_t* data = w.bytes();
-  if (interleave) {
-    type = *interleaved_type(stored);
-    regrouped = Tensor(type, {rows, n});
-    interleave_rows(stored, w.bytes(), rows, n, regrouped.bytes());
-    data = regrouped.bytes();
-  }
+  const Tensor regrouped = interleave ? regrouped_copy(w) : Tensor();
+  const DType type = interleave ? regrouped.view().type : stored;
+  const uint8_t* data = interleave ? regrouped.bytes() : w.bytes();
   const kernels::WeightKernel* k = kernels::select_kernel(type, n);
   state.SetLabel(k->name);
   std::vector<float> x(static_cast<size_t>(tokens * n), 0.5f), y(static_cast<size_t>(tokens * rows));
@@ -103,11 +108,7 @@ void BM_MatmulFromMemory(benchmark::State& state, DType stored, int threads) {
   const size_t bytes = w.nbytes();
   const int copies = static_cast<int>((size_t{512} << 20) / bytes) + 1;
   std::vector<Tensor> mats;
-  for (int c = 0; c < copies; ++c) {
-    mats.emplace_back(type, std::vector<int64_t>{rows, n});
-    if (type != stored) interleave_rows(stored, w.bytes(), rows, n, mats.back().bytes());
-    else std::memcpy(mats.back().bytes(), w.bytes(), bytes);
-  }
+  for (int c = 0; c < copies; ++c) mats.push_back(regrouped_copy(w));
   ThreadPool pool(threads);
   const double probe = kernels::measure_read_bandwidth(pool).gb_per_s;
   std::vector<float> x(static_cast<size_t>(n), 0.5f), y(static_cast<size_t>(rows));

@@ -15,15 +15,15 @@ void prepare_super_act(const float* x, int64_t n, uint8_t* out) {
     auto* q = reinterpret_cast<int8_t*>(o);
     const ActBlock a = quantize_act<256>(x + i * 256, q);
     std::memcpy(o + kSuperActScale, &a.d, 4);
+    int16_t sums16[16], sums32[8];  // at most 16 x 127 and 32 x 127 in magnitude
     for (int j = 0; j < 16; ++j) {
-      int16_t sum = 0;  // at most 16 x 127 in magnitude, and a block of 32 twice that
-      for (int l = 0; l < 16; ++l) sum = static_cast<int16_t>(sum + q[16 * j + l]);
-      int16_t sum32;
-      std::memcpy(&sum32, o + kSuperActSums32 + 2 * (j / 2), 2);
-      sum32 = static_cast<int16_t>(sum32 + sum);
-      std::memcpy(o + kSuperActSums32 + 2 * (j / 2), &sum32, 2);
-      std::memcpy(o + kSuperActSums16 + 2 * j, &sum, 2);
+      int sum = 0;
+      for (int l = 0; l < 16; ++l) sum += q[16 * j + l];
+      sums16[j] = static_cast<int16_t>(sum);
     }
+    for (int j = 0; j < 8; ++j) sums32[j] = static_cast<int16_t>(sums16[2 * j] + sums16[2 * j + 1]);
+    std::memcpy(o + kSuperActSums16, sums16, sizeof sums16);
+    std::memcpy(o + kSuperActSums32, sums32, sizeof sums32);
   }
 }
 

@@ -149,38 +149,53 @@ float dot_q6_k(const uint8_t* w, const ActView& a, int64_t n) {
   return acc;
 }
 
-template <float (*kDot)(const uint8_t*, const ActView&, int64_t)>
+// Rows of stored blocks against prepared rows read through kView (act_view or super_view).
+template <auto kView, auto kDot>
 void int_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
               int64_t tokens, int64_t n) {
   for (int64_t t = 0; t < tokens; ++t) {
-    const ActView a = act_view(px + t * ldx, n);
+    const auto a = kView(px + t * ldx, n);
     for (int64_t r = 0; r < rows; ++r) y[t * ldy + r] = kDot(w + r * ldw, a, n);
   }
 }
 
 // q4_0, q8_0 and q4_k interleaved 16 rows at a time: each row regathered into its stored blocks,
 // then the stored type's dot. w is the first row of a group of 16.
-template <DType kInterleaved, float (*kDot)(const uint8_t*, const ActView&, int64_t)>
+template <DType kInterleaved, auto kView, auto kDot>
 void interleaved_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px,
                       size_t ldx, int64_t tokens, int64_t n) {
   std::vector<uint8_t> row(ldw);
   for (int64_t r = 0; r < rows; ++r) {
     deinterleave_row(kInterleaved, w, r, n, row.data());
-    for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = kDot(row.data(), act_view(px + t * ldx, n), n);
+    for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = kDot(row.data(), kView(px + t * ldx, n), n);
   }
 }
+
+// A prepared row with one activation scale per super-block (kernels/super_act.h).
+struct SuperView {
+  const uint8_t* p;
+  const int8_t* q(int64_t i) const { return reinterpret_cast<const int8_t*>(p + i * kSuperActBytes); }
+  float d(int64_t i) const { return read<float>(i, kSuperActScale); }
+  int16_t sum32(int64_t i, int j) const { return read<int16_t>(i, kSuperActSums32 + 2 * j); }
+  int16_t sum16(int64_t i, int j) const { return read<int16_t>(i, kSuperActSums16 + 2 * j); }
+  template <typename T>
+  T read(int64_t i, size_t offset) const {
+    T v;
+    std::memcpy(&v, p + i * kSuperActBytes + offset, sizeof v);
+    return v;
+  }
+};
+
+SuperView super_view(const uint8_t* px, int64_t) { return {px}; }
 
 // The twin of kernels that take Q4_K activations with one scale per super-block
 // (kernels/super_act.h): sub-block dots times their scales and mins summed in integers,
 // one float step per super-block. w is one row in the stored layout.
-float dot_q4_k_super(const uint8_t* w, const uint8_t* px, int64_t n) {
+float dot_q4_k_super(const uint8_t* w, const SuperView& a, int64_t n) {
   const auto* b = reinterpret_cast<const BlockQ4_K*>(w);
   float acc = 0;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
-    const uint8_t* a = px + i * kSuperActBytes;
-    const auto* q = reinterpret_cast<const int8_t*>(a);
-    float dx;
-    std::memcpy(&dx, a + kSuperActScale, 4);
+    const int8_t* x = a.q(i);
     int32_t sums = 0, mins = 0;
     for (int j = 0; j < 8; ++j) {
       uint8_t sc, mn;
@@ -188,12 +203,11 @@ float dot_q4_k_super(const uint8_t* w, const uint8_t* px, int64_t n) {
       const uint8_t* codes = b[i].qs + 32 * (j / 2);
       const int shift = (j % 2) * 4;
       int32_t s = 0;
-      for (int l = 0; l < 32; ++l) s += ((codes[l] >> shift) & 0xF) * q[32 * j + l];
-      int16_t xsum;
-      std::memcpy(&xsum, a + kSuperActSums32 + 2 * j, 2);
+      for (int l = 0; l < 32; ++l) s += ((codes[l] >> shift) & 0xF) * x[32 * j + l];
       sums += sc * s;
-      mins += mn * xsum;
+      mins += mn * a.sum32(i, j);
     }
+    const float dx = a.d(i);
     acc += f16_to_f32(b[i].d) * dx * static_cast<float>(sums) - f16_to_f32(b[i].dmin) * dx * static_cast<float>(mins);
   }
   return acc;
@@ -201,43 +215,22 @@ float dot_q4_k_super(const uint8_t* w, const uint8_t* px, int64_t n) {
 
 // The same for Q6_K: sixteen sub-block dots of codes 0..63, the offset 32 removed through the
 // activations' sums of 16, all times their scales in integers.
-float dot_q6_k_super(const uint8_t* w, const uint8_t* px, int64_t n) {
+float dot_q6_k_super(const uint8_t* w, const SuperView& a, int64_t n) {
   const auto* b = reinterpret_cast<const BlockQ6_K*>(w);
   float acc = 0;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
-    const uint8_t* a = px + i * kSuperActBytes;
-    const auto* x = reinterpret_cast<const int8_t*>(a);
-    float dx;
-    std::memcpy(&dx, a + kSuperActScale, 4);
+    const int8_t* x = a.q(i);
     uint8_t q[kQK_K];
     q6_k_codes(b[i], q);
     int32_t sum = 0;
     for (int s = 0; s < 16; ++s) {
       int32_t dot = 0;
       for (int l = 0; l < 16; ++l) dot += q[16 * s + l] * x[16 * s + l];
-      int16_t xsum;
-      std::memcpy(&xsum, a + kSuperActSums16 + 2 * s, 2);
-      sum += b[i].scales[s] * (dot - 32 * xsum);
+      sum += b[i].scales[s] * (dot - 32 * a.sum16(i, s));
     }
-    acc += f16_to_f32(b[i].d) * dx * static_cast<float>(sum);
+    acc += f16_to_f32(b[i].d) * a.d(i) * static_cast<float>(sum);
   }
   return acc;
-}
-
-template <float (*kDot)(const uint8_t*, const uint8_t*, int64_t)>
-void super_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
-                int64_t tokens, int64_t n) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = kDot(w + r * ldw, px + t * ldx, n);
-}
-
-void q4_kr16_super_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px,
-                        size_t ldx, int64_t tokens, int64_t n) {
-  std::vector<uint8_t> row(ldw);
-  for (int64_t r = 0; r < rows; ++r) {
-    deinterleave_row(DType::kQ4_KR16, w, r, n, row.data());
-    for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = dot_q4_k_super(row.data(), px + t * ldx, n);
-  }
 }
 
 #define FLOAT_KERNEL(T, NAME, MULT) \
@@ -254,21 +247,21 @@ const WeightKernel kKernels[] = {
     FLOAT_KERNEL(DType::kQ2_K, "q2_k", 256),
     FLOAT_KERNEL(DType::kQ3_K, "q3_k", 256),
     FLOAT_KERNEL(DType::kQ5_K, "q5_k", 256),
-    {"q8_0/scalar", DType::kQ8_0, Isa::kScalar, 32, int_bytes, int_prepare, int_tile<dot_q8_0>},
-    {"q4_0/scalar", DType::kQ4_0, Isa::kScalar, 32, int_bytes, int_prepare, int_tile<dot_q4_0>},
+    {"q8_0/scalar", DType::kQ8_0, Isa::kScalar, 32, int_bytes, int_prepare, int_tile<act_view, dot_q8_0>},
+    {"q4_0/scalar", DType::kQ4_0, Isa::kScalar, 32, int_bytes, int_prepare, int_tile<act_view, dot_q4_0>},
     {"q4_0r16/scalar", DType::kQ4_0R16, Isa::kScalar, 32, int_bytes, int_prepare,
-     interleaved_tile<DType::kQ4_0R16, dot_q4_0>},
+     interleaved_tile<DType::kQ4_0R16, act_view, dot_q4_0>},
     {"q8_0r16/scalar", DType::kQ8_0R16, Isa::kScalar, 32, int_bytes, int_prepare,
-     interleaved_tile<DType::kQ8_0R16, dot_q8_0>},
-    {"q4_k/scalar", DType::kQ4_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<dot_q4_k>},
+     interleaved_tile<DType::kQ8_0R16, act_view, dot_q8_0>},
+    {"q4_k/scalar", DType::kQ4_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<act_view, dot_q4_k>},
     {"q4_kr16/scalar", DType::kQ4_KR16, Isa::kScalar, 256, int_bytes, int_prepare,
-     interleaved_tile<DType::kQ4_KR16, dot_q4_k>},
+     interleaved_tile<DType::kQ4_KR16, act_view, dot_q4_k>},
     // After the one above, so it is the fallback's choice; find_twin() finds it by act_block.
-    {"q4_kr16-super/scalar", DType::kQ4_KR16, Isa::kScalar, 256, super_act_bytes,
-     prepare_super_act, q4_kr16_super_tile, 256},
-    {"q6_k/scalar", DType::kQ6_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<dot_q6_k>},
+    {"q4_kr16-super/scalar", DType::kQ4_KR16, Isa::kScalar, 256, super_act_bytes, prepare_super_act,
+     interleaved_tile<DType::kQ4_KR16, super_view, dot_q4_k_super>, 256},
+    {"q6_k/scalar", DType::kQ6_K, Isa::kScalar, 256, int_bytes, int_prepare, int_tile<act_view, dot_q6_k>},
     {"q6_k-super/scalar", DType::kQ6_K, Isa::kScalar, 256, super_act_bytes, prepare_super_act,
-     super_tile<dot_q6_k_super>, 256},
+     int_tile<super_view, dot_q6_k_super>, 256},
 };
 
 }  // namespace
