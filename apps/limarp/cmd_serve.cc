@@ -31,7 +31,8 @@ struct ServeOptions {
   int port = 5001, slots = 1, queue = 16, max_connections = 64, json_depth = 32;
   int64_t ctx = 0, max_tokens = 256, max_tokens_limit = 2048, prefill_chunk = 256;
   size_t max_body = size_t{8} << 20;
-  double timeout_s = 300;
+  double timeout_s = 300, header_timeout_s = 10, idle_timeout_s = 60;
+  int64_t body_min_rate = 2048;
   bool no_shift = false;
   SamplerCliOptions sampler;
   int threads = 1;
@@ -86,6 +87,9 @@ Status run_serve(const ServeOptions& o) {
   so.http.host = o.host;
   so.http.port = o.port;
   so.http.max_connections = o.max_connections;
+  so.http.header_timeout_ms = static_cast<int>(o.header_timeout_s * 1000);
+  so.http.body_min_rate = o.body_min_rate;
+  so.http.idle_timeout_ms = static_cast<int>(o.idle_timeout_s * 1000);
   so.router.api_key = o.api_key;
   so.router.cors_origins = o.cors;
   so.router.loopback_only_hosts = is_loopback(o.host);
@@ -148,6 +152,16 @@ void register_serve(CLI::App& root, RunState& state) {
   cmd->add_option("--queue", o->queue, "Requests that may wait for a slot; more are answered 503")->capture_default_str()->check(CLI::Range(0, 100000));
   cmd->add_option("--max-connections", o->max_connections, "Open connections at most; more are answered 503")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str();
+  cmd->add_option("--header-timeout", o->header_timeout_s,
+                  "Seconds a request's line and headers may take in all (from the connection's start, or from "
+                  "the first byte of a later request); later: 408 and closed")
+      ->capture_default_str()->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--body-min-rate", o->body_min_rate,
+                  "Bytes/s a request body must average after a grace of --header-timeout seconds (0: the body "
+                  "must arrive within the grace); slower: 408 and closed")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  cmd->add_option("--idle-timeout", o->idle_timeout_s, "Seconds a keep-alive connection may wait for its next request")
+      ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
   cmd->add_option("--json-depth", o->json_depth, "Deepest JSON nesting accepted")->capture_default_str()->check(CLI::Range(2, 1000));
   cmd->add_option("--max-tokens", o->max_tokens, "Reply tokens when a request names no limit")->capture_default_str();
   cmd->add_option("--max-tokens-limit", o->max_tokens_limit, "Larger token limits are clamped to this")->capture_default_str();

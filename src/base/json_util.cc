@@ -32,6 +32,17 @@ Result<Json> parse_json(std::string_view text, std::string_view source, JsonLimi
   }
 }
 
+std::string json_brief(const Json& v) {
+  std::string s = v.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (s.size() > 80) {
+    // Cut at a character boundary so the message stays valid UTF-8.
+    size_t cut = 77;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
+  return s;
+}
+
 Result<Json> read_json_file(const std::string& path, JsonLimits limits) {
   LIMARP_ASSIGN_OR_RETURN(std::string text, read_text_file(path, limits.max_bytes));
   return parse_json(text, path, limits);

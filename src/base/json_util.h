@@ -13,6 +13,10 @@ namespace limarp {
 
 using Json = nlohmann::json;
 
+// A value for an error message: compact JSON cut to 80 bytes, invalid UTF-8 as U+FFFD (dumping
+// never throws).
+std::string json_brief(const Json& value);
+
 struct JsonLimits {
   size_t max_bytes = size_t{256} << 20;
   int max_depth = 64;

@@ -22,11 +22,15 @@
 #include <utility>
 #include <variant>
 
+#include "base/utf8_escape.h"
+
 namespace limarp {
 
 class Error {
  public:
-  explicit Error(std::string message) : message_(std::move(message)) {}
+  // Messages quote outside bytes (file names, request lines, header values) and end up in JSON
+  // answers and logs: invalid UTF-8 is escaped here, once, so no writer downstream can fail on it.
+  explicit Error(std::string message) : message_(escape_invalid_utf8(std::move(message))) {}
   const std::string& message() const { return message_; }
   // Prepends context: "reading model.gguf: tensor count 3 exceeds ...".
   Error with_context(std::string_view context) const {

@@ -81,11 +81,11 @@ class BodyReader {
     for (auto key : keys) {
       auto it = body_.find(key);
       if (it == body_.end() || it->is_null()) continue;
-      if (!it->is_number()) return make_error("{}: {} must be a number, got {}", source_, key, it->dump());
+      if (!it->is_number()) return make_error("{}: {} must be a number, got {}", source_, key, json_brief(*it));
       if constexpr (std::is_integral_v<T>) {
         const double d = it->template get<double>();
         if (d != std::floor(d) || std::fabs(d) > 1e9)
-          return make_error("{}: {} must be an integer, got {}", source_, key, it->dump());
+          return make_error("{}: {} must be an integer, got {}", source_, key, json_brief(*it));
         out = static_cast<T>(d);
       } else {
         out = static_cast<T>(it->template get<double>());
@@ -108,10 +108,10 @@ class BodyReader {
       }
       arr = *parsed;
     }
-    if (!arr.is_array()) return make_error("{}: {} must be an array of strings, got {}", source_, key, it->dump());
+    if (!arr.is_array()) return make_error("{}: {} must be an array of strings, got {}", source_, key, json_brief(*it));
     std::vector<std::string> v;
     for (size_t i = 0; i < arr.size(); ++i) {
-      if (!arr[i].is_string()) return make_error("{}: {}[{}] must be a string, got {}", source_, key, i, arr[i].dump());
+      if (!arr[i].is_string()) return make_error("{}: {}[{}] must be a string, got {}", source_, key, i, json_brief(arr[i]));
       v.push_back(arr[i].get<std::string>());
     }
     out = std::move(v);
@@ -122,15 +122,15 @@ class BodyReader {
   Status ids(std::string_view key, std::vector<int32_t>& out, std::vector<std::string>& phrases) {
     auto it = body_.find(key);
     if (it == body_.end() || it->is_null()) return {};
-    if (!it->is_array()) return make_error("{}: {} must be an array of token ids, got {}", source_, key, it->dump());
+    if (!it->is_array()) return make_error("{}: {} must be an array of token ids, got {}", source_, key, json_brief(*it));
     for (size_t i = 0; i < it->size(); ++i) {
       const Json& e = (*it)[i];
       if (e.is_string()) {
         phrases.push_back(e.get<std::string>());
         continue;
       }
-      if (!e.is_number_integer()) return make_error("{}: {}[{}] must be a token id, got {}", source_, key, i, e.dump());
-      out.push_back(e.get<int32_t>());
+      LIMARP_ASSIGN_OR_RETURN(const int32_t id, token_id(e, fmt::format("{}[{}]", key, i)));
+      out.push_back(id);
     }
     return {};
   }
@@ -149,7 +149,7 @@ class BodyReader {
           out[id] = -std::numeric_limits<float>::infinity();  // llama.cpp: false bans
           continue;
         }
-        if (!v.is_number()) return make_error("{}: {}[\"{}\"] must be a number, got {}", source_, key, k, v.dump());
+        if (!v.is_number()) return make_error("{}: {}[\"{}\"] must be a number, got {}", source_, key, k, json_brief(v));
         out[id] = v.get<float>();
       }
       return {};
@@ -158,17 +158,29 @@ class BodyReader {
       // llama.cpp: [[13, -1.5], [2, false]]
       for (size_t i = 0; i < it->size(); ++i) {
         const Json& e = (*it)[i];
-        if (!e.is_array() || e.size() != 2 || !e[0].is_number_integer() || !(e[1].is_number() || e[1].is_boolean()))
-          return make_error("{}: {}[{}] must be [token id, bias], got {}", source_, key, i, e.dump());
-        out[e[0].get<int32_t>()] = e[1].is_boolean() ? (e[1].get<bool>() ? 0.0f : -std::numeric_limits<float>::infinity()) : e[1].get<float>();
+        if (!e.is_array() || e.size() != 2 || !(e[1].is_number() || e[1].is_boolean()))
+          return make_error("{}: {}[{}] must be [token id, bias], got {}", source_, key, i, json_brief(e));
+        LIMARP_ASSIGN_OR_RETURN(const int32_t id, token_id(e[0], fmt::format("{}[{}][0]", key, i)));
+        out[id] = e[1].is_boolean() ? (e[1].get<bool>() ? 0.0f : -std::numeric_limits<float>::infinity()) : e[1].get<float>();
       }
       return {};
     }
-    return make_error("{}: {} must be an object of token id -> bias, got {}", source_, key, it->dump());
+    return make_error("{}: {} must be an object of token id -> bias, got {}", source_, key, json_brief(*it));
   }
 
   const Json& body() const { return body_; }
   std::string_view source() const { return source_; }
+
+ private:
+  // A token id as sent, range-checked before it narrows to 32 bits: 4294967297 must not become
+  // token 1. Vocabulary bounds are checked later, by check_token_ids.
+  Result<int32_t> token_id(const Json& v, std::string_view where) const {
+    if (!v.is_number_integer()) return make_error("{}: {} must be a token id, got {}", source_, where, json_brief(v));
+    if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t{INT32_MAX}
+                               : (v.get<int64_t>() < 0 || v.get<int64_t>() > int64_t{INT32_MAX}))
+      return make_error("{}: {} = {} is not a token id (ids are 0..{})", source_, where, json_brief(v), INT32_MAX);
+    return static_cast<int32_t>(v.get<int64_t>());
+  }
 
  private:
   const Json& body_;
@@ -205,7 +217,7 @@ Result<std::vector<SamplerStage>> parse_sampler_order(std::string_view text) {
 }
 
 Result<std::vector<SamplerStage>> parse_sampler_order(const Json& array, std::string_view source) {
-  if (!array.is_array()) return make_error("{}: sampler_order must be an array, got {}", source, array.dump());
+  if (!array.is_array()) return make_error("{}: sampler_order must be an array, got {}", source, json_brief(array));
   std::vector<SamplerStage> order;
   for (size_t i = 0; i < array.size(); ++i) {
     const Json& e = array[i];
@@ -218,7 +230,7 @@ Result<std::vector<SamplerStage>> parse_sampler_order(const Json& array, std::st
       if (!s.ok()) return s.error().with_context(fmt::format("{}: sampler_order[{}]", source, i));
       order.push_back(*s);
     } else {
-      return make_error("{}: sampler_order[{}] must be a number or a name, got {}", source, i, e.dump());
+      return make_error("{}: sampler_order[{}] must be a number or a name, got {}", source, i, json_brief(e));
     }
   }
   auto r = check_unique(std::move(order));
@@ -396,7 +408,7 @@ Status apply_sampler_json(SamplerSettings& s, const Json& body, std::string_view
   for (std::string_view key : {"sampler_seed", "seed"}) {
     auto it = body.find(key);
     if (it == body.end() || it->is_null()) continue;
-    if (!it->is_number_integer()) return make_error("{}: {} must be an integer, got {}", source, key, it->dump());
+    if (!it->is_number_integer()) return make_error("{}: {} must be an integer, got {}", source, key, json_brief(*it));
     // -1 is the clients' "random".
     const int64_t v = it->get<int64_t>();
     if (v < 0) s.seed.reset();

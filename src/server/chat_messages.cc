@@ -18,14 +18,19 @@ Result<std::string> message_text(const Json& m, size_t i) {
     std::string out;
     for (size_t k = 0; k < it->size(); ++k) {
       const Json& part = (*it)[k];
-      if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
-        return make_error("messages[{}].content[{}] must be a {{\"type\": \"text\", \"text\": ...}} part", i, k);
+      // Checked member by member: a "type" that is a number must be a 400, not a type error.
+      const auto type = part.is_object() ? part.find("type") : part.end();
+      const auto text = part.is_object() ? part.find("text") : part.end();
+      if (!part.is_object() || type == part.end() || !type->is_string() || *type != "text" || text == part.end() ||
+          !text->is_string())
+        return make_error("messages[{}].content[{}] must be a {{\"type\": \"text\", \"text\": ...}} part, got {}", i, k,
+                          json_brief(part));
       if (!out.empty()) out += "\n";
-      out += part["text"].get<std::string>();
+      out += text->get<std::string>();
     }
     return out;
   }
-  return make_error("messages[{}].content must be a string or an array of text parts, got {}", i, brief(*it));
+  return make_error("messages[{}].content must be a string or an array of text parts, got {}", i, json_brief(*it));
 }
 
 void append_paragraph(std::string& field, std::string_view text) {

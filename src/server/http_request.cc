@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "base/utf8_escape.h"
+
 namespace limarp::server {
 namespace {
 
@@ -60,7 +62,7 @@ bool HttpRequest::keep_alive() const {
 
 void HttpRequestParser::fail(int status, std::string message) {
   state_ = HttpParseState::kError;
-  error_ = {status, std::move(message)};
+  error_ = {status, escape_invalid_utf8(std::move(message))};
 }
 
 size_t HttpRequestParser::feed(std::string_view data) {
@@ -188,8 +190,15 @@ bool HttpRequestParser::parse_header_line(std::string_view line) {
 }
 
 bool HttpRequestParser::finish_headers() {
-  if (request_.version_minor == 1 && !request_.has_header("host")) {
+  const auto hosts = std::count_if(request_.headers.begin(), request_.headers.end(),
+                                   [](const auto& h) { return h.first == "host"; });
+  if (request_.version_minor == 1 && hosts == 0) {
     fail(400, "HTTP/1.1 request without a Host header");
+    return false;
+  }
+  if (hosts > 1) {
+    // Two Hosts let a proxy and this server disagree about the target (RFC 9112 §3.2).
+    fail(400, "more than one Host header");
     return false;
   }
   if (request_.has_header("transfer-encoding")) {

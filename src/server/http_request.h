@@ -12,7 +12,8 @@
 // limit (431), too many headers (431), a malformed request line or header (400), an obsolete
 // folded header line (400), conflicting or non-numeric Content-Length (400), a body over the
 // limit (413), Transfer-Encoding on a request (411: send Content-Length; no client of ours
-// needs chunked uploads), another HTTP version (505), HTTP/1.1 without Host (400).
+// needs chunked uploads), another HTTP version (505), HTTP/1.1 without Host or with more than
+// one Host (400, RFC 9112 §3.2). Error messages quote what was sent with invalid UTF-8 escaped.
 #pragma once
 
 #include <cstddef>
@@ -70,6 +71,9 @@ class HttpRequestParser {
   void continue_sent() { continue_sent_ = true; }
   // Bytes of a request seen so far (0 between requests: an idle keep-alive connection).
   bool in_progress() const { return !head_.empty() || headers_done_; }
+  // The head is in; the body (if any) is still arriving.
+  bool headers_done() const { return headers_done_; }
+  size_t body_received() const { return request_.body.size(); }
   // The complete request; the parser is ready for the next one.
   HttpRequest take();
 

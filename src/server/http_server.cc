@@ -11,11 +11,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "base/exception_guard.h"
 #include "base/log.h"
+#include "base/utf8_escape.h"
 
 namespace limarp::server {
 namespace {
@@ -31,7 +34,8 @@ constexpr int kLingerMs = 1000;
 constexpr int kBusyReadMs = 2000;
 
 std::string error_json(int status, std::string_view message) {
-  nlohmann::json j = {{"error", {{"code", status}, {"message", message}, {"type", "invalid_request_error"}}}};
+  nlohmann::json j = {{"error", {{"code", status}, {"message", escape_invalid_utf8(std::string(message))},
+                                 {"type", status >= 500 ? "server_error" : "invalid_request_error"}}}};
   return j.dump();
 }
 
@@ -49,6 +53,16 @@ void linger_close(int fd) {
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
   }
+}
+
+// Answers an error on a connection that then closes (after reading what the client still sends).
+void respond_and_close(int fd, HttpResponse response) {
+  HttpRequest req;
+  req.version_minor = 1;
+  req.headers.emplace_back("connection", "close");
+  HttpExchange ex(fd, req, kLingerMs);
+  ex.respond(std::move(response));
+  linger_close(fd);
 }
 
 }  // namespace
@@ -250,12 +264,7 @@ void HttpServer::accept_loop() {
           if (n <= 0) break;
           parser.feed(std::string_view(buf, static_cast<size_t>(n)));
         }
-        HttpRequest req;
-        req.version_minor = 1;
-        req.headers.emplace_back("connection", "close");
-        HttpExchange ex(fd, req, 1000);
-        ex.respond(options_.busy_response);
-        linger_close(fd);
+        respond_and_close(fd, options_.busy_response);
         ::close(fd);
         *done = true;
       }), done);
@@ -272,17 +281,37 @@ void HttpServer::accept_loop() {
   for (auto& [t, done] : busy) t.join();
 }
 
+// When the request being read must be complete by (see HttpServerOptions): the head within
+// header_timeout of its start; the body within the same grace after the head, extended by one
+// second per body_min_rate bytes received.
+Clock::time_point HttpServer::request_deadline(const HttpRequestParser& parser, Clock::time_point began,
+                                               Clock::time_point head_done) const {
+  const auto grace = std::chrono::milliseconds(options_.header_timeout_ms);
+  if (!parser.headers_done()) return began + grace;
+  auto deadline = head_done + grace;
+  if (options_.body_min_rate > 0)
+    deadline += std::chrono::milliseconds(static_cast<int64_t>(parser.body_received()) * 1000 / options_.body_min_rate);
+  return deadline;
+}
+
 void HttpServer::serve(Connection& c) {
   const int fd = c.fd;
   HttpRequestParser parser(options_.limits);
   std::string pending;  // received, not yet parsed
   char buf[65536];
   bool open = true;
+  // The first request is timed from the connection's start (a client that connects and says
+  // nothing is as slow as one that drips); later ones from their first byte.
+  std::optional<Clock::time_point> began = Clock::now();
+  Clock::time_point head_done;
   while (open && !stopping_) {
-    // Read until one request is complete (or broken).
+    // Read until one request is complete (or broken, or late).
     while (parser.state() == HttpParseState::kNeedMore) {
       if (!pending.empty()) {
+        if (!began) began = Clock::now();
+        const bool had_head = parser.headers_done();
         pending.erase(0, parser.feed(pending));
+        if (!had_head && parser.headers_done()) head_done = Clock::now();
         if (parser.state() != HttpParseState::kNeedMore) break;
       }
       if (parser.wants_continue()) {
@@ -290,16 +319,35 @@ void HttpServer::serve(Connection& c) {
         ::send(fd, cont.data(), cont.size(), MSG_NOSIGNAL);
         parser.continue_sent();
       }
-      pollfd p{fd, POLLIN, 0};
-      const int rc = ::poll(&p, 1, options_.idle_timeout_ms);
-      if (rc <= 0 || stopping_) {
-        if (rc == 0 && parser.in_progress()) {
-          HttpRequest req;
-          HttpExchange ex(fd, req, options_.io_timeout_ms);
-          ex.respond({408, "application/json", error_json(408, "request not received in time"), {{"Connection", "close"}}});
+      int wait_ms = options_.idle_timeout_ms;
+      if (began) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(request_deadline(parser, *began, head_done) - Clock::now());
+        if (left.count() <= 0) {
+          open = false;
+          if (!parser.in_progress()) break;  // nothing sent at all: closed without an answer
+          const std::string why =
+              parser.headers_done()
+                  ? fmt::format("the request body arrived too slowly (under {} bytes/s after {} s)", options_.body_min_rate,
+                                options_.header_timeout_ms / 1000.0)
+                  : fmt::format("the request headers did not arrive within {} s", options_.header_timeout_ms / 1000.0);
+          log::debug("http: 408: {}", why);
+          respond_and_close(fd, {408, "application/json", error_json(408, why), {}});
+          break;
         }
+        wait_ms = static_cast<int>(std::min<int64_t>(left.count(), options_.idle_timeout_ms));
+      }
+      pollfd p{fd, POLLIN, 0};
+      const int rc = ::poll(&p, 1, wait_ms);
+      if (rc < 0 || stopping_) {
         open = false;
         break;
+      }
+      if (rc == 0) {
+        if (!began) {  // an idle keep-alive connection: closed quietly
+          open = false;
+          break;
+        }
+        continue;  // the deadline check above answers 408
       }
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
       if (n <= 0) {
@@ -310,18 +358,24 @@ void HttpServer::serve(Connection& c) {
     }
     if (!open) break;
     if (parser.state() == HttpParseState::kError) {
-      HttpRequest req;
-      req.version_minor = 1;
-      req.headers.emplace_back("connection", "close");
-      HttpExchange ex(fd, req, options_.io_timeout_ms);
-      ex.respond({parser.error().status, "application/json", error_json(parser.error().status, parser.error().message), {}});
       log::debug("http: rejected a request: {} {}", parser.error().status, parser.error().message);
-      linger_close(fd);
+      respond_and_close(fd, {parser.error().status, "application/json", error_json(parser.error().status, parser.error().message), {}});
       break;
     }
     const HttpRequest req = parser.take();
+    began.reset();
     HttpExchange ex(fd, req, options_.io_timeout_ms);
-    handler_(req, ex);
+    if (const Status st = run_guarded([&] { handler_(req, ex); }); !st.ok()) {
+      // A bug below the handler, not the client's fault: answered 500 with the reason, logged,
+      // and the connection closed (the handler's state for it is unknown).
+      log::error("http: {} {}: {}", req.method, escape_invalid_utf8(req.path), st.error().message());
+      if (ex.responded()) {
+        ex.abandon();
+      } else {
+        ex.close_after();
+        ex.respond({500, "application/json", error_json(500, st.error().message()), {}});
+      }
+    }
     if (!ex.responded()) ex.respond({500, "application/json", error_json(500, "the handler sent no response"), {}});
     ex.end_stream();
     if (!ex.keep_alive()) {

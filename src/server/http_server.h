@@ -3,7 +3,9 @@
 // still working* (poll for a hang-up between tokens, during prompt processing and for
 // non-streaming requests alike), so abandoned generations stop; it caps connections (one over
 // the cap is answered 503 at once, not queued), header and body sizes and idle time; and it
-// serves nothing but the handler — no file system access at all.
+// serves nothing but the handler — no file system access at all. Deadlines bound a whole
+// request (headers, then the body at a minimum rate), and an exception escaping the handler
+// is answered 500 and logged: one request can neither crash the server nor hold it.
 //
 //   HttpServer server({.host = "127.0.0.1", .port = 5001}, [](const HttpRequest& req, HttpExchange& ex) {
 //     ex.respond({.status = 200, .body = R"({"ok":true})"});
@@ -18,6 +20,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
@@ -64,6 +68,11 @@ class HttpExchange {
   bool responded() const { return responded_; }
   // Whether the connection can serve another request afterwards.
   bool keep_alive() const { return keep_alive_ && !broken_; }
+  // The handler failed midway: a stream already started must not end as if it were complete,
+  // so nothing more is sent and the connection closes.
+  void abandon() { broken_ = true; }
+  // The connection closes after this exchange's response.
+  void close_after() { keep_alive_ = false; }
 
  private:
   bool send_all(std::string_view data);
@@ -88,7 +97,13 @@ struct HttpServerOptions {
   int port = 5001;                 // 0: any free port (see HttpServer::port())
   int max_connections = 64;        // more are answered with `busy_response` and closed
   HttpLimits limits;
-  int idle_timeout_ms = 60000;     // keep-alive connection with no request, or a request stalled mid-way
+  int idle_timeout_ms = 60000;     // a keep-alive connection waiting for its next request
+  // Deadlines for a whole request, not per read, so a client dripping a byte at a time cannot
+  // hold a connection: the request line and headers must be in within header_timeout_ms (from
+  // the connection's start, or from the first byte of a later request on it), and the body must
+  // then average body_min_rate bytes/s after a grace of header_timeout_ms. Late: 408, closed.
+  int header_timeout_ms = 10000;
+  int64_t body_min_rate = 2048;    // bytes per second after the grace; 0: the grace alone
   int io_timeout_ms = 60000;       // a write that cannot proceed for this long drops the client
   HttpResponse busy_response = {503, "application/json", R"({"error":"server busy"})", {}};
 };
@@ -117,6 +132,9 @@ class HttpServer {
   };
   void accept_loop();
   void serve(Connection& c);
+  std::chrono::steady_clock::time_point request_deadline(const HttpRequestParser& parser,
+                                                         std::chrono::steady_clock::time_point began,
+                                                         std::chrono::steady_clock::time_point head_done) const;
   void reap(bool all);
 
   HttpServerOptions options_;

@@ -88,14 +88,14 @@ Result<std::vector<int32_t>> read_raw_prompt(const Json& body, std::initializer_
     for (size_t i = 0; i < v->size(); ++i) {
       const Json& e = (*v)[i];
       if (!e.is_number_integer() || e.get<int64_t>() < 0 || e.get<int64_t>() >= tok.n_vocab())
-        return make_error("{}[{}] must be a token id in [0, {}), got {}", key, i, tok.n_vocab(), brief(e));
+        return make_error("{}[{}] must be a token id in [0, {}), got {}", key, i, tok.n_vocab(), json_brief(e));
       ids.push_back(static_cast<int32_t>(e.get<int64_t>()));
     }
     return ids;
   }
   if (v->is_array() && v->size() > 1 && (*v)[0].is_string())
     return make_error("{}: one prompt per request (got {})", key, v->size());
-  return make_error("{} must be a string or an array of token ids, got {}", key, brief(*v));
+  return make_error("{} must be a string or an array of token ids, got {}", key, json_brief(*v));
 }
 
 bool fit_raw_prompt(std::vector<int32_t>& prompt, int64_t& max_tokens, int64_t context, int64_t n_keep) {

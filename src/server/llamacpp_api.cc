@@ -128,12 +128,12 @@ void add_llamacpp_routes(Router& router, const ServerContext& ctx) {
     const Json* tokens = RequestFields(*body).find({"tokens"});
     std::vector<int32_t> ids;
     if (tokens && !tokens->is_array())
-      return ex.respond(error_response({400, "tokens must be an array of token ids, got " + brief(*tokens)}));
+      return ex.respond(error_response({400, "tokens must be an array of token ids, got " + json_brief(*tokens)}));
     for (size_t i = 0; tokens && i < tokens->size(); ++i) {
       const Json& t = (*tokens)[i];
       if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= c->tokenizer->n_vocab())
         return ex.respond(error_response(
-            {400, fmt::format("tokens[{}] must be a token id in [0, {}), got {}", i, c->tokenizer->n_vocab(), brief(t))}));
+            {400, fmt::format("tokens[{}] must be a token id in [0, {}), got {}", i, c->tokenizer->n_vocab(), json_brief(t))}));
       ids.push_back(static_cast<int32_t>(t.get<int64_t>()));
     }
     ex.respond(json_response({{"content", c->tokenizer->decode(ids)}}));

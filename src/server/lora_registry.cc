@@ -38,7 +38,7 @@ Json LoraRegistry::to_json() const {
 
 Result<std::vector<float>> LoraRegistry::parse_scales(const Json& list, std::string_view field) const {
   const size_t n = size();
-  if (!list.is_array()) return make_error("{} must be an array of {{\"id\", \"scale\"}} objects, got {}", field, list.dump());
+  if (!list.is_array()) return make_error("{} must be an array of {{\"id\", \"scale\"}} objects, got {}", field, json_brief(list));
   std::vector<float> scales(n, 0.0f);
   for (size_t i = 0; i < list.size(); ++i) {
     const Json& e = list[i];

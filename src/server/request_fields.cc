@@ -4,12 +4,6 @@
 
 namespace limarp::server {
 
-std::string brief(const Json& v) {
-  std::string s = v.dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (s.size() > 80) s = s.substr(0, 77) + "...";
-  return s;
-}
-
 const Json* RequestFields::find(std::initializer_list<std::string_view> keys, std::string_view* which) const {
   for (std::string_view key : keys) {
     const auto it = body_.find(key);
@@ -24,7 +18,7 @@ Status RequestFields::string(std::initializer_list<std::string_view> keys, std::
   std::string_view key;
   const Json* v = find(keys, &key);
   if (!v) return {};
-  if (!v->is_string()) return make_error("{} must be a string, got {}", key, brief(*v));
+  if (!v->is_string()) return make_error("{} must be a string, got {}", key, json_brief(*v));
   out = v->get<std::string>();
   return {};
 }
@@ -33,7 +27,7 @@ Status RequestFields::boolean(std::initializer_list<std::string_view> keys, bool
   std::string_view key;
   const Json* v = find(keys, &key);
   if (!v) return {};
-  if (!v->is_boolean()) return make_error("{} must be true or false, got {}", key, brief(*v));
+  if (!v->is_boolean()) return make_error("{} must be true or false, got {}", key, json_brief(*v));
   out = v->get<bool>();
   return {};
 }
@@ -43,11 +37,11 @@ Status RequestFields::integer(std::initializer_list<std::string_view> keys, int6
   std::string_view key;
   const Json* v = find(keys, &key);
   if (!v) return {};
-  if (!v->is_number()) return make_error("{} must be an integer, got {}", key, brief(*v));
+  if (!v->is_number()) return make_error("{} must be an integer, got {}", key, json_brief(*v));
   const double d = v->get<double>();
-  if (!std::isfinite(d) || d != std::floor(d)) return make_error("{} must be an integer, got {}", key, brief(*v));
+  if (!std::isfinite(d) || d != std::floor(d)) return make_error("{} must be an integer, got {}", key, json_brief(*v));
   if (d < static_cast<double>(min) || d > static_cast<double>(max))
-    return make_error("{} must be in [{}, {}], got {}", key, min, max, brief(*v));
+    return make_error("{} must be in [{}, {}], got {}", key, min, max, json_brief(*v));
   out = static_cast<int64_t>(d);
   return {};
 }
@@ -63,11 +57,11 @@ Status RequestFields::strings(std::initializer_list<std::string_view> keys, std:
   } else if (v->is_array()) {
     if (v->size() > max_items) return make_error("{} has {} entries; at most {} are accepted", key, v->size(), max_items);
     for (size_t i = 0; i < v->size(); ++i) {
-      if (!(*v)[i].is_string()) return make_error("{}[{}] must be a string, got {}", key, i, brief((*v)[i]));
+      if (!(*v)[i].is_string()) return make_error("{}[{}] must be a string, got {}", key, i, json_brief((*v)[i]));
       items.push_back((*v)[i].get<std::string>());
     }
   } else {
-    return make_error("{} must be a string or an array of strings, got {}", key, brief(*v));
+    return make_error("{} must be a string or an array of strings, got {}", key, json_brief(*v));
   }
   for (size_t i = 0; i < items.size(); ++i)
     if (items[i].size() > max_bytes) return make_error("{}[{}] is longer than {} bytes", key, i, max_bytes);

@@ -39,9 +39,6 @@ class RequestFields {
   const Json& body_;
 };
 
-// A value for an error message, cut to 80 characters.
-std::string brief(const Json& value);
-
 // Encoding options for counting a text's own tokens (no BOS).
 inline EncodeOptions without_bos() {
   EncodeOptions o;

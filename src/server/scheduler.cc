@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/exception_guard.h"
 #include "base/log.h"
 #include "chat/prompt_tokens.h"
 
@@ -165,7 +166,7 @@ void Scheduler::run() {
     admit(lock);
     if (!busy()) continue;
     lock.unlock();
-    step();
+    if (const Status st = run_guarded([this] { step(); }); !st.ok()) end_running(st.error());
     lock.lock();
     for (auto& s : slots_) {
       s->info.cached_tokens = static_cast<int64_t>(s->session.tokens().size());
@@ -218,13 +219,24 @@ void Scheduler::admit(std::unique_lock<std::mutex>& lock) {
     best->job = job;
     best->info.state = "prompt";
     lock.unlock();
-    const Status started = start_job(*best, job);
+    const Status started = run_guarded([&] { return start_job(*best, job); });
     lock.lock();
     if (!started.ok()) {
       lock.unlock();
       finalize(*best, started.error());
       lock.lock();
     }
+  }
+}
+
+// A step failed in a way that left no slot's state trustworthy (an exception from below): every
+// running job ends with the error, and their caches are dropped rather than reused.
+void Scheduler::end_running(const Error& error) {
+  log::error("scheduler: {}; ending the running requests", error.message());
+  for (auto& s : slots_) {
+    if (s->phase == Slot::Phase::kIdle) continue;
+    s->session.clear();
+    finalize(*s, error);
   }
 }
 

@@ -101,6 +101,7 @@ class Scheduler {
   Status start_job(Slot& slot, std::shared_ptr<Job> job);
   void step();
   void advance(Slot& slot, std::span<const float> logits);
+  void end_running(const Error& error);
   void finalize(Slot& slot, std::optional<Error> error = std::nullopt);
   const LinearAdapter* adapter_for(Slot& slot, const std::vector<float>& scales);
   struct Reuse {

@@ -56,6 +56,37 @@ with Server("-m", MODEL, "--slots", "2", "--max-body", "65536", "--json-depth", 
            400, "a message name of the wrong type", "name")
     expect(p, post("/api/limarp/card", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200), 400, "a PNG card of zeros", "card")
     expect(p, post("/lora-adapters", '{"id": 0}'), 400, "a LoRA scale list that is not a list", "array")
+    # Two requests that once aborted the process (issue 21): each must get its 4xx, and the
+    # server must still answer afterwards.
+    raw = raw_exchange(p, b"GET / HTTP/\xff.\xff\r\nHost: 127.0.0.1\r\n\r\n")
+    body = raw.split(b"\r\n\r\n", 1)[-1]
+    try:
+        message = json.loads(body.decode("utf-8"))["error"]["message"]
+    except (ValueError, KeyError) as e:
+        message = f"not JSON in UTF-8: {e}"
+    c.check(status_of(raw) == 505 and "\\xff" in message, f"an HTTP version of invalid UTF-8: 505 quoting it escaped ({message!r})")
+    c.check(s.get("/health")[0] == 200, "the server still answers /health after it")
+    expect(p, post("/v1/chat/completions", json.dumps({"messages": [{"role": "user", "content": [{"type": 5, "text": "hi"}]}]})),
+           400, "a content part whose type is a number", "content[0]")
+    expect(p, post("/v1/chat/completions", json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": 7}]}]})),
+           400, "a content part whose text is a number", "content[0]")
+    expect(p, post("/v1/chat/completions", json.dumps({"messages": [{"role": "user", "content": [[1, 2]]}]})),
+           400, "a content part that is an array", "content[0]")
+    c.check(s.get("/health")[0] == 200, "the server still answers /health after them")
+    # Token ids past 32 bits were once narrowed (4294967297 became token 1): now a 400 naming the id.
+    expect(p, post("/v1/completions", '{"prompt": "a", "banned_tokens": [4294967297]}'), 400,
+           "a banned token id past 32 bits", "4294967297")
+    expect(p, post("/v1/completions", '{"prompt": "a", "logit_bias": [[4294967301, 1]]}'), 400,
+           "a logit_bias id past 32 bits", "4294967301")
+    expect(p, post("/v1/completions", '{"prompt": "a", "logit_bias": {"4294967301": 1}}'), 400,
+           "a logit_bias key past 32 bits", "4294967301")
+    expect(p, post("/v1/completions", '{"prompt": "a", "banned_tokens": [18446744073709551615]}'), 400,
+           "a banned token id of 2^64-1", "18446744073709551615")
+    expect(p, post("/v1/completions", '{"prompt": "a", "banned_tokens": [600]}'), 400,
+           "a banned token outside the vocabulary", "600")
+    # RFC 9112 §3.2: more than one Host is a 400 (the first no longer wins).
+    expect(p, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+           400, "two Host headers", "Host")
     # Framing.
     expect(p, b"POST /api/v1/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{}\r\n0\r\n\r\n",
            411, "chunked request bodies")

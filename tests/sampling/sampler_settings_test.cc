@@ -168,5 +168,22 @@ TEST(SamplerSettings, BodyErrorsNameTheKey) {
             std::string::npos);
 }
 
+TEST(SamplerSettings, TokenIdsPast32BitsAreRefusedNotNarrowed) {
+  // 4294967297 = 2^32 + 1 once became token 1, 4294967301 token 5.
+  for (const char* text : {R"({"banned_tokens": [4294967297]})", R"({"logit_bias": [[4294967301, 1]]})",
+                           R"({"logit_bias": {"4294967301": 1}})", R"({"banned_tokens": [18446744073709551615]})",
+                           R"({"banned_tokens": [-9223372036854775808]})"}) {
+    SamplerSettings s;
+    const Status st = apply_sampler_json(s, Json::parse(text), "request");
+    ASSERT_FALSE(st.ok()) << text;
+    EXPECT_NE(st.error().message().find("not a token id"), std::string::npos) << text << " -> " << st.error().message();
+    EXPECT_TRUE(s.banned_tokens.empty() && s.logit_bias.empty()) << text;
+  }
+  SamplerSettings s;
+  ASSERT_TRUE(apply_sampler_json(s, Json::parse(R"({"banned_tokens": [2147483647], "logit_bias": [[7, -1]]})"), "r").ok());
+  EXPECT_EQ(s.banned_tokens, std::vector<int32_t>{2147483647});
+  EXPECT_EQ(s.logit_bias.at(7), -1.0f);
+}
+
 }  // namespace
 }  // namespace limarp

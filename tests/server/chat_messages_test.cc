@@ -70,6 +70,10 @@ TEST(ChatMessagesMalformed, WrongTypesNameTheField) {
       {R"({"messages": [{"role": "narrator", "content": "x"}]})", "messages[0].role must be one of"},
       {R"({"messages": [{"role": "user", "content": 7}]})", "messages[0].content must be a string"},
       {R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", "messages[0].content[0]"},
+      // A "type" that is a number once escaped as a JSON type error and aborted the server.
+      {R"({"messages": [{"role": "user", "content": [{"type": 5, "text": "x"}]}]})", "messages[0].content[0]"},
+      {R"({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]})", "messages[0].content[0]"},
+      {R"({"messages": [{"role": "user", "content": ["x"]}]})", "messages[0].content[0]"},
       {R"({"messages": [{"role": "user", "content": "x", "name": 3}]})", "messages[0].name must be a string"},
       {R"({"messages": [{"role": "user", "content": "x"}], "length": "gigantic"})", "length:"},
       {R"({"messages": [{"role": "user", "content": "x"}], "char_name": 5})", "char_name must be a string"},

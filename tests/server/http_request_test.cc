@@ -124,6 +124,10 @@ TEST(HttpRequestParserMalformed, EachRefusalHasItsStatus) {
       {"GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n", 400, "control"},
       {std::string("GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n", 29), 400, "control"},
       {std::string(300, '\n'), 400, "empty lines"},
+      {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"},
+      {"GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", 400, "more than one Host"},
+      // Quoted bytes that are not UTF-8 come back escaped, so a JSON writer can carry them.
+      {"GET / HTTP/\xff.\xff\r\nHost: a\r\n\r\n", 505, "HTTP/\\xff.\\xff"},
   };
   for (const Refusal& c : cases) {
     const Parsed p = parse(c.bytes, small);

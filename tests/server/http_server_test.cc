@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <new>
+#include <stdexcept>
 #include <thread>
 
 #include "server/http_server.h"
@@ -42,6 +45,12 @@ struct EchoServer {
       ex.respond({200, "text/plain", "late", {}});
       done = true;
       return;
+    }
+    if (req.path == "/throw") throw std::runtime_error("a bug below the handler");
+    if (req.path == "/throw-midstream") {
+      ex.start_stream(200, "text/event-stream");
+      ex.write("data: 0\n\n");
+      throw std::bad_alloc();
     }
     ex.respond({200, "text/plain", req.method + " " + req.path + " " + req.body, {}});
   }
@@ -145,6 +154,75 @@ TEST(HttpServerHostile, BrokenRequestsGetAnErrorAndTheServerGoesOn) {
   SocketClient ok(s.port());
   ok.send("GET /still-alive HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(ok.read_until("still-alive").find("GET /still-alive"), std::string::npos);
+}
+
+TEST(HttpServerHostile, AnExceptionInAHandlerIsA500AndTheServerGoesOn) {
+  EchoServer s;
+  {
+    SocketClient c(s.port());
+    c.send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string raw = c.read_to_close(3000);
+    EXPECT_EQ(status_of(raw), 500) << raw;
+    EXPECT_NE(body_of(raw).find("internal error: a bug below the handler"), std::string::npos) << raw;
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    // Started streams are cut without the final chunk, so the client sees them incomplete.
+    SocketClient c(s.port());
+    c.send("GET /throw-midstream HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string raw = c.read_to_close(3000);
+    EXPECT_EQ(status_of(raw), 200) << raw;
+    EXPECT_NE(raw.find("data: 0"), std::string::npos) << raw;
+    EXPECT_EQ(raw.find("\r\n0\r\n\r\n"), std::string::npos) << raw;
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  SocketClient ok(s.port());
+  ok.send("GET /still-alive HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(ok.read_until("still-alive").find("GET /still-alive"), std::string::npos);
+}
+
+TEST(HttpServerHostile, AnInvalidUtf8VersionIsQuotedEscaped) {
+  EchoServer s;
+  SocketClient c(s.port());
+  c.send("GET / HTTP/\xff.\xff\r\nHost: x\r\n\r\n");
+  const std::string raw = c.read_to_close(3000);
+  EXPECT_EQ(status_of(raw), 505) << raw;
+  EXPECT_NE(body_of(raw).find(R"(HTTP/\\xff.\\xff)"), std::string::npos) << raw;
+}
+
+TEST(HttpServerHostile, DrippedHeadersMeetTheirDeadline) {
+  HttpServerOptions o;
+  o.header_timeout_ms = 300;
+  o.idle_timeout_ms = 60000;
+  EchoServer s(o);
+  SocketClient c(s.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  c.send("GET /drip HTTP/1.1\r\nHost: x\r\nX-Drip: ");
+  // One byte every 50 ms would restart an idle timeout forever; the deadline still falls.
+  for (int i = 0; i < 100; ++i) {
+    c.send("a");
+    if (!c.read_until("HTTP/1.1", 50).empty()) break;
+  }
+  const std::string raw = c.read_to_close(3000);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(status_of(raw), 408) << raw;
+  EXPECT_LT(took, std::chrono::seconds(3));
+}
+
+TEST(HttpServerHostile, ATricklingBodyMeetsItsDeadline) {
+  HttpServerOptions o;
+  o.header_timeout_ms = 300;
+  o.body_min_rate = 1000;
+  EchoServer s(o);
+  SocketClient c(s.port());
+  c.send("POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n");
+  for (int i = 0; i < 100; ++i) {
+    c.send("b");
+    if (!c.read_until("HTTP/1.1", 50).empty()) break;
+  }
+  const std::string raw = c.read_to_close(3000);
+  EXPECT_EQ(status_of(raw), 408) << raw;
+  EXPECT_NE(raw.find("too slowly"), std::string::npos) << raw;
 }
 
 }  // namespace
