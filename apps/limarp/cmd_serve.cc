@@ -33,6 +33,9 @@ struct ServeOptions {
   size_t max_body = size_t{8} << 20;
   double timeout_s = 300, header_timeout_s = 10, idle_timeout_s = 60;
   int64_t body_min_rate = 2048;
+  double drain_timeout_s = 30;
+  std::string log_format = "text";
+  bool log_prompts = false, metrics = false;
   bool no_shift = false;
   SamplerCliOptions sampler;
   int threads = 1;
@@ -43,7 +46,8 @@ bool is_loopback(const std::string& host) {
 }
 
 // SIGINT / SIGTERM are taken by a thread of their own: before the model is loaded they end the
-// process at once; afterwards they wake main, which shuts the server down cleanly.
+// process at once; afterwards the first wakes main, which drains the server and shuts it down
+// cleanly, and a second one ends the process at once (an operator who does not want to wait).
 class StopSignal {
  public:
   StopSignal() : state_(std::make_shared<State>()) {
@@ -54,12 +58,14 @@ class StopSignal {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any other thread exists
     // Detached: it lives as long as the process, sharing only the state it owns a part of.
     std::thread([state = state_, set] {
-      int sig = 0;
-      sigwait(&set, &sig);
-      std::lock_guard lock(state->mutex);
-      if (!state->ready) _exit(128 + sig);
-      state->stop = true;
-      state->cv.notify_all();
+      for (;;) {
+        int sig = 0;
+        sigwait(&set, &sig);
+        std::lock_guard lock(state->mutex);
+        if (!state->ready || state->stop) _exit(128 + sig);
+        state->stop = true;
+        state->cv.notify_all();
+      }
     }).detach();
   }
   void ready() {
@@ -90,6 +96,11 @@ Status run_serve(const ServeOptions& o) {
   so.http.header_timeout_ms = static_cast<int>(o.header_timeout_s * 1000);
   so.http.body_min_rate = o.body_min_rate;
   so.http.idle_timeout_ms = static_cast<int>(o.idle_timeout_s * 1000);
+  so.access_log = o.log_format == "json" ? server::AccessLogFormat::kJson
+                  : o.log_format == "off" ? server::AccessLogFormat::kOff
+                                          : server::AccessLogFormat::kText;
+  so.log_prompts = o.log_prompts;
+  so.metrics = o.metrics;
   so.router.api_key = o.api_key;
   so.router.cors_origins = o.cors;
   so.router.loopback_only_hosts = is_loopback(o.host);
@@ -128,6 +139,7 @@ Status run_serve(const ServeOptions& o) {
   log::info("serving {} on port {}: {} slot(s) x {} tokens of context ({:.0f} MiB of KV cache each), {} thread(s)", name,
             server.port(), o.slots, ctx, kv_mib, o.threads);
   signal.wait();
+  server.drain(std::chrono::milliseconds(static_cast<int64_t>(o.drain_timeout_s * 1000)));
   log::info("shutting down");
   server.stop();
   return {};
@@ -168,12 +180,21 @@ void register_serve(CLI::App& root, RunState& state) {
   cmd->add_option("--timeout", o->timeout_s, "Seconds a request may generate (0: no limit)")->capture_default_str();
   cmd->add_option("--prefill-chunk", o->prefill_chunk, "Prompt tokens a slot evaluates per step (interleaved with the others' decoding)")->capture_default_str();
   cmd->add_flag("--no-shift", o->no_shift, "Re-evaluate instead of shifting dropped turns out of the KV cache");
+  cmd->add_option("--log-format", o->log_format,
+                  "Access log on stderr, one line per request: text, json, or off")
+      ->capture_default_str()->check(CLI::IsMember({"text", "json", "off"}));
+  cmd->add_flag("--log-prompts", o->log_prompts, "Put each generation's prompt text in the access log (off: prompts are private)");
+  cmd->add_flag("--metrics", o->metrics, "Serve Prometheus metrics at GET /metrics");
+  cmd->add_option("--drain-timeout", o->drain_timeout_s,
+                  "On SIGTERM/SIGINT: seconds running generations may go on (no new ones are taken, /health says "
+                  "draining) before they are ended; a second signal exits at once")
+      ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
   cmd->footer(R"(Routes (all JSON; streams are Server-Sent Events):
   KoboldCpp  GET /api/v1/model /api/v1/info/version /api/extra/version
              GET /api/v1/config/max_context_length /api/extra/true_max_context_length
              POST /api/v1/generate /api/extra/generate/stream /api/extra/abort /api/extra/tokencount
   OpenAI     GET /v1/models   POST /v1/completions /v1/chat/completions /v1/internal/encode
-  llama.cpp  GET /health /props /slots /lora-adapters
+  llama.cpp  GET /health /props /slots /lora-adapters /metrics
              POST /completion /tokenize /detokenize /lora-adapters
   limarp     POST /api/limarp/chat /api/limarp/prompt /api/limarp/card   GET / (chat page)
 The sampling options above are defaults; every request may override them.

@@ -25,7 +25,9 @@ HttpResponse json_response(const Json& body, int status) {
 }
 
 HttpResponse error_response(const ApiError& e) {
-  return json_response({{"error", {{"code", e.status}, {"message", e.message}, {"type", error_type(e.status)}}}}, e.status);
+  HttpResponse r = json_response({{"error", {{"code", e.status}, {"message", e.message}, {"type", error_type(e.status)}}}}, e.status);
+  r.log_message = e.message;
+  return r;
 }
 
 HttpResponse busy_response() {
@@ -34,6 +36,7 @@ HttpResponse busy_response() {
                                   {"error", {{"code", 503}, {"message", kMsg}, {"type", "unavailable_error"}}}},
                                  503);
   r.headers.emplace_back("Retry-After", "1");
+  r.log_message = kMsg;
   return r;
 }
 

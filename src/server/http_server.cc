@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -55,17 +56,41 @@ void linger_close(int fd) {
   }
 }
 
-// Answers an error on a connection that then closes (after reading what the client still sends).
-void respond_and_close(int fd, HttpResponse response) {
-  HttpRequest req;
-  req.version_minor = 1;
-  req.headers.emplace_back("connection", "close");
-  HttpExchange ex(fd, req, kLingerMs);
-  ex.respond(std::move(response));
-  linger_close(fd);
+// "203.0.113.7:53412", "[2001:db8::1]:53412".
+std::string peer_name(const sockaddr_storage& a) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (a.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(a);
+    ::inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
+    return fmt::format("{}:{}", host, ntohs(in.sin_port));
+  }
+  if (a.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(a);
+    ::inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
+    return fmt::format("[{}]:{}", host, ntohs(in6.sin6_port));
+  }
+  return "-";
 }
 
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
 }  // namespace
+
+// Answers an error on a connection that then closes (after reading what the client still
+// sends), and tells the observer.
+void HttpServer::refuse(int fd, const std::string& peer, HttpResponse response, std::optional<Clock::time_point> began) {
+  HttpRequest req;
+  req.version_minor = 1;
+  req.method = "-";
+  req.headers.emplace_back("connection", "close");
+  HttpExchange ex(fd, req, kLingerMs);
+  if (began) ex.record().start = *began;
+  ex.record().client = peer;
+  ex.respond(std::move(response));
+  ex.record().duration_ms = ms_since(ex.record().start);
+  linger_close(fd);
+  if (options_.on_exchange) options_.on_exchange(ex.record());
+}
 
 const char* http_status_text(int status) {
   switch (status) {
@@ -99,7 +124,12 @@ HttpExchange::HttpExchange(int fd, const HttpRequest& request, int io_timeout_ms
       io_timeout_ms_(io_timeout_ms),
       keep_alive_(request.keep_alive()),
       chunked_(request.version_minor >= 1),
-      head_request_(request.method == "HEAD") {}
+      head_request_(request.method == "HEAD") {
+  record_.time = std::chrono::system_clock::now();
+  record_.start = Clock::now();
+  record_.method = request.method;
+  record_.path = escape_invalid_utf8(request.path);
+}
 
 bool HttpExchange::send_all(std::string_view data) {
   while (!data.empty() && !broken_) {
@@ -134,6 +164,8 @@ std::string HttpExchange::head(int status, std::string_view content_type,
 void HttpExchange::respond(HttpResponse r) {
   if (responded_) return;
   responded_ = true;
+  record_.status = r.status;
+  if (r.status >= 400) record_.error = std::move(r.log_message);
   std::string out = head(r.status, r.content_type, r.headers, fmt::format("Content-Length: {}\r\n", r.body.size()));
   if (!head_request_) out += r.body;
   send_all(out);
@@ -142,6 +174,7 @@ void HttpExchange::respond(HttpResponse r) {
 bool HttpExchange::start_stream(int status, std::string_view content_type) {
   if (responded_) return false;
   responded_ = streaming_ = true;
+  record_.status = status;
   if (!chunked_) keep_alive_ = false;  // HTTP/1.0: the stream ends when the connection closes
   const std::vector<std::pair<std::string, std::string>> headers = {{"Cache-Control", "no-cache"},
                                                                      {"X-Accel-Buffering", "no"}};
@@ -241,8 +274,11 @@ void HttpServer::accept_loop() {
       --busy_threads;
     }
     if (rc <= 0 || (p[1].revents & POLLIN)) continue;
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    sockaddr_storage peer_addr{};
+    socklen_t peer_len = sizeof peer_addr;
+    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer_addr), &peer_len, SOCK_CLOEXEC);
     if (fd < 0) continue;
+    const std::string peer = peer_name(peer_addr);
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // stream tokens without delay
     if (active_.load() >= options_.max_connections) {
@@ -253,7 +289,7 @@ void HttpServer::accept_loop() {
       // Over the cap: read the request (briefly), answer busy, close.
       ++busy_threads;
       auto done = std::make_shared<std::atomic<bool>>(false);
-      busy.emplace_back(std::thread([this, fd, done] {
+      busy.emplace_back(std::thread([this, fd, done, peer] {
         HttpRequestParser parser(options_.limits);
         char buf[8192];
         const auto until = Clock::now() + std::chrono::milliseconds(kBusyReadMs);
@@ -264,7 +300,7 @@ void HttpServer::accept_loop() {
           if (n <= 0) break;
           parser.feed(std::string_view(buf, static_cast<size_t>(n)));
         }
-        respond_and_close(fd, options_.busy_response);
+        refuse(fd, peer, options_.busy_response, std::nullopt);
         ::close(fd);
         *done = true;
       }), done);
@@ -274,6 +310,7 @@ void HttpServer::accept_loop() {
     std::lock_guard lock(mutex_);
     auto c = std::make_unique<Connection>();
     c->fd = fd;
+    c->peer = peer;
     Connection* raw = c.get();
     connections_.push_back(std::move(c));
     raw->thread = std::thread([this, raw] { serve(*raw); });
@@ -331,7 +368,7 @@ void HttpServer::serve(Connection& c) {
                                 options_.header_timeout_ms / 1000.0)
                   : fmt::format("the request headers did not arrive within {} s", options_.header_timeout_ms / 1000.0);
           log::debug("http: 408: {}", why);
-          respond_and_close(fd, {408, "application/json", error_json(408, why), {}});
+          refuse(fd, c.peer, {408, "application/json", error_json(408, why), {}, why}, began);
           break;
         }
         wait_ms = static_cast<int>(std::min<int64_t>(left.count(), options_.idle_timeout_ms));
@@ -359,13 +396,19 @@ void HttpServer::serve(Connection& c) {
     if (!open) break;
     if (parser.state() == HttpParseState::kError) {
       log::debug("http: rejected a request: {} {}", parser.error().status, parser.error().message);
-      respond_and_close(fd, {parser.error().status, "application/json", error_json(parser.error().status, parser.error().message), {}});
+      const HttpError& e = parser.error();
+      refuse(fd, c.peer, {e.status, "application/json", error_json(e.status, e.message), {}, e.message}, began);
       break;
     }
     const HttpRequest req = parser.take();
-    began.reset();
     HttpExchange ex(fd, req, options_.io_timeout_ms);
-    if (const Status st = run_guarded([&] { handler_(req, ex); }); !st.ok()) {
+    ex.record().start = began.value_or(Clock::now());
+    ex.record().client = c.peer;
+    began.reset();
+    ++in_handler_;
+    const Status st = run_guarded([&] { handler_(req, ex); });
+    --in_handler_;
+    if (!st.ok()) {
       // A bug below the handler, not the client's fault: answered 500 with the reason, logged,
       // and the connection closed (the handler's state for it is unknown).
       log::error("http: {} {}: {}", req.method, escape_invalid_utf8(req.path), st.error().message());
@@ -373,11 +416,15 @@ void HttpServer::serve(Connection& c) {
         ex.abandon();
       } else {
         ex.close_after();
-        ex.respond({500, "application/json", error_json(500, st.error().message()), {}});
+        ex.respond({500, "application/json", error_json(500, st.error().message()), {}, st.error().message()});
       }
+      if (ex.record().error.empty()) ex.record().error = st.error().message();
     }
-    if (!ex.responded()) ex.respond({500, "application/json", error_json(500, "the handler sent no response"), {}});
+    if (!ex.responded())
+      ex.respond({500, "application/json", error_json(500, "the handler sent no response"), {}, "the handler sent no response"});
     ex.end_stream();
+    ex.record().duration_ms = ms_since(ex.record().start);
+    if (options_.on_exchange) options_.on_exchange(ex.record());
     if (!ex.keep_alive()) {
       if (!ex.client_gone()) linger_close(fd);
       break;

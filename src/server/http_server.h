@@ -26,6 +26,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "server/exchange_record.h"
 #include "server/http_request.h"
 
 namespace limarp::server {
@@ -42,6 +44,7 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::string log_message;  // an error's message for the access log (not sent)
 };
 
 // "OK", "Not Found", ... ("Unknown" for codes we never send).
@@ -51,6 +54,9 @@ const char* http_status_text(int status);
 class HttpExchange {
  public:
   HttpExchange(int fd, const HttpRequest& request, int io_timeout_ms);
+
+  // What this exchange did so far; handlers add what they know (tokens, slot, errors in streams).
+  ExchangeRecord& record() { return record_; }
 
   // A whole response. Extra headers given to add_header() are sent with it.
   void respond(HttpResponse response);
@@ -88,9 +94,13 @@ class HttpExchange {
   bool streaming_ = false;
   bool broken_ = false;
   std::vector<std::pair<std::string, std::string>> extra_;
+  ExchangeRecord record_;
 };
 
 using HttpHandler = std::function<void(const HttpRequest&, HttpExchange&)>;
+// Called once per exchange after its response has been sent (also for requests refused before
+// a handler ran: malformed, late, or over the connection cap). Must not block for long.
+using ExchangeObserver = std::function<void(const ExchangeRecord&)>;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -105,7 +115,8 @@ struct HttpServerOptions {
   int header_timeout_ms = 10000;
   int64_t body_min_rate = 2048;    // bytes per second after the grace; 0: the grace alone
   int io_timeout_ms = 60000;       // a write that cannot proceed for this long drops the client
-  HttpResponse busy_response = {503, "application/json", R"({"error":"server busy"})", {}};
+  HttpResponse busy_response = {503, "application/json", R"({"error":"server busy"})", {}, "over the connection cap"};
+  ExchangeObserver on_exchange;  // access log and metrics; may be empty
 };
 
 class HttpServer {
@@ -123,15 +134,20 @@ class HttpServer {
   // running must return soon after: their writes fail and client_gone() turns true.
   void stop();
   int active_connections() const { return active_.load(); }
+  // Handlers running right now (a drain waits for them to send their last bytes).
+  int handlers_running() const { return in_handler_.load(); }
 
  private:
   struct Connection {
     int fd = -1;
+    std::string peer;  // "address:port"
     std::thread thread;
     std::atomic<bool> done{false};
   };
   void accept_loop();
   void serve(Connection& c);
+  void refuse(int fd, const std::string& peer, HttpResponse response,
+              std::optional<std::chrono::steady_clock::time_point> began);
   std::chrono::steady_clock::time_point request_deadline(const HttpRequestParser& parser,
                                                          std::chrono::steady_clock::time_point began,
                                                          std::chrono::steady_clock::time_point head_done) const;
@@ -145,6 +161,7 @@ class HttpServer {
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> active_{0};
+  std::atomic<int> in_handler_{0};
   std::mutex mutex_;
   std::list<std::unique_ptr<Connection>> connections_;
 };

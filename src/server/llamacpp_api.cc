@@ -138,7 +138,6 @@ void add_llamacpp_routes(Router& router, const ServerContext& ctx) {
     }
     ex.respond(json_response({{"content", c->tokenizer->decode(ids)}}));
   });
-  router.add("GET", "/health", [](const HttpRequest&, HttpExchange& ex) { ex.respond(json_response({{"status", "ok"}})); });
   router.add("GET", "/props", [c](const HttpRequest&, HttpExchange& ex) {
     const SamplerSettings& s = c->defaults.sampler;
     ex.respond(json_response(

@@ -30,8 +30,8 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-void Router::add(std::string method, std::string path, HttpHandler handler, RouteAccess access) {
-  routes_[std::move(path)][std::move(method)] = Route{std::move(handler), access};
+void Router::add(std::string method, std::string path, HttpHandler handler, RouteAccess access, RoutePhase phase) {
+  routes_[std::move(path)][std::move(method)] = Route{std::move(handler), access, phase};
 }
 
 bool Router::host_allowed(const HttpRequest& req) const {
@@ -80,9 +80,10 @@ void Router::handle(const HttpRequest& req, HttpExchange& ex) const {
     ex.add_header("Vary", "Origin");
   }
   const auto path_it = routes_.find(req.path);
+  if (path_it != routes_.end()) ex.record().route = path_it->first;
   if (req.method == "OPTIONS") {
     // A CORS preflight (the origin was checked above) or a plain capability probe.
-    HttpResponse r{204, "", "", {{"Allow", "GET, POST, OPTIONS"}}};
+    HttpResponse r{204, "", "", {{"Allow", "GET, POST, OPTIONS"}}, {}};
     if (!origin.empty()) {
       r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
       r.headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
@@ -114,7 +115,8 @@ void Router::handle(const HttpRequest& req, HttpExchange& ex) const {
     ex.respond(std::move(r));
     return;
   }
-  if (route_it->second.access == RouteAccess::kKeyRequired && ready_ && !ready_()) {
+  if (route_it->second.access == RouteAccess::kKeyRequired && route_it->second.phase == RoutePhase::kReadyOnly && ready_ &&
+      !ready_()) {
     ex.respond(error_response({503, "Loading model"}));
     return;
   }

@@ -29,12 +29,15 @@ struct RouterOptions {
 };
 
 enum class RouteAccess { kKeyRequired, kPublic };
+// Whether a route answers before the model is loaded (health checks must, to say "loading").
+enum class RoutePhase { kReadyOnly, kAnyPhase };
 
 class Router {
  public:
   explicit Router(RouterOptions options) : options_(std::move(options)) {}
 
-  void add(std::string method, std::string path, HttpHandler handler, RouteAccess access = RouteAccess::kKeyRequired);
+  void add(std::string method, std::string path, HttpHandler handler, RouteAccess access = RouteAccess::kKeyRequired,
+           RoutePhase phase = RoutePhase::kReadyOnly);
   // While this returns false, routes that need the key answer 503 "Loading model" (the page
   // assets are still served).
   void set_ready_check(std::function<bool()> ready) { ready_ = std::move(ready); }
@@ -45,6 +48,7 @@ class Router {
   struct Route {
     HttpHandler handler;
     RouteAccess access;
+    RoutePhase phase;
   };
   bool host_allowed(const HttpRequest& request) const;
   bool origin_allowed(std::string_view origin, const HttpRequest& request) const;

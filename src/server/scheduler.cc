@@ -100,6 +100,10 @@ Status Scheduler::submit(std::shared_ptr<Job> job) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return make_error("the server is shutting down");
+    if (intake_closed_) {
+      ++stats_.jobs_refused;
+      return make_error("the server is draining: it finishes running requests and takes no new ones");
+    }
     const bool slot_free = std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->info.state == "idle"; });
     // A job waits only when no slot is free; the queue holds at most queue_capacity waiting.
     const auto waiting = static_cast<int>(queue_.size()) + (slot_free ? 0 : 1);
@@ -133,6 +137,20 @@ int Scheduler::cancel_all() {
     if (s->job) s->job->cancel(), ++n;
   cv_.notify_all();
   return n;
+}
+
+void Scheduler::close_intake() {
+  std::lock_guard lock(mutex_);
+  intake_closed_ = true;
+}
+
+void Scheduler::cut_short() {
+  {
+    std::lock_guard lock(mutex_);
+    cut_short_ = true;
+    for (auto& job : queue_) job->cancel();
+  }
+  cv_.notify_all();
 }
 
 int Scheduler::pending() const {
@@ -306,7 +324,7 @@ void Scheduler::step() {
     if (s->job->cancelled()) {
       s->gen->stop(StopReason::kCancelled);
       finalize(*s);
-    } else if (spec.time_limit.count() > 0 && now - s->started > spec.time_limit) {
+    } else if (cut_short_ || (spec.time_limit.count() > 0 && now - s->started > spec.time_limit)) {
       s->gen->stop(StopReason::kLength);
       finalize(*s, std::nullopt);
       // finalize cleared the job; the flag travels in the result (see finalize).
@@ -386,8 +404,8 @@ void Scheduler::finalize(Slot& slot, std::optional<Error> error) {
     out = *error;
   } else {
     JobResult r;
-    const bool timed_out = job->spec().time_limit.count() > 0 && !job->cancelled() &&
-                           Clock::now() - slot.started > job->spec().time_limit;
+    const bool timed_out = !job->cancelled() && (cut_short_ || (job->spec().time_limit.count() > 0 &&
+                                                                Clock::now() - slot.started > job->spec().time_limit));
     r.generation = slot.gen->finish([&job](std::string_view piece) {
       job->push(std::string(piece));
       return true;

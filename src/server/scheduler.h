@@ -20,6 +20,7 @@
 //   LIMARP_TRY(scheduler.submit(job));
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -88,6 +89,11 @@ class Scheduler {
   int cancel_all();
   // How many jobs are queued or running.
   int pending() const;
+  // Draining: new jobs are refused from now on (queued and running ones go on).
+  void close_intake();
+  // The end of a drain: every running job stops now as if its time limit had passed (a clean
+  // "length" finish with what it wrote so far), and queued ones end cancelled.
+  void cut_short();
 
   std::vector<SlotInfo> slots() const;
   SchedulerStats stats() const;
@@ -124,6 +130,8 @@ class Scheduler {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
   bool stopping_ = false;
+  bool intake_closed_ = false;
+  std::atomic<bool> cut_short_{false};
   SchedulerStats stats_;
   std::thread thread_;
 };

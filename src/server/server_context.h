@@ -31,6 +31,7 @@ struct ServerContext {
   ServeDefaults defaults;
   JsonLimits json_limits{size_t{8} << 20, 32};
   int64_t created = 0;      // unix time the model was loaded
+  bool log_prompts = false; // the access log may carry prompt text (--log-prompts)
 };
 
 }  // namespace limarp::server

@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 from common import BIN
@@ -35,6 +36,10 @@ class Server:
                 self.port = int(m.group(1))
             if time.time() > deadline:
                 raise AssertionError("server did not start")
+        # The access log writes a line per request: keep reading stderr, or a busy test fills
+        # the pipe and the server blocks on its next log line.
+        self.reader = threading.Thread(target=self._read_log, daemon=True)
+        self.reader.start()
         while True:
             try:
                 status, _ = self.get("/health", headers=self.auth_headers())
@@ -46,6 +51,13 @@ class Server:
                 raise AssertionError("server never became healthy")
             time.sleep(0.05)
         return self
+
+    def _read_log(self):
+        for raw in iter(self.proc.stderr.readline, b""):
+            self.log.append(raw.decode(errors="replace"))
+
+    def log_text(self):
+        return "".join(self.log)
 
     def auth_headers(self):
         key = self.env.get("LIMARP_API_KEY")
@@ -62,8 +74,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 raise AssertionError("server did not stop on SIGTERM")
-        rest = self.proc.stderr.read().decode(errors="replace") if self.proc else ""
-        self.log.append(rest)
+        if self.proc and getattr(self, "reader", None):
+            self.reader.join(timeout=10)
         return self.proc.returncode
 
     def rss_kib(self):

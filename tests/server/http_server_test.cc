@@ -42,7 +42,7 @@ struct EchoServer {
       waiting = true;
       while (!release && !ex.client_gone()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       noticed_gone = ex.client_gone();
-      ex.respond({200, "text/plain", "late", {}});
+      ex.respond({200, "text/plain", "late", {}, {}});
       done = true;
       return;
     }
@@ -52,7 +52,7 @@ struct EchoServer {
       ex.write("data: 0\n\n");
       throw std::bad_alloc();
     }
-    ex.respond({200, "text/plain", req.method + " " + req.path + " " + req.body, {}});
+    ex.respond({200, "text/plain", req.method + " " + req.path + " " + req.body, {}, {}});
   }
   int port() const { return server->port(); }
 
@@ -111,7 +111,7 @@ TEST(HttpServer, HandlerNoticesAClientThatHungUp) {
 TEST(HttpServer, ConnectionsOverTheCapGetTheBusyAnswer) {
   HttpServerOptions o;
   o.max_connections = 2;
-  o.busy_response = {503, "application/json", R"({"detail":{"msg":"busy"}})", {}};
+  o.busy_response = {503, "application/json", R"({"detail":{"msg":"busy"}})", {}, "busy"};
   EchoServer s(o);
   SocketClient a(s.port()), b(s.port());
   a.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -45,8 +45,8 @@ HttpRequest request(std::string method, std::string path, std::vector<std::pair<
 
 Router make_router(RouterOptions o) {
   Router r(std::move(o));
-  r.add("GET", "/api/v1/model", [](const HttpRequest&, HttpExchange& ex) { ex.respond({200, "application/json", "{}", {}}); });
-  r.add("GET", "/", [](const HttpRequest&, HttpExchange& ex) { ex.respond({200, "text/html", "page", {}}); },
+  r.add("GET", "/api/v1/model", [](const HttpRequest&, HttpExchange& ex) { ex.respond({200, "application/json", "{}", {}, {}}); });
+  r.add("GET", "/", [](const HttpRequest&, HttpExchange& ex) { ex.respond({200, "text/html", "page", {}, {}}); },
         RouteAccess::kPublic);
   return r;
 }
