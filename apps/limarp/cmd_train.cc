@@ -9,6 +9,7 @@
 
 #include "base/json_util.h"
 #include "base/log.h"
+#include "base/memory_size.h"
 #include "commands.h"
 #include "train/trainer.h"
 
@@ -31,7 +32,7 @@ extern "C" void on_interrupt(int) {
 }
 
 struct TrainCliOptions {
-  std::string config, resume;
+  std::string config, resume, max_memory;
   int threads = 1;
   int64_t benchmark = 0;
   bool no_progress = false;
@@ -43,6 +44,9 @@ Status run_train(const TrainCliOptions& o) {
   options.threads = o.threads;
   options.resume_from = o.resume;
   options.benchmark_steps = o.benchmark;
+  if (!o.max_memory.empty()) {
+    LIMARP_ASSIGN_OR_RETURN(options.max_memory, parse_memory_size(o.max_memory).with_context("--max-memory"));
+  }
   options.progress = !o.no_progress;
   options.stop_requested = [] { return g_stop_requested != 0; };
   LIMARP_ASSIGN_OR_RETURN(auto trainer, train::Trainer::create(std::move(config), options));
@@ -76,6 +80,9 @@ void register_train(CLI::App& root, RunState& state) {
   cmd->add_option("--resume", o->resume, "Continue from a checkpoint folder (output_dir/checkpoint-N)");
   cmd->add_option("--benchmark", o->benchmark, "Time N steps (after one warm-up step); write nothing")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--max-memory", o->max_memory,
+                  "Refuse a run whose memory plan exceeds SIZE (8G, 512M; default: the machine's available memory)")
+      ->type_name("SIZE");
   cmd->add_flag("--no-progress", o->no_progress, "No progress bar on stderr");
   add_threads_option(*cmd, o->threads);
   cmd->callback([o, &state] { state.exit_code = report(run_train(*o)); });

@@ -1,6 +1,7 @@
 // limarp: one native program for a LimaRP-style roleplay model: load, convert, quantize,
 // generate, chat, serve, train and evaluate.
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include "base/log.h"
@@ -71,10 +72,18 @@ int main(int argc, char** argv) {
   cli::register_train(app, state);
   cli::register_prepare(app, state);
 
+  // The one place no exception may pass: a bug or an exhausted machine (std::bad_alloc) in
+  // any command becomes a message and an exit status, never an abort with a core dump.
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const std::exception& e) {
+    const auto chosen = app.get_subcommands();
+    std::fflush(stdout);
+    std::fprintf(stderr, "limarp: internal error in %s: %s\n", chosen.empty() ? "limarp" : chosen[0]->get_name().c_str(),
+                 e.what());
+    return 70;  // EX_SOFTWARE
   }
   return state.exit_code;
 }

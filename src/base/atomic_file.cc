@@ -1,19 +1,19 @@
 #include "base/atomic_file.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
-#include <random>
+#include <filesystem>
 #include <vector>
+
+#include "base/atomic_folder.h"
 
 namespace limarp {
 
 Result<AtomicFile> AtomicFile::create(const std::string& path) {
   AtomicFile f;
   f.path_ = path;
-  std::random_device rd;
-  f.temp_path_ = fmt::format("{}.tmp.{}.{:08x}", path, getpid(), rd());
+  clean_stale_temporaries(std::filesystem::path(path).parent_path().string());
+  f.temp_path_ = temporary_name(path);
   f.file_ = std::fopen(f.temp_path_.c_str(), "wbx");
   if (!f.file_) return make_error("cannot create {}: {}", f.temp_path_, std::strerror(errno));
   return f;

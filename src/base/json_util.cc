@@ -1,8 +1,17 @@
 #include "base/json_util.h"
 
+#include <charconv>
+
 #include "base/mapped_file.h"
 
 namespace limarp {
+namespace {
+
+// A value quoted in an error: short, and valid UTF-8 even if a string in it is not (dump()
+// would throw on one).
+std::string excerpt(const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace).substr(0, 80); }
+
+}  // namespace
 
 Result<Json> parse_json(std::string_view text, std::string_view source, JsonLimits limits) {
   if (text.size() > limits.max_bytes)
@@ -51,28 +60,51 @@ Result<Json> read_json_file(const std::string& path, JsonLimits limits) {
 Result<int64_t> json_int(const Json& obj, std::string_view key, std::string_view source) {
   auto it = obj.find(key);
   if (it == obj.end()) return make_error("{}: missing {}", source, key);
-  if (!it->is_number_integer()) return make_error("{}: {} must be an integer, got {}", source, key, it->dump());
+  if (!it->is_number_integer()) return make_error("{}: {} must be an integer, got {}", source, key, excerpt(*it));
   return it->get<int64_t>();
+}
+
+Result<int64_t> json_int_in(const Json& obj, std::string_view key, std::string_view source, int64_t min, int64_t max) {
+  LIMARP_ASSIGN_OR_RETURN(int64_t v, json_int(obj, key, source));
+  if (v < min || v > max) return make_error("{}: {} must be between {} and {}, got {}", source, key, min, max, v);
+  return v;
+}
+
+Result<const Json*> json_array(const Json& obj, std::string_view key, std::string_view source) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return make_error("{}: missing {}", source, key);
+  if (!it->is_array()) return make_error("{}: {} must be an array, got {}", source, key, excerpt(*it));
+  return &*it;
+}
+
+Result<uint64_t> json_u64_string(const Json& value, std::string_view what) {
+  const std::string* s = value.get_ptr<const std::string*>();
+  uint64_t v = 0;
+  const auto parsed = s ? std::from_chars(s->data(), s->data() + s->size(), v) : std::from_chars_result{};
+  if (!s || s->empty() || parsed.ec != std::errc() || parsed.ptr != s->data() + s->size())
+    return make_error("{} must be a decimal string of an unsigned 64-bit integer, got {}", what,
+                      excerpt(value));
+  return v;
 }
 
 Result<double> json_number(const Json& obj, std::string_view key, std::string_view source) {
   auto it = obj.find(key);
   if (it == obj.end()) return make_error("{}: missing {}", source, key);
-  if (!it->is_number()) return make_error("{}: {} must be a number, got {}", source, key, it->dump());
+  if (!it->is_number()) return make_error("{}: {} must be a number, got {}", source, key, excerpt(*it));
   return it->get<double>();
 }
 
 Result<std::string> json_string(const Json& obj, std::string_view key, std::string_view source) {
   auto it = obj.find(key);
   if (it == obj.end()) return make_error("{}: missing {}", source, key);
-  if (!it->is_string()) return make_error("{}: {} must be a string, got {}", source, key, it->dump());
+  if (!it->is_string()) return make_error("{}: {} must be a string, got {}", source, key, excerpt(*it));
   return it->get<std::string>();
 }
 
 Status json_optional_string(const Json& obj, std::string_view key, std::string_view where, std::string& out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return {};
-  if (!it->is_string()) return make_error("{}{} must be a string, got {}", where, key, it->dump().substr(0, 80));
+  if (!it->is_string()) return make_error("{}{} must be a string, got {}", where, key, excerpt(*it));
   out = it->get<std::string>();
   return {};
 }

@@ -29,6 +29,13 @@ Result<Json> read_json_file(const std::string& path, JsonLimits limits = {});
 Result<int64_t> json_int(const Json& obj, std::string_view key, std::string_view source);
 Result<double> json_number(const Json& obj, std::string_view key, std::string_view source);
 Result<std::string> json_string(const Json& obj, std::string_view key, std::string_view source);
+// An integer field within [min, max]: "state.json: step must be between 0 and 9007199254740992, got -1".
+Result<int64_t> json_int_in(const Json& obj, std::string_view key, std::string_view source, int64_t min, int64_t max);
+// An array field, by reference into `obj`.
+Result<const Json*> json_array(const Json& obj, std::string_view key, std::string_view source);
+// A u64 written as a decimal string (JSON numbers are doubles for most readers); `what` names
+// it in errors ("state.json: rng[2] ...").
+Result<uint64_t> json_u64_string(const Json& value, std::string_view what);
 // An optional string field: absent or null leaves `out` as it is; another type is an error
 // "<where><key> must be a string, got ..." (`where` ends with its own separator, like "card: ").
 Status json_optional_string(const Json& obj, std::string_view key, std::string_view where, std::string& out);

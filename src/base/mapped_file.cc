@@ -8,12 +8,28 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace limarp {
 
+Status check_regular_file(const std::string& path) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  switch (st.type()) {
+    case std::filesystem::file_type::regular: return {};
+    case std::filesystem::file_type::not_found: return make_error("{} does not exist", path);
+    case std::filesystem::file_type::directory: return make_error("{} is a directory, not a file", path);
+    case std::filesystem::file_type::fifo: return make_error("{} is a FIFO (named pipe), not a regular file", path);
+    case std::filesystem::file_type::none:
+      return make_error("cannot examine {}: {}", path, ec ? ec.message() : "unknown error");
+    default: return make_error("{} is not a regular file", path);
+  }
+}
+
 Result<MappedFile> MappedFile::open(const std::string& path) {
+  LIMARP_TRY(check_regular_file(path));
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return make_error("cannot open {}: {}", path, std::strerror(errno));
   struct stat st {};
@@ -85,6 +101,7 @@ void release_mapped_pages(const void* p, size_t n) {
 }
 
 Result<std::string> read_text_file(const std::string& path, size_t max_bytes) {
+  LIMARP_TRY(check_regular_file(path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error("cannot open {}: {}", path, std::strerror(errno));
   in.seekg(0, std::ios::end);

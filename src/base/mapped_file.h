@@ -44,6 +44,11 @@ std::shared_ptr<uint8_t> allocate_weight_memory(size_t bytes);
 void release_mapped_pages(const void* p, size_t n);
 
 // Reads a whole (small) file into a string: configs, JSON, tokenizer files.
+// Whether `path` is a regular file (or a link to one), else an error saying what it is:
+// "does not exist", "is a directory", "is a FIFO (named pipe)". Checked before opening, since
+// opening a FIFO blocks until someone writes to it.
+Status check_regular_file(const std::string& path);
+
 Result<std::string> read_text_file(const std::string& path, size_t max_bytes = size_t{1} << 30);
 
 }  // namespace limarp

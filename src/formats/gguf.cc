@@ -6,6 +6,7 @@
 
 #include "base/atomic_file.h"
 #include "base/byte_reader.h"
+#include "base/checked_math.h"
 #include "base/mapped_file.h"
 
 namespace limarp {
@@ -24,19 +25,65 @@ Result<std::string> read_gguf_string(ByteReader& r, std::string_view what) {
 }
 
 size_t min_encoded_size(MetaType t) {
-  switch (t) {
-    case MetaType::kU8: case MetaType::kI8: case MetaType::kBool: return 1;
-    case MetaType::kU16: case MetaType::kI16: return 2;
-    case MetaType::kU32: case MetaType::kI32: case MetaType::kF32: return 4;
-    case MetaType::kU64: case MetaType::kI64: case MetaType::kF64: case MetaType::kString: return 8;
-    case MetaType::kArray: return 12;
-  }
-  return 1;
+  if (t == MetaType::kString) return 8;
+  if (t == MetaType::kArray) return 12;
+  return meta_type_size(t);
 }
 
 bool valid_meta_type(uint32_t t) { return t <= static_cast<uint32_t>(MetaType::kF64); }
 
-Result<MetaValue> read_value(ByteReader& r, MetaType type, const std::string& key, int depth) {
+// What the metadata read so far holds in memory, against kGgufMaxMetadataBytes.
+struct MetadataBudget {
+  uint64_t used = 0;
+  Status charge(uint64_t bytes, const std::string& key) {
+    used += bytes;
+    if (used > kGgufMaxMetadataBytes)
+      return make_error("metadata {}: metadata would take more than {} MiB of memory (the limit)", key,
+                        kGgufMaxMetadataBytes >> 20);
+    return {};
+  }
+};
+
+Result<MetaValue> read_value(ByteReader& r, MetaType type, const std::string& key, int depth, MetadataBudget& budget);
+
+Result<MetaArray> read_array(ByteReader& r, const std::string& key, int depth, MetadataBudget& budget) {
+  if (depth >= kMaxArrayDepth) return make_error("metadata {}: arrays nested deeper than {}", key, kMaxArrayDepth);
+  LIMARP_ASSIGN_OR_RETURN(uint32_t elem, r.read<uint32_t>(key + " element type"));
+  if (!valid_meta_type(elem)) return make_error("metadata {}: unknown array element type {}", key, elem);
+  LIMARP_ASSIGN_OR_RETURN(uint64_t count, r.read<uint64_t>(key + " array length"));
+  const auto et = static_cast<MetaType>(elem);
+  if (count > r.remaining() / min_encoded_size(et))
+    return make_error("metadata {}: array of {} {} cannot fit in the {} bytes left", key, count, meta_type_name(et),
+                      r.remaining());
+  if (count > kGgufMaxArrayElements)
+    return make_error("metadata {}: array of {} {} exceeds the limit of {} elements per array", key, count,
+                      meta_type_name(et), kGgufMaxArrayElements);
+  if (const size_t size = meta_type_size(et)) {
+    // Fixed-size elements: one bounds check and one copy, whatever the count.
+    LIMARP_TRY(budget.charge(count * size, key));
+    LIMARP_ASSIGN_OR_RETURN(auto bytes, r.read_bytes(count * size, key));
+    if (et == MetaType::kBool)
+      for (size_t i = 0; i < bytes.size(); ++i)
+        if (bytes[i] > 1) return make_error("metadata {}[{}]: bool value {} is neither 0 nor 1", key, i, bytes[i]);
+    return MetaArray::from_raw(et, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+  }
+  std::vector<MetaValue> nested;
+  std::vector<std::string> strings;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (et == MetaType::kString) {
+      LIMARP_ASSIGN_OR_RETURN(std::string s, read_gguf_string(r, key));
+      LIMARP_TRY(budget.charge(sizeof(std::string) + s.size(), key));
+      strings.push_back(std::move(s));
+    } else {
+      LIMARP_TRY(budget.charge(sizeof(MetaValue), key));
+      LIMARP_ASSIGN_OR_RETURN(MetaValue v, read_value(r, et, key, depth + 1, budget));
+      nested.push_back(std::move(v));
+    }
+  }
+  return et == MetaType::kString ? MetaArray::from_strings(std::move(strings)) : MetaArray::from_values(et, nested);
+}
+
+Result<MetaValue> read_value(ByteReader& r, MetaType type, const std::string& key, int depth, MetadataBudget& budget) {
   switch (type) {
     case MetaType::kU8: { LIMARP_ASSIGN_OR_RETURN(uint8_t x, r.read<uint8_t>(key)); return MetaValue{type, uint64_t{x}}; }
     case MetaType::kI8: { LIMARP_ASSIGN_OR_RETURN(int8_t x, r.read<int8_t>(key)); return MetaValue{type, int64_t{x}}; }
@@ -55,24 +102,12 @@ Result<MetaValue> read_value(ByteReader& r, MetaType type, const std::string& ke
     }
     case MetaType::kString: {
       LIMARP_ASSIGN_OR_RETURN(std::string s, read_gguf_string(r, key));
+      LIMARP_TRY(budget.charge(s.size(), key));
       return MetaValue::str(std::move(s));
     }
     case MetaType::kArray: {
-      if (depth >= kMaxArrayDepth) return make_error("metadata {}: arrays nested deeper than {}", key, kMaxArrayDepth);
-      LIMARP_ASSIGN_OR_RETURN(uint32_t elem, r.read<uint32_t>(key + " element type"));
-      if (!valid_meta_type(elem)) return make_error("metadata {}: unknown array element type {}", key, elem);
-      LIMARP_ASSIGN_OR_RETURN(uint64_t count, r.read<uint64_t>(key + " array length"));
-      const auto et = static_cast<MetaType>(elem);
-      if (count > r.remaining() / min_encoded_size(et))
-        return make_error("metadata {}: array of {} {} cannot fit in the {} bytes left", key, count,
-                          meta_type_name(et), r.remaining());
-      MetaArray arr{et, {}};
-      arr.items.reserve(static_cast<size_t>(count));
-      for (uint64_t i = 0; i < count; ++i) {
-        LIMARP_ASSIGN_OR_RETURN(MetaValue v, read_value(r, et, key, depth + 1));
-        arr.items.push_back(std::move(v));
-      }
-      return MetaValue{MetaType::kArray, std::move(arr)};
+      LIMARP_ASSIGN_OR_RETURN(MetaArray a, read_array(r, key, depth, budget));
+      return MetaValue::array(std::move(a));
     }
   }
   return make_error("metadata {}: unknown value type {}", key, static_cast<uint32_t>(type));
@@ -111,6 +146,7 @@ Result<TensorStore> parse_gguf(std::span<const uint8_t> bytes, const std::string
   TensorStore store;
   store.format = FileFormat::kGguf;
   store.source = source;
+  MetadataBudget budget;
   for (uint64_t i = 0; i < *n_kv; ++i) {
     auto key = read_gguf_string(r, fmt::format("metadata key #{}", i));
     if (!key.ok()) return fail(key.error());
@@ -118,7 +154,7 @@ Result<TensorStore> parse_gguf(std::span<const uint8_t> bytes, const std::string
     auto type = r.read<uint32_t>(*key + " type");
     if (!type.ok()) return fail(type.error());
     if (!valid_meta_type(*type)) return fail(make_error("metadata {}: unknown value type {}", *key, *type));
-    auto value = read_value(r, static_cast<MetaType>(*type), *key, 0);
+    auto value = read_value(r, static_cast<MetaType>(*type), *key, 0, budget);
     if (!value.ok()) return fail(value.error());
     store.metadata.set(std::move(*key), std::move(*value));
   }
@@ -163,8 +199,10 @@ Result<TensorStore> parse_gguf(std::span<const uint8_t> bytes, const std::string
       return fail(make_error("tensor {}: row length {} is not a multiple of the {} block size {}", *name, ne[0],
                              traits->name, traits->block_elems));
     uint64_t rows = ne[0] == 0 ? 0 : elements / static_cast<uint64_t>(ne[0]);
+    auto nbytes = checked_mul(*rb, rows, fmt::format("tensor {} ({} {} x {})", *name, traits->name, ne[0], rows));
+    if (!nbytes.ok()) return fail(nbytes.error());
     Shape shape(ne.rbegin(), ne.rend());
-    infos.push_back({std::move(*name), std::move(shape), traits->type, *offset, *rb * rows});
+    infos.push_back({std::move(*name), std::move(shape), traits->type, *offset, *nbytes});
   }
 
   const uint64_t data_start = (r.position() + alignment - 1) / alignment * alignment;
@@ -231,9 +269,11 @@ class GgufEncoder {
       case MetaType::kString: str(std::get<std::string>(v.v)); break;
       case MetaType::kArray: {
         const auto& a = std::get<MetaArray>(v.v);
-        pod<uint32_t>(static_cast<uint32_t>(a.elem_type));
-        pod<uint64_t>(a.items.size());
-        for (const auto& item : a.items) value(item);
+        pod<uint32_t>(static_cast<uint32_t>(a.elem_type()));
+        pod<uint64_t>(a.size());
+        out_.append(reinterpret_cast<const char*>(a.raw().data()), a.raw().size());
+        for (const auto& s : a.strings()) str(s);
+        for (const auto& item : a.arrays()) value(item);
         break;
       }
     }

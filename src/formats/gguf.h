@@ -14,6 +14,13 @@ namespace limarp {
 
 constexpr uint32_t kGgufDefaultAlignment = 32;
 
+// Caps on metadata, checked while reading so a hostile file is refused before it is held:
+// an array may have at most 2^24 elements (64 times the largest vocabulary in use, 256k
+// tokens), and all metadata together may take at most 256 MiB of memory (arrays are kept
+// compactly by element type, strings at their size plus a string header each).
+constexpr uint64_t kGgufMaxArrayElements = uint64_t{1} << 24;
+constexpr uint64_t kGgufMaxMetadataBytes = uint64_t{256} << 20;
+
 // Reads a GGUF file. Tensor shapes come out outermost-first (GGUF stores the fastest
 // dimension first; the order is reversed here).
 Result<TensorStore> read_gguf(const std::string& path);

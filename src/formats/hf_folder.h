@@ -23,8 +23,9 @@ Json metadata_to_hf_config(const Metadata& metadata);
 
 namespace limarp {
 
-// Writes a Hugging Face folder: config.json and model.safetensors, or shards of at most
-// `shard_bytes` with model.safetensors.index.json. Each file is written atomically.
+// Writes a Hugging Face folder's files into `dir`: config.json and model.safetensors, or
+// shards of at most `shard_bytes` with model.safetensors.index.json. Each file is written
+// atomically; for the folder as a whole, pass an AtomicFolder's path (infer/model_writer.cc).
 Status write_hf_folder(const std::string& dir, const Json& config, const std::vector<OutTensor>& tensors,
                        uint64_t shard_bytes = uint64_t{5} << 30);
 

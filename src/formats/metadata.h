@@ -19,10 +19,43 @@ enum class MetaType : uint32_t {
 };
 const char* meta_type_name(MetaType type);
 
+// Size in bytes of one fixed-size element (0 for strings and nested arrays).
+size_t meta_type_size(MetaType type);
+
 struct MetaValue;
-struct MetaArray {
-  MetaType elem_type = MetaType::kU8;
-  std::vector<MetaValue> items;
+// An array stored by its element type: numbers and bools as their raw little-endian bytes
+// (a 30 MB u8 array costs 30 MB, not one variant per byte), strings as strings, nested
+// arrays as values. Readers cap the sizes (formats/gguf.h).
+class MetaArray {
+ public:
+  MetaArray() = default;
+  explicit MetaArray(MetaType elem) : elem_type_(elem) {}
+  static MetaArray from_values(MetaType elem, const std::vector<MetaValue>& items);
+  static MetaArray from_raw(MetaType elem, std::vector<uint8_t> raw);  // raw.size() a multiple of the element size
+  static MetaArray from_strings(std::vector<std::string> items);
+
+  MetaType elem_type() const { return elem_type_; }
+  size_t size() const;
+  bool empty() const { return size() == 0; }
+  // Element i converted: integers (and bools) as int64 when they fit, numbers as double,
+  // strings by pointer; nullopt / nullptr for another element type.
+  std::optional<int64_t> int_at(size_t i) const;
+  std::optional<double> double_at(size_t i) const;
+  const std::string* string_at(size_t i) const;
+  MetaValue value_at(size_t i) const;  // any element, boxed (for display and generic code)
+  const std::vector<uint8_t>& raw() const { return raw_; }
+  const std::vector<std::string>& strings() const { return strings_; }
+  const std::vector<MetaValue>& arrays() const { return arrays_; }
+  // What the array holds in memory, for the readers' caps.
+  uint64_t memory_bytes() const;
+
+  friend bool operator==(const MetaArray& a, const MetaArray& b);
+
+ private:
+  MetaType elem_type_ = MetaType::kU8;
+  std::vector<uint8_t> raw_;
+  std::vector<std::string> strings_;
+  std::vector<MetaValue> arrays_;
 };
 
 struct MetaValue {
@@ -36,9 +69,10 @@ struct MetaValue {
   static MetaValue f32(float x) { return {MetaType::kF32, double{x}}; }
   static MetaValue boolean(bool x) { return {MetaType::kBool, uint64_t{x}}; }
   static MetaValue str(std::string s) { return {MetaType::kString, std::move(s)}; }
-  static MetaValue array(MetaType elem, std::vector<MetaValue> items) {
-    return {MetaType::kArray, MetaArray{elem, std::move(items)}};
+  static MetaValue array(MetaType elem, const std::vector<MetaValue>& items) {
+    return {MetaType::kArray, MetaArray::from_values(elem, items)};
   }
+  static MetaValue array(MetaArray a) { return {MetaType::kArray, std::move(a)}; }
   static MetaValue string_array(const std::vector<std::string>& items);
   static MetaValue f32_array(const std::vector<float>& items);
   static MetaValue i32_array(const std::vector<int32_t>& items);
@@ -54,9 +88,6 @@ struct MetaValue {
 
 // Exact equality: same type and value (floats compared as stored).
 bool operator==(const MetaValue& a, const MetaValue& b);
-inline bool operator==(const MetaArray& a, const MetaArray& b) {
-  return a.elem_type == b.elem_type && a.items == b.items;
-}
 
 class Metadata {
  public:

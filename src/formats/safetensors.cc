@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "base/atomic_file.h"
+#include "base/checked_math.h"
 #include "base/json_util.h"
 #include "base/mapped_file.h"
 
@@ -96,7 +97,10 @@ Result<TensorStore> parse_safetensors(std::span<const uint8_t> bytes, const std:
       shape.push_back(static_cast<int64_t>(v));
     }
     const uint64_t begin = (*off)[0].get<uint64_t>(), end = (*off)[1].get<uint64_t>();
-    const uint64_t expected = elements * static_cast<uint64_t>(dtype_traits(found->type).block_bytes);
+    auto expected_bytes = checked_mul(elements, static_cast<uint64_t>(dtype_traits(found->type).block_bytes),
+                                      fmt::format("tensor {}", name));
+    if (!expected_bytes.ok()) return fail(expected_bytes.error());
+    const uint64_t expected = *expected_bytes;
     if (begin > end || end > data_size)
       return fail(make_error("tensor {}: data_offsets [{}, {}] outside the {}-byte data section; is the file truncated?",
                              name, begin, end, data_size));

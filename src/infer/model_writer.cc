@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "base/atomic_folder.h"
 #include "formats/gguf.h"
 #include "formats/hf_folder.h"
 #include "formats/safetensors.h"
@@ -89,9 +90,10 @@ Status write_hf(const LlamaConfig& config, const std::vector<OutTensor>& hf, con
   Json hf_config = metadata_to_hf_config(m);
   if (output_kind(path) == OutputKind::kSafetensorsFile)
     return write_safetensors(path, hf, {{"format", "pt"}, {"limarp.config", hf_config.dump()}});
-  LIMARP_TRY(write_hf_folder(path, hf_config, hf));
-  if (o.vocab) LIMARP_TRY(write_sentencepiece_model((fs::path(path) / "tokenizer.model").string(), *o.vocab));
-  return {};
+  LIMARP_ASSIGN_OR_RETURN(AtomicFolder folder, AtomicFolder::create(path));
+  LIMARP_TRY(write_hf_folder(folder.path(), hf_config, hf));
+  if (o.vocab) LIMARP_TRY(write_sentencepiece_model((fs::path(folder.path()) / "tokenizer.model").string(), *o.vocab));
+  return folder.commit();
 }
 
 }  // namespace

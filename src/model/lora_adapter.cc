@@ -1,6 +1,7 @@
 #include "model/lora_adapter.h"
 
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <filesystem>
 
@@ -139,6 +140,10 @@ Result<LoraAdapter> LoraAdapter::from_peft_store(TensorStore store, const LoraCo
     (parsed->is_a ? f.a : f.b) = *t;
     (parsed->is_a ? f.a_name : f.b_name) = name;
   }
+  for (int64_t l : config.layers_to_transform)
+    if (l >= bc.n_layers)
+      return make_error("{}: layers_to_transform names layer {}, but the base model has {} layers (0..{})", src, l,
+                        bc.n_layers, bc.n_layers - 1);
   ad.pairs_.resize(static_cast<size_t>(bc.n_layers));
   for (auto& [key, f] : found) {
     const auto [layer, pi] = key;
@@ -147,6 +152,9 @@ Result<LoraAdapter> LoraAdapter::from_peft_store(TensorStore store, const LoraCo
       return make_error("{}: {} has no matching {}", src, f.a ? f.a_name : f.b_name, f.a ? "lora_B" : "lora_A");
     const TensorView& w = base.layer(layer).projection(proj);
     const int64_t r = f.a->shape[0];
+    if (r < 1 || r > kMaxLoraRank)
+      return make_error("{}: {} {} has rank {}; a LoRA factor's rank must be between 1 and {}", src, f.a_name,
+                        shape_string(f.a->shape), r, kMaxLoraRank);
     if (f.a->shape[1] != w.shape[1] || f.b->shape[0] != w.shape[0] || f.b->shape[1] != r)
       return make_error("{}: {} {} and {} {} do not fit the base projection {} of shape {} — wrong base model?", src,
                         f.a_name, shape_string(f.a->shape), f.b_name, shape_string(f.b->shape),
@@ -160,6 +168,9 @@ Result<LoraAdapter> LoraAdapter::from_peft_store(TensorStore store, const LoraCo
     } else {
       pair.scale = static_cast<float>(config.scale_for(module, r));
     }
+    if (!std::isfinite(pair.scale) || std::fabs(pair.scale) > kMaxLoraAlpha)
+      return make_error("{}: {} gets scale {} (alpha / rank); expected a finite scale of at most {}", src, module,
+                        pair.scale, kMaxLoraAlpha);
     if ((proj == Projection::kQ || proj == Projection::kK) && file_layout != bc.rope_layout) {
       const int64_t heads = proj == Projection::kQ ? bc.n_heads : bc.n_kv_heads;
       const std::string owned = f.b_name + "#reordered";
@@ -193,6 +204,9 @@ Result<LoraAdapter> LoraAdapter::load(const std::string& path, const LlamaModel&
                       path, type.value_or(""), kind.value_or(""));
   LoraConfig config;
   config.lora_alpha = store.metadata.get_double("adapter.lora.alpha").value_or(0);
+  if (!(config.lora_alpha >= 0 && config.lora_alpha <= kMaxLoraAlpha))  // 0: absent, scale 1
+    return make_error("{}: adapter.lora.alpha = {} is not a number between 0 and {}", path, config.lora_alpha,
+                      kMaxLoraAlpha);
   return from_peft_store(std::move(store), config, base);
 }
 

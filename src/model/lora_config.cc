@@ -17,6 +17,11 @@ bool key_matches(const std::string& key, const std::string& module) {
   }
 }
 
+bool valid_rank(double r) { return r >= 1 && r <= static_cast<double>(kMaxLoraRank) && r == std::floor(r); }
+bool valid_alpha(double a) { return a > 0 && a <= kMaxLoraAlpha; }  // false for NaN
+// Layer indices beyond any model; the adapter checks them against its base (lora_adapter.cc).
+constexpr int64_t kMaxLayers = 1 << 16;
+
 }  // namespace
 
 Result<LoraConfig> LoraConfig::parse(const Json& j, const std::string& source) {
@@ -42,11 +47,15 @@ Result<LoraConfig> LoraConfig::parse(const Json& j, const std::string& source) {
   };
   double r = 8;
   LIMARP_TRY(number("r", r));
-  if (r < 1 || r > 65536 || r != std::floor(r)) return fail(fmt::format("r = {} is not a positive integer", r));
+  if (!valid_rank(r)) return fail(fmt::format("r = {} is not an integer between 1 and {}", r, kMaxLoraRank));
   c.r = static_cast<int64_t>(r);
   c.lora_alpha = static_cast<double>(c.r);
   LIMARP_TRY(number("lora_alpha", c.lora_alpha));
+  if (!valid_alpha(c.lora_alpha))
+    return fail(fmt::format("lora_alpha = {} is not a positive number of at most {}", c.lora_alpha, kMaxLoraAlpha));
   LIMARP_TRY(number("lora_dropout", c.lora_dropout));
+  if (!(c.lora_dropout >= 0 && c.lora_dropout < 1))
+    return fail(fmt::format("lora_dropout = {} is not in [0, 1)", c.lora_dropout));
   LIMARP_TRY(flag("use_rslora", c.use_rslora));
   bool dora = false, fan_in_fan_out = false;
   LIMARP_TRY(flag("use_dora", dora));
@@ -78,8 +87,14 @@ Result<LoraConfig> LoraConfig::parse(const Json& j, const std::string& source) {
     if (!it->is_object()) return fail(fmt::format("{} must be an object", key));
     for (const auto& [k, v] : it->items()) {
       if (!v.is_number()) return fail(fmt::format("{}[{}] must be a number", key, k));
-      if (std::string(key) == "rank_pattern") c.rank_pattern[k] = v.get<int64_t>();
-      else c.alpha_pattern[k] = v.get<double>();
+      const double x = v.get<double>();
+      if (std::string(key) == "rank_pattern") {
+        if (!valid_rank(x)) return fail(fmt::format("rank_pattern[{}] = {} is not an integer between 1 and {}", k, x, kMaxLoraRank));
+        c.rank_pattern[k] = static_cast<int64_t>(x);
+      } else {
+        if (!valid_alpha(x)) return fail(fmt::format("alpha_pattern[{}] = {} is not a positive number of at most {}", k, x, kMaxLoraAlpha));
+        c.alpha_pattern[k] = x;
+      }
     }
   }
   if (auto it = j.find("layers_to_transform"); it != j.end() && !it->is_null()) {
@@ -93,6 +108,8 @@ Result<LoraConfig> LoraConfig::parse(const Json& j, const std::string& source) {
       return fail("layers_to_transform must be an integer or a list of integers");
     }
   }
+  for (int64_t l : c.layers_to_transform)
+    if (l < 0 || l >= kMaxLayers) return fail(fmt::format("layers_to_transform entry {} is not a layer index", l));
   if (auto it = j.find("layers_pattern"); it != j.end() && !it->is_null() && !(it->is_string() && *it == "layers") &&
                                           !(it->is_array() && it->empty()))
     return fail(fmt::format("layers_pattern {} is not supported (Llama's layers are \"layers\")", it->dump()));
@@ -143,6 +160,13 @@ double LoraConfig::scale_for(const std::string& module, int64_t tensor_rank) con
   for (const auto& [k, v] : alpha_pattern)
     if (key_matches(k, module)) alpha = v;
   return use_rslora ? alpha / std::sqrt(rank) : alpha / rank;
+}
+
+int64_t LoraConfig::rank_for(const std::string& module) const {
+  int64_t rank = r;
+  for (const auto& [k, v] : rank_pattern)
+    if (key_matches(k, module)) rank = v;
+  return rank;
 }
 
 bool LoraConfig::targets(const std::string& module, int64_t layer) const {

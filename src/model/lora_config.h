@@ -14,6 +14,12 @@
 
 namespace limarp {
 
+// Sane bounds for adapter hyper-parameters, shared with the training config: beyond them a
+// value is a typo or a hostile file (rank 10^8 would ask for petabytes; alpha 3e38 turns
+// every output into inf and then NaN).
+constexpr int64_t kMaxLoraRank = 65536;
+constexpr double kMaxLoraAlpha = 1e6;
+
 struct LoraConfig {
   int64_t r = 8;
   double lora_alpha = 8;
@@ -35,6 +41,8 @@ struct LoraConfig {
   // from rank_pattern / alpha_pattern matched against the full module name
   // ("model.layers.3.self_attn.q_proj").
   double scale_for(const std::string& module_name, int64_t tensor_rank) const;
+  // The rank the config gives a module: rank_pattern's when one matches, else r.
+  int64_t rank_for(const std::string& module_name) const;
   // Whether a module is targeted (by list suffix or regex) and in layers_to_transform.
   bool targets(const std::string& module_name, int64_t layer) const;
 };

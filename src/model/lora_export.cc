@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/atomic_file.h"
+#include "base/atomic_folder.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
 #include "tensor/quantize.h"
@@ -64,6 +65,12 @@ Status write_gguf_lora(const std::string& path, const LoraAdapter& ad, const Lla
 }
 
 Status write_peft_folder(const std::string& dir, const LoraAdapter& ad, const LlamaConfig& base) {
+  LIMARP_ASSIGN_OR_RETURN(AtomicFolder folder, AtomicFolder::create(dir));
+  LIMARP_TRY(write_peft_files(folder.path(), ad, base));
+  return folder.commit();
+}
+
+Status write_peft_files(const std::string& dir, const LoraAdapter& ad, const LlamaConfig& base) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_error("cannot create folder {}: {}", dir, ec.message());

@@ -12,6 +12,11 @@
 namespace limarp {
 
 Status write_gguf_lora(const std::string& path, const LoraAdapter& adapter, const LlamaConfig& base);
+// The PEFT folder `dir`, atomically: it appears only when complete (base/atomic_folder.h).
 Status write_peft_folder(const std::string& dir, const LoraAdapter& adapter, const LlamaConfig& base);
+// The same two files into an existing folder that holds other things (a training run's
+// output_dir, a checkpoint being written). adapter_config.json is written last, so a PEFT
+// loader never finds a config without its tensors.
+Status write_peft_files(const std::string& dir, const LoraAdapter& adapter, const LlamaConfig& base);
 
 }  // namespace limarp

@@ -43,25 +43,25 @@ Result<Vocab> Vocab::from_gguf_metadata(const Metadata& m, const std::string& so
   if (*model != "llama")
     return make_error("{}: tokenizer model {} is not supported (only SentencePiece \"llama\")", source, *model);
   const MetaValue* tokens = m.find("tokenizer.ggml.tokens");
-  if (!tokens || !tokens->as_array() || tokens->as_array()->elem_type != MetaType::kString)
+  if (!tokens || !tokens->as_array() || tokens->as_array()->elem_type() != MetaType::kString)
     return make_error("{}: tokenizer.ggml.tokens is missing or not a string array", source);
   Vocab v;
-  for (const auto& t : tokens->as_array()->items) v.pieces.push_back(*t.as_string());
+  v.pieces = tokens->as_array()->strings();
   const size_t n = v.pieces.size();
   v.scores.assign(n, 0.0f);
   v.types.assign(n, TokenType::kNormal);
   if (const MetaValue* s = m.find("tokenizer.ggml.scores")) {
     const MetaArray* a = s->as_array();
-    if (!a || a->items.size() != n || !(a->elem_type == MetaType::kF32 || a->elem_type == MetaType::kF64))
+    if (!a || a->size() != n || !(a->elem_type() == MetaType::kF32 || a->elem_type() == MetaType::kF64))
       return make_error("{}: tokenizer.ggml.scores must be {} floats", source, n);
-    for (size_t i = 0; i < n; ++i) v.scores[i] = static_cast<float>(*a->items[i].as_double());
+    for (size_t i = 0; i < n; ++i) v.scores[i] = static_cast<float>(*a->double_at(i));
   }
   if (const MetaValue* s = m.find("tokenizer.ggml.token_type")) {
     const MetaArray* a = s->as_array();
-    if (!a || a->items.size() != n || (!a->items.empty() && !a->items[0].is_integer()))
+    if (!a || a->size() != n || (!a->empty() && !a->int_at(0)))
       return make_error("{}: tokenizer.ggml.token_type must be {} integers", source, n);
     for (size_t i = 0; i < n; ++i) {
-      auto t = a->items[i].as_int();
+      auto t = a->int_at(i);
       if (!t || *t < 1 || *t > 6) return make_error("{}: token {} has unknown type {}", source, i, t.value_or(-1));
       v.types[i] = static_cast<TokenType>(*t);
     }

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/atomic_file.h"
+#include "base/atomic_folder.h"
 #include "base/json_util.h"
 #include "formats/safetensors.h"
 
@@ -13,6 +14,9 @@ namespace limarp::train {
 namespace {
 
 constexpr const char* kFormat = "limarp-checkpoint-1";
+// Steps, cursors and token counts beyond 2^53 are no real run's, and would overflow the
+// cursor arithmetic that follows.
+constexpr int64_t kMaxCount = int64_t{1} << 53;
 
 Status restore(Tensor& dst, const TensorStore& store, const std::string& name, const std::string& file) {
   const TensorView* t = store.find(name);
@@ -28,11 +32,8 @@ Status restore(Tensor& dst, const TensorStore& store, const std::string& name, c
 
 Status save_checkpoint(const std::string& dir, const ParameterSet& params, AdamW& optimizer, const TrainerState& state,
                        const std::function<Status(const std::string&)>& extra) {
-  const std::string temp = dir + ".partial";
-  std::error_code ec;
-  fs::remove_all(temp, ec);
-  fs::create_directories(temp, ec);
-  if (ec) return make_error("cannot create checkpoint folder {}: {}", temp, ec.message());
+  LIMARP_ASSIGN_OR_RETURN(AtomicFolder folder, AtomicFolder::create(dir));
+  const std::string& temp = folder.path();
   std::vector<OutTensor> values, moments;
   Json names = Json::array();
   for (size_t i = 0; i < params.size(); ++i) {
@@ -57,33 +58,36 @@ Status save_checkpoint(const std::string& dir, const ParameterSet& params, AdamW
   j["params"] = names;
   LIMARP_TRY(write_file_atomic((fs::path(temp) / "trainer_state.json").string(), j.dump(1) + "\n"));
   if (extra) LIMARP_TRY(extra(temp));
-  fs::remove_all(dir, ec);
-  fs::rename(temp, dir, ec);
-  if (ec) return make_error("cannot move checkpoint {} into place: {}", dir, ec.message());
-  return {};
+  return folder.commit().with_context("writing checkpoint");
 }
 
 Status load_checkpoint(const std::string& dir, ParameterSet& params, AdamW& optimizer, TrainerState& state) {
   const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
   LIMARP_ASSIGN_OR_RETURN(Json j, read_json_file(state_path));
-  if (!j.is_object() || j.value("format", "") != kFormat)
-    return make_error("{}: not a limarp checkpoint (format {})", state_path, j.is_object() ? j.value("format", "?") : "?");
-  try {
-    state.step = j.at("step").get<int64_t>();
-    state.micro_batch_cursor = j.at("micro_batch_cursor").get<int64_t>();
-    state.tokens_seen = j.value("tokens_seen", int64_t{0});
-    state.data_digest = j.at("data_digest").get<std::string>();
-    const Json& rng = j.at("rng");
-    if (!rng.is_array() || rng.size() != 4) return make_error("{}: rng must hold 4 values", state_path);
-    for (size_t i = 0; i < 4; ++i) state.rng[i] = std::stoull(rng[i].get<std::string>());
-    optimizer.set_steps_taken(j.at("adam_steps").get<int64_t>());
-    const Json& names = j.at("params");
-    if (names.size() != params.size())
-      return make_error("{}: the checkpoint holds {} parameters, this run trains {} — a different adapter or model?",
-                        state_path, names.size(), params.size());
-  } catch (const std::exception& e) {
-    return make_error("{}: malformed trainer state: {}", state_path, e.what());
+  // Every field through a typed accessor: a hand-edited or corrupted state names the field
+  // instead of throwing.
+  const std::string& src = state_path;
+  if (!j.is_object()) return make_error("{}: not a limarp checkpoint (not a JSON object)", src);
+  LIMARP_ASSIGN_OR_RETURN(std::string format, json_string(j, "format", src));
+  if (format != kFormat) return make_error("{}: not a limarp checkpoint (format {:?}, expected {:?})", src, format, kFormat);
+  LIMARP_ASSIGN_OR_RETURN(state.step, json_int_in(j, "step", src, 0, kMaxCount));
+  LIMARP_ASSIGN_OR_RETURN(state.micro_batch_cursor, json_int_in(j, "micro_batch_cursor", src, 0, kMaxCount));
+  state.tokens_seen = 0;
+  if (j.contains("tokens_seen")) {
+    LIMARP_ASSIGN_OR_RETURN(state.tokens_seen, json_int_in(j, "tokens_seen", src, 0, kMaxCount));
   }
+  LIMARP_ASSIGN_OR_RETURN(state.data_digest, json_string(j, "data_digest", src));
+  LIMARP_ASSIGN_OR_RETURN(const Json* rng, json_array(j, "rng", src));
+  if (rng->size() != 4) return make_error("{}: rng must hold 4 values, got {}", src, rng->size());
+  for (size_t i = 0; i < 4; ++i) {
+    LIMARP_ASSIGN_OR_RETURN(state.rng[i], json_u64_string((*rng)[i], fmt::format("{}: rng[{}]", src, i)));
+  }
+  LIMARP_ASSIGN_OR_RETURN(int64_t adam_steps, json_int_in(j, "adam_steps", src, 0, kMaxCount));
+  LIMARP_ASSIGN_OR_RETURN(const Json* names, json_array(j, "params", src));
+  if (names->size() != params.size())
+    return make_error("{}: the checkpoint holds {} parameters, this run trains {} — a different adapter or model?", src,
+                      names->size(), params.size());
+  optimizer.set_steps_taken(adam_steps);
   const std::string values_path = (fs::path(dir) / "params.safetensors").string();
   const std::string moments_path = (fs::path(dir) / "optimizer.safetensors").string();
   LIMARP_ASSIGN_OR_RETURN(TensorStore values, read_safetensors(values_path));

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/log.h"
+#include "base/mapped_file.h"
 
 namespace fs = std::filesystem;
 
@@ -19,8 +20,10 @@ void DatasetReport::add(const Sample& s) {
 
 Result<std::vector<std::string>> dataset_files(const std::string& path, const std::vector<std::string>& extensions) {
   std::error_code ec;
-  if (fs::is_regular_file(path, ec)) return std::vector<std::string>{path};
-  if (!fs::is_directory(path, ec)) return make_error("dataset path {} does not exist", path);
+  if (!fs::is_directory(path, ec)) {
+    LIMARP_TRY(check_regular_file(path));
+    return std::vector<std::string>{path};
+  }
   std::vector<std::string> files;
   for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {

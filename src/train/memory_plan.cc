@@ -1,5 +1,6 @@
 #include "train/memory_plan.h"
 
+#include "base/memory_size.h"
 #include "tensor/nf4_double_quant.h"
 
 namespace limarp::train {
@@ -8,13 +9,6 @@ namespace {
 uint64_t matrix_bytes(DType type, int64_t rows, int64_t cols) {
   auto b = row_bytes(type, cols);
   return static_cast<uint64_t>(rows) * (b ? *b : static_cast<uint64_t>(cols) * 2);
-}
-
-std::string human(uint64_t bytes) {
-  const double b = static_cast<double>(bytes);
-  if (b >= 1024.0 * 1024 * 1024) return fmt::format("{:.2f} GiB", b / (1024.0 * 1024 * 1024));
-  if (b >= 1024.0 * 1024) return fmt::format("{:.1f} MiB", b / (1024.0 * 1024));
-  return fmt::format("{:.1f} KiB", b / 1024.0);
 }
 
 }  // namespace
@@ -59,6 +53,15 @@ MemoryPlan plan_memory(const MemoryPlanInput& in) {
   return p;
 }
 
+Status check_memory_plan(const MemoryPlan& plan, std::optional<uint64_t> max_memory) {
+  const std::optional<uint64_t> limit = max_memory ? max_memory : available_memory();
+  if (!limit || plan.total() <= *limit) return {};
+  return make_error("the run needs {} but {} {} available:\n{}\n(smaller lora_r, micro_batch_size or sequence_len, "
+                    "gradient_checkpointing: true, or a larger --max-memory)",
+                    human_bytes(plan.total()), human_bytes(*limit), max_memory ? "is allowed by --max-memory" : "is",
+                    plan.describe());
+}
+
 std::string MemoryPlan::describe() const {
   return fmt::format(
       "{}\n"
@@ -68,8 +71,8 @@ std::string MemoryPlan::describe() const {
       "  AdamW moments (2 x f32)      {:>12}\n"
       "  activations per micro-batch  {:>12}\n"
       "  total                        {:>12}",
-      title, human(base_weights), human(trainable), trainable_count, human(gradients), human(optimizer),
-      human(activations), human(total()));
+      title, human_bytes(base_weights), human_bytes(trainable), trainable_count, human_bytes(gradients), human_bytes(optimizer),
+      human_bytes(activations), human_bytes(total()));
 }
 
 MemoryPlanInput card_run() {

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "model/llama_config.h"
 #include "model/tensor_names.h"
 #include "model/training_pass.h"
@@ -40,6 +42,9 @@ struct MemoryPlan {
 };
 
 MemoryPlan plan_memory(const MemoryPlanInput& in);
+// Refuses a plan larger than `max_memory`, or without one than the machine's available
+// memory, with the plan in the message; checked before anything large is allocated.
+Status check_memory_plan(const MemoryPlan& plan, std::optional<uint64_t> max_memory);
 // The card's first pass as Axolotl ran it, in limarp's arithmetic (f32 LoRA and
 // activations; gradient checkpointing on, as needed to fit).
 MemoryPlanInput card_run();

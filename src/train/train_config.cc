@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "base/mapped_file.h"
+#include "model/lora_config.h"
 #include "train/yaml_reader.h"
 
 namespace limarp::train {
@@ -60,6 +62,19 @@ struct Reader {
 Status check(bool ok, const std::string& src, std::string_view key, std::string_view rule, const std::string& got) {
   if (ok) return {};
   return make_error("{}: {} {}, got {}", src, key, rule, got);
+}
+
+// Bounds beyond any real run, so that products of these values (buffer sizes, step counts,
+// token cursors) cannot overflow; the memory plan then judges what fits this machine.
+constexpr int64_t kMaxSequenceLen = int64_t{1} << 20;
+constexpr int64_t kMaxMicroBatch = int64_t{1} << 16;
+constexpr int64_t kMaxMicroBatchTokens = int64_t{1} << 24;
+constexpr int64_t kMaxAccumulation = int64_t{1} << 16;
+constexpr int64_t kMaxSteps = int64_t{1} << 40;
+constexpr double kMaxEpochs = 1e6;
+
+Status check_int(int64_t v, int64_t lo, int64_t hi, const std::string& src, std::string_view key) {
+  return check(v >= lo && v <= hi, src, key, fmt::format("must be between {} and {}", lo, hi), std::to_string(v));
 }
 
 Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src, size_t index) {
@@ -214,9 +229,10 @@ Result<TrainConfig> parse_train_config(std::string_view yaml, const std::string&
   }
 
   LIMARP_TRY(r.get("lora_r", c.lora_r));
-  LIMARP_TRY(check(c.lora_r >= 1, src, "lora_r", "must be at least 1", std::to_string(c.lora_r)));
+  LIMARP_TRY(check_int(c.lora_r, 1, kMaxLoraRank, src, "lora_r"));
   LIMARP_TRY(r.get("lora_alpha", c.lora_alpha));
-  LIMARP_TRY(check(c.lora_alpha > 0, src, "lora_alpha", "must be positive", fmt::format("{}", c.lora_alpha)));
+  LIMARP_TRY(check(c.lora_alpha > 0 && c.lora_alpha <= kMaxLoraAlpha, src, "lora_alpha",
+                   fmt::format("must be positive and at most {}", kMaxLoraAlpha), fmt::format("{}", c.lora_alpha)));
   LIMARP_TRY(r.get("lora_dropout", c.lora_dropout));
   LIMARP_TRY(check(c.lora_dropout >= 0 && c.lora_dropout < 1, src, "lora_dropout", "must be in [0, 1)",
                    fmt::format("{}", c.lora_dropout)));
@@ -236,19 +252,21 @@ Result<TrainConfig> parse_train_config(std::string_view yaml, const std::string&
     return make_error("{}: lora_model_dir needs adapter: lora or qlora", src);
 
   LIMARP_TRY(r.get("sequence_len", c.sequence_len));
-  LIMARP_TRY(check(c.sequence_len >= 2, src, "sequence_len", "must be at least 2", std::to_string(c.sequence_len)));
+  LIMARP_TRY(check_int(c.sequence_len, 2, kMaxSequenceLen, src, "sequence_len"));
   LIMARP_TRY(r.get("sample_packing", c.sample_packing));
   LIMARP_TRY(r.get("train_on_inputs", c.train_on_inputs));
   LIMARP_TRY(r.get("micro_batch_size", c.micro_batch_size));
-  LIMARP_TRY(check(c.micro_batch_size >= 1, src, "micro_batch_size", "must be at least 1",
-                   std::to_string(c.micro_batch_size)));
+  LIMARP_TRY(check_int(c.micro_batch_size, 1, kMaxMicroBatch, src, "micro_batch_size"));
+  LIMARP_TRY(check(c.micro_batch_size * c.sequence_len <= kMaxMicroBatchTokens, src, "micro_batch_size x sequence_len",
+                   fmt::format("must be at most {} tokens", kMaxMicroBatchTokens),
+                   fmt::format("{} x {}", c.micro_batch_size, c.sequence_len)));
   LIMARP_TRY(r.get("gradient_accumulation_steps", c.gradient_accumulation_steps));
-  LIMARP_TRY(check(c.gradient_accumulation_steps >= 1, src, "gradient_accumulation_steps", "must be at least 1",
-                   std::to_string(c.gradient_accumulation_steps)));
+  LIMARP_TRY(check_int(c.gradient_accumulation_steps, 1, kMaxAccumulation, src, "gradient_accumulation_steps"));
   LIMARP_TRY(r.get("num_epochs", c.num_epochs));
-  LIMARP_TRY(check(c.num_epochs > 0, src, "num_epochs", "must be positive", fmt::format("{}", c.num_epochs)));
+  LIMARP_TRY(check(c.num_epochs > 0 && c.num_epochs <= kMaxEpochs, src, "num_epochs",
+                   fmt::format("must be positive and at most {}", kMaxEpochs), fmt::format("{}", c.num_epochs)));
   LIMARP_TRY(r.get("max_steps", c.max_steps));
-  LIMARP_TRY(check(c.max_steps >= 0, src, "max_steps", "must not be negative", std::to_string(c.max_steps)));
+  LIMARP_TRY(check_int(c.max_steps, 0, kMaxSteps, src, "max_steps"));
 
   LIMARP_TRY(r.get("learning_rate", c.learning_rate));
   LIMARP_TRY(check(c.learning_rate > 0 && c.learning_rate < 10, src, "learning_rate", "must be in (0, 10)",
@@ -268,7 +286,7 @@ Result<TrainConfig> parse_train_config(std::string_view yaml, const std::string&
     c.lr_scheduler = *s;
   }
   LIMARP_TRY(r.get("warmup_steps", c.warmup_steps));
-  LIMARP_TRY(check(c.warmup_steps >= 0, src, "warmup_steps", "must not be negative", std::to_string(c.warmup_steps)));
+  LIMARP_TRY(check_int(c.warmup_steps, 0, kMaxSteps, src, "warmup_steps"));
   LIMARP_TRY(r.get("warmup_ratio", c.warmup_ratio));
   LIMARP_TRY(check(c.warmup_ratio >= 0 && c.warmup_ratio < 1, src, "warmup_ratio", "must be in [0, 1)",
                    fmt::format("{}", c.warmup_ratio)));
@@ -277,16 +295,19 @@ Result<TrainConfig> parse_train_config(std::string_view yaml, const std::string&
     return make_error("{}: optimizer must be adamw_torch (or adamw_hf, adamw_torch_fused: the same AdamW), got '{}'",
                       src, c.optimizer);
   LIMARP_TRY(r.get("weight_decay", c.weight_decay));
-  LIMARP_TRY(check(c.weight_decay >= 0, src, "weight_decay", "must not be negative", fmt::format("{}", c.weight_decay)));
+  LIMARP_TRY(check(c.weight_decay >= 0 && c.weight_decay <= 10, src, "weight_decay", "must be between 0 and 10",
+                   fmt::format("{}", c.weight_decay)));
   LIMARP_TRY(r.get("max_grad_norm", c.max_grad_norm));
-  LIMARP_TRY(check(c.max_grad_norm >= 0, src, "max_grad_norm", "must not be negative (0 turns clipping off)",
+  LIMARP_TRY(check(c.max_grad_norm >= 0 && std::isfinite(c.max_grad_norm), src, "max_grad_norm",
+                   "must be finite and not negative (0 turns clipping off)",
                    fmt::format("{}", c.max_grad_norm)));
   LIMARP_TRY(r.get("adam_beta1", c.adam_beta1));
   LIMARP_TRY(r.get("adam_beta2", c.adam_beta2));
   LIMARP_TRY(r.get("adam_epsilon", c.adam_epsilon));
   for (auto [key, v] : {std::pair{"adam_beta1", c.adam_beta1}, {"adam_beta2", c.adam_beta2}})
     LIMARP_TRY(check(v >= 0 && v < 1, src, key, "must be in [0, 1)", fmt::format("{}", v)));
-  LIMARP_TRY(check(c.adam_epsilon > 0, src, "adam_epsilon", "must be positive", fmt::format("{}", c.adam_epsilon)));
+  LIMARP_TRY(check(c.adam_epsilon > 0 && c.adam_epsilon < 1, src, "adam_epsilon", "must be in (0, 1)",
+                   fmt::format("{}", c.adam_epsilon)));
 
   int64_t seed = static_cast<int64_t>(c.seed);
   LIMARP_TRY(r.get("seed", seed));
@@ -295,15 +316,15 @@ Result<TrainConfig> parse_train_config(std::string_view yaml, const std::string&
   LIMARP_TRY(r.get("output_dir", c.output_dir));
   LIMARP_TRY(check(!c.output_dir.empty(), src, "output_dir", "must not be empty", "''"));
   LIMARP_TRY(r.get("save_steps", c.save_steps));
-  LIMARP_TRY(check(c.save_steps >= 0, src, "save_steps", "must not be negative", std::to_string(c.save_steps)));
+  LIMARP_TRY(check_int(c.save_steps, 0, kMaxSteps, src, "save_steps"));
   LIMARP_TRY(r.get("val_set_size", c.val_set_size));
-  LIMARP_TRY(check(c.val_set_size >= 0 && (c.val_set_size < 1 || c.val_set_size == std::floor(c.val_set_size)), src,
+  LIMARP_TRY(check(c.val_set_size >= 0 && c.val_set_size <= static_cast<double>(kMaxSteps) && (c.val_set_size < 1 || c.val_set_size == std::floor(c.val_set_size)), src,
                    "val_set_size", "must be a fraction below 1 or a whole number of samples",
                    fmt::format("{}", c.val_set_size)));
   LIMARP_TRY(r.get("eval_steps", c.eval_steps));
-  LIMARP_TRY(check(c.eval_steps >= 0, src, "eval_steps", "must not be negative", std::to_string(c.eval_steps)));
+  LIMARP_TRY(check_int(c.eval_steps, 0, kMaxSteps, src, "eval_steps"));
   LIMARP_TRY(r.get("logging_steps", c.logging_steps));
-  LIMARP_TRY(check(c.logging_steps >= 1, src, "logging_steps", "must be at least 1", std::to_string(c.logging_steps)));
+  LIMARP_TRY(check_int(c.logging_steps, 1, kMaxSteps, src, "logging_steps"));
   LIMARP_TRY(r.get("gradient_checkpointing", c.gradient_checkpointing));
   if (r.has("bf16")) {
     if (root["bf16"].IsScalar() && root["bf16"].Scalar() == "auto") c.bf16 = false;
@@ -331,11 +352,9 @@ Result<TrainConfig> parse_train_config(std::string_view yaml, const std::string&
 }
 
 Result<TrainConfig> load_train_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot open training config {}", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_train_config(ss.str(), path);
+  LIMARP_ASSIGN_OR_RETURN(std::string text,
+                          read_text_file(path, size_t{16} << 20).with_context("training config"));
+  return parse_train_config(text, path);
 }
 
 }  // namespace limarp::train

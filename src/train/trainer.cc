@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/atomic_folder.h"
 #include "base/log.h"
 #include "base/rng.h"
 #include "base/thread_pool.h"
@@ -55,7 +56,55 @@ struct Trainer::Impl {
   }
 };
 
+namespace {
+
+// What this run will hold, from the config and the base alone: judged before the datasets,
+// the trainable parameters or the pass buffers are allocated.
+MemoryPlanInput plan_input(const TrainConfig& config, const LlamaModel& base, BaseQuantization quant,
+                           const LoraAdapter* continued) {
+  MemoryPlanInput in;
+  in.title = fmt::format("memory plan for this run ({}, {} tokens per micro-batch):",
+                         !config.is_lora() ? "full-parameter" : (quant == BaseQuantization::kAsStored ? "LoRA" : "QLoRA"),
+                         config.micro_batch_size * config.sequence_len);
+  in.model = base.config();
+  in.full = !config.is_lora();
+  in.quant = quant;
+  in.matrix_type = base.layer(0).wq.type;
+  in.embedding_type = base.weights().token_embd.type;
+  in.lora_rank = continued ? continued->max_rank() : config.lora_r;
+  if (continued) {
+    for (Projection p : kAllProjections)
+      for (int64_t l = 0; l < base.config().n_layers; ++l)
+        if (continued->pair(l, p)) {
+          in.lora_targets.push_back(p);
+          break;
+        }
+  } else {
+    in.lora_targets = config.lora_targets();
+  }
+  in.lora_dropout = config.lora_dropout > 0;
+  in.micro_batch_tokens = config.micro_batch_size * config.sequence_len;
+  in.checkpointing = config.gradient_checkpointing ? Checkpointing::kPerLayer : Checkpointing::kOff;
+  return in;
+}
+
+}  // namespace
+
 Status Trainer::Impl::setup() {
+  const LlamaModel& base = bundle.model;
+  const BaseQuantization quant = config.adapter == AdapterKind::kQlora
+                                     ? (config.double_quant ? BaseQuantization::kNF4DoubleQuant : BaseQuantization::kNF4)
+                                     : BaseQuantization::kAsStored;
+  std::optional<LoraAdapter> continued;
+  if (config.is_lora() && !config.lora_model_dir.empty()) {
+    LIMARP_ASSIGN_OR_RETURN(LoraAdapter adapter, LoraAdapter::load(config.lora_model_dir, base));
+    continued = std::move(adapter);
+  }
+  memory = plan_memory(plan_input(config, base, quant, continued ? &*continued : nullptr));
+  log::info("{}", memory.describe());
+  log::info("{}", plan_memory(card_run()).describe());
+  LIMARP_TRY(check_memory_plan(memory, options.max_memory).with_context(config.source));
+
   const Tokenizer& tok = *bundle.tokenizer;
   std::vector<DatasetReport> reports;
   LIMARP_ASSIGN_OR_RETURN(std::vector<Sample> samples, load_datasets(config, tok, reports));
@@ -72,15 +121,11 @@ Status Trainer::Impl::setup() {
   std::tie(train_samples, val_samples) = split_validation(std::move(samples), config.val_set_size, config.seed);
   if (train_samples.empty()) return make_error("{}: the datasets yield no training samples", config.source);
 
-  const LlamaModel& base = bundle.model;
-  const BaseQuantization quant = config.adapter == AdapterKind::kQlora
-                                     ? (config.double_quant ? BaseQuantization::kNF4DoubleQuant : BaseQuantization::kNF4)
-                                     : BaseQuantization::kAsStored;
   if (!config.is_lora()) {
     LIMARP_ASSIGN_OR_RETURN(TrainableModel tm, TrainableModel::full(base));
     model = std::make_unique<TrainableModel>(std::move(tm));
-  } else if (!config.lora_model_dir.empty()) {
-    LIMARP_ASSIGN_OR_RETURN(LoraAdapter adapter, LoraAdapter::load(config.lora_model_dir, base));
+  } else if (continued) {
+    const LoraAdapter& adapter = *continued;
     if (adapter.max_rank() != config.lora_r || adapter.config().lora_alpha != config.lora_alpha)
       log::warn("{}: continuing {} with its own rank {} and alpha {} (the config says r {}, alpha {})", config.source,
                 config.lora_model_dir, adapter.max_rank(), adapter.config().lora_alpha, config.lora_r,
@@ -118,24 +163,6 @@ Status Trainer::Impl::setup() {
   schedule.warmup_steps = config.warmup_steps > 0 ? config.warmup_steps
                                                   : static_cast<int64_t>(std::ceil(config.warmup_ratio * static_cast<double>(total_steps)));
 
-  MemoryPlanInput in;
-  in.title = fmt::format("memory plan for this run ({}, {} tokens per micro-batch):",
-                         model->is_full() ? "full-parameter" : (quant == BaseQuantization::kAsStored ? "LoRA" : "QLoRA"),
-                         config.micro_batch_size * config.sequence_len);
-  in.model = model->config();
-  in.full = model->is_full();
-  in.quant = quant;
-  in.matrix_type = base.layer(0).wq.type;
-  in.embedding_type = base.weights().token_embd.type;
-  in.lora_rank = model->max_lora_rank();
-  for (Projection p : kAllProjections)
-    if (model->lora_slot(0, p).active()) in.lora_targets.push_back(p);
-  in.lora_dropout = config.lora_dropout > 0;
-  in.micro_batch_tokens = config.micro_batch_size * config.sequence_len;
-  in.checkpointing = pass_options.checkpointing;
-  memory = plan_memory(in);
-  log::info("{}", memory.describe());
-  log::info("{}", plan_memory(card_run()).describe());
   log::info("training {} samples ({} micro-batches per epoch, {} for validation): {} steps of {} x {}; {}", train_samples.size(),
             per_epoch, val_samples.size(), total_steps, config.micro_batch_size, config.gradient_accumulation_steps,
             model->is_full() ? fmt::format("{} parameters", model->params().elements())
@@ -165,7 +192,7 @@ Status Trainer::Impl::save(const std::string& dir) {
   if (!model->is_full())
     extra = [&](const std::string& temp) -> Status {
       LIMARP_ASSIGN_OR_RETURN(LoraAdapter adapter, model->to_adapter(bundle.model));
-      return write_peft_folder(temp, adapter, bundle.model.config());
+      return write_peft_files(temp, adapter, bundle.model.config());
     };
   return save_checkpoint(dir, model->params(), *optimizer, state, extra);
 }
@@ -173,7 +200,7 @@ Status Trainer::Impl::save(const std::string& dir) {
 Status Trainer::Impl::write_outputs(TrainSummary& summary) {
   if (!model->is_full()) {
     LIMARP_ASSIGN_OR_RETURN(LoraAdapter adapter, model->to_adapter(bundle.model));
-    LIMARP_TRY(write_peft_folder(config.output_dir, adapter, bundle.model.config()));
+    LIMARP_TRY(write_peft_files(config.output_dir, adapter, bundle.model.config()));
     summary.output = config.output_dir;
     return {};
   }
@@ -219,6 +246,7 @@ Result<TrainSummary> Trainer::run() {
   if (!bench) {
     fs::create_directories(c.output_dir, ec);
     if (ec) return make_error("cannot create output_dir {}: {}", c.output_dir, ec.message());
+    clean_stale_temporaries(c.output_dir);  // checkpoints of a killed run
     const std::string log_path = (fs::path(c.output_dir) / "train_log.jsonl").string();
     m.log_file = std::fopen(log_path.c_str(), m.state.step > 0 ? "a" : "w");
     if (!m.log_file) return make_error("cannot write {}", log_path);

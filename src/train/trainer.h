@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,7 @@ struct TrainerOptions {
   int64_t benchmark_steps = 0;     // > 0: time this many steps after one warm-up step; write nothing
   std::function<bool()> stop_requested;  // polled after every step (Ctrl-C)
   bool progress = true;
+  std::optional<uint64_t> max_memory;    // refuse a larger memory plan (default: the machine's available memory)
 };
 
 struct TrainSummary {

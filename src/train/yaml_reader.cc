@@ -1,7 +1,6 @@
 #include "train/yaml_reader.h"
 
-#include <fstream>
-#include <sstream>
+#include "base/mapped_file.h"
 
 namespace limarp::train {
 namespace {
@@ -9,7 +8,7 @@ namespace {
 constexpr size_t kMaxYamlBytes = size_t{64} << 20;
 
 std::string shown(const YAML::Node& node) {
-  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  if (node.IsScalar()) return "'" + node.Scalar().substr(0, 80) + "'";
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a mapping";
   return "nothing";
@@ -27,11 +26,8 @@ Result<YAML::Node> parse_yaml(std::string_view text, const std::string& source) 
 }
 
 Result<YAML::Node> read_yaml_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot open {}", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_yaml(ss.str(), path);
+  LIMARP_ASSIGN_OR_RETURN(std::string text, read_text_file(path, kMaxYamlBytes));
+  return parse_yaml(text, path);
 }
 
 Result<int64_t> yaml_int(const YAML::Node& node, const std::string& source, std::string_view key) {

@@ -106,7 +106,7 @@ TEST(Gguf, FilesFromLlamaCppRead) {
   LIMARP_ASSET(stories, "stories260K/stories260K.gguf");
   auto v = read_gguf(vocab);
   ASSERT_TRUE(v.ok()) << v.error().message();
-  EXPECT_EQ(v->metadata.find("tokenizer.ggml.tokens")->as_array()->items.size(), 32000u);
+  EXPECT_EQ(v->metadata.find("tokenizer.ggml.tokens")->as_array()->size(), 32000u);
   auto t = read_gguf(tiny);
   ASSERT_TRUE(t.ok()) << t.error().message();
   EXPECT_GT(t->size(), 0u);
