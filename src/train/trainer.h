@@ -19,6 +19,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "model/rope_options.h"
 #include "train/memory_plan.h"
 #include "train/train_config.h"
 
@@ -30,6 +31,9 @@ struct TrainerOptions {
   int64_t benchmark_steps = 0;     // > 0: time this many steps after one warm-up step; write nothing
   std::function<bool()> stop_requested;  // polled after every step (Ctrl-C)
   bool progress = true;
+  // RoPE scaling to train with (the same options as inference). Never automatic: an adapter
+  // is trained with the rotary frequencies asked for, so inference must ask for the same.
+  RopeOverrides rope;
 };
 
 struct TrainSummary {

@@ -101,9 +101,10 @@ TEST(Session, ShiftedKeysEqualKeysRotatedAtTheNewPosition) {
     for (auto& v : values) v = static_cast<float>(rng.normal());
     // Fill layer 0 with keys rotated for positions 0..15.
     std::vector<float> cs(static_cast<size_t>(hd));
+    const RopeFrequencies freq = c.rope_frequencies();
     for (int64_t p = 0; p < 16; ++p) {
       std::copy(raw.begin() + p * kv, raw.begin() + (p + 1) * kv, rotated.begin() + p * kv);
-      kernels::rope_cos_sin(cs.data(), p, hd, c.rope_theta);
+      kernels::rope_cos_sin(cs.data(), p, freq.inv_freq.data(), hd);
       kernels::rope_apply(rotated.data() + p * kv, cs.data(), c.n_kv_heads, hd, c.rope_layout);
     }
     cache.store(0, 0, 16, rotated.data(), values.data());
@@ -115,7 +116,7 @@ TEST(Session, ShiftedKeysEqualKeysRotatedAtTheNewPosition) {
       if (p >= 3 && p < 8) continue;
       const int64_t now = p < 3 ? p : p - 5;
       std::vector<float> want(raw.begin() + p * kv, raw.begin() + (p + 1) * kv);
-      kernels::rope_cos_sin(cs.data(), now, hd, c.rope_theta);
+      kernels::rope_cos_sin(cs.data(), now, freq.inv_freq.data(), hd);
       kernels::rope_apply(want.data(), cs.data(), c.n_kv_heads, hd, c.rope_layout);
       cache.read_key(0, now, got.data());
       for (int64_t i = 0; i < kv; ++i) ASSERT_NEAR(got[i], want[static_cast<size_t>(i)], tolerance) << p;
