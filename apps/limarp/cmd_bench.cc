@@ -28,6 +28,7 @@ struct BenchOptions {
   int reps = 3;
   int threads = 1;
   bool json = false, skip_bandwidth = false, no_repack = false;
+  RopeOverrides rope;
 };
 
 struct Stats {
@@ -55,8 +56,12 @@ uint64_t bytes_per_token(const LlamaModel& m) {
   return b;
 }
 
+// The cache a run needs: the depth plus the longest test and one token.
+int64_t bench_context(const BenchOptions& o) { return o.depth + std::max(o.prompt, o.gen) + 1; }
+
 Status run_bench(const BenchOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(o.model));
+  LIMARP_TRY(configure_rope(model, o.rope, bench_context(o)));
   const int64_t repacked = o.no_repack ? 0 : model.interleave_for_decode();
   const LlamaConfig& c = model.config();
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, model));
@@ -70,7 +75,7 @@ Status run_bench(const BenchOptions& o) {
     return t;
   };
   const int64_t warmup_tokens = std::min<int64_t>(o.prompt > 0 ? o.prompt : 8, 32);
-  const int64_t ctx = std::max(o.depth + std::max(o.prompt, o.gen) + 1, warmup_tokens);
+  const int64_t ctx = std::max(bench_context(o), warmup_tokens);
   KvCache cache(c, ctx, o.kv_type);
   std::vector<float> logits;
   std::fprintf(stderr, "bench: %s\n  %s, %s, %.2f GiB\n  %s, %d threads\n", o.model.c_str(), c.describe().c_str(),
@@ -182,6 +187,7 @@ void register_bench(CLI::App& root, RunState& state) {
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
   add_kv_type_option(*cmd, o->kv_type);
+  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_bench(*o)); });
 }
 

@@ -33,6 +33,7 @@ struct ChatOptions {
   bool no_shift = false, no_trim = false;
   SamplerCliOptions sampler;
   int threads = 1;
+  RopeOverrides rope;
 };
 
 constexpr const char* kHelp =
@@ -200,6 +201,7 @@ Status run_chat(const ChatOptions& o) {
   auto interrupted = watch_interrupts();  // before any thread exists, so all inherit the mask
   LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack}));
+  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   ChatSettings settings;
   settings.context = o.ctx;
@@ -263,6 +265,7 @@ void register_chat(CLI::App& root, RunState& state) {
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
   add_kv_type_option(*cmd, o->kv_type);
+  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_chat(*o)); });
 }
 

@@ -26,11 +26,13 @@ struct EvalLengthOptions {
   bool deep = false, json = false;
   SamplerCliOptions sampler;
   int threads = 1;
+  RopeOverrides rope;
 };
 
 Status run_eval_length(const EvalLengthOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack}));
+  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   LIMARP_ASSIGN_OR_RETURN(std::vector<ChatState> all, load_limarp_conversations(o.chats));
   std::vector<ChatState> chats;
@@ -81,6 +83,7 @@ void register_eval_length(CLI::App& root, RunState& state) {
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
   add_kv_type_option(*cmd, o->kv_type);
+  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_eval_length(*o)); });
 }
 

@@ -27,17 +27,19 @@ struct GenerateCliOptions {
   uint64_t seed = 0;
   bool seed_given = false, json = false, no_bos = false;
   int threads = 1;
+  RopeOverrides rope;
 };
 
 Status run_generate(const GenerateCliOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack}));
+  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
   const LlamaModel& model = bundle.model;
   const Tokenizer& tok = *bundle.tokenizer;
   log::info("model: {} ({})", model.config().describe(), model.weight_type_name());
 
   std::vector<int32_t> prompt = tok.encode(o.prompt, {.add_bos = !o.no_bos});
   if (prompt.empty()) prompt.push_back(tok.bos());
-  const int64_t ctx = o.ctx > 0 ? o.ctx : model.config().context_length;
+  const int64_t ctx = o.ctx > 0 ? o.ctx : model.config().usable_context();
   if (static_cast<int64_t>(prompt.size()) >= ctx)
     return make_error("the prompt has {} tokens; the context holds {}", prompt.size(), ctx);
 
@@ -89,7 +91,7 @@ void register_generate(CLI::App& root, RunState& state) {
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text (empty: start from BOS)");
   cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE] (PEFT folder or GGUF LoRA); repeatable");
   cmd->add_option("-n,--n-predict", o->n, "Tokens to generate at most")->capture_default_str();
-  cmd->add_option("-c,--ctx", o->ctx, "Context length (default: the model's)");
+  cmd->add_option("-c,--ctx", o->ctx, "Context length (default: the model's, times its RoPE scaling)");
   cmd->add_option("--temperature,--temp", o->temperature, "Temperature; 0 = greedy")->capture_default_str();
   cmd->add_option("--top-k", o->top_k, "Top-k; 0 = off")->capture_default_str();
   cmd->add_option("--top-p", o->top_p, "Top-p; 1 = off")->capture_default_str();
@@ -101,6 +103,7 @@ void register_generate(CLI::App& root, RunState& state) {
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
   add_kv_type_option(*cmd, o->kv_type);
+  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_generate(*o)); });
 }
 

@@ -20,10 +20,12 @@ struct PerplexityCliOptions {
   int64_t ctx = 512, stride = 0, max_tokens = 0;
   bool json = false;
   int threads = 1;
+  RopeOverrides rope;
 };
 
 Status run_perplexity(const PerplexityCliOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack}));
+  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   LIMARP_ASSIGN_OR_RETURN(std::string text, read_text_file(o.file));
   std::vector<int32_t> tokens = bundle.tokenizer->encode(text);
@@ -31,7 +33,7 @@ Status run_perplexity(const PerplexityCliOptions& o) {
   ThreadPool pool(o.threads);
   Forward forward(bundle.model, pool);
   PerplexityOptions p;
-  p.context = std::min<int64_t>(o.ctx, bundle.model.config().context_length);
+  p.context = std::min<int64_t>(o.ctx, bundle.model.config().usable_context());
   p.kv_type = o.kv_type;
   p.stride = o.stride;
   p.adapter = adapters.empty() ? nullptr : &adapters;
@@ -66,6 +68,7 @@ void register_perplexity(CLI::App& root, RunState& state) {
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
   add_kv_type_option(*cmd, o->kv_type);
+  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_perplexity(*o)); });
 }
 

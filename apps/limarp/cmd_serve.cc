@@ -39,6 +39,7 @@ struct ServeOptions {
   bool no_shift = false;
   SamplerCliOptions sampler;
   int threads = 1;
+  RopeOverrides rope;
 };
 
 bool is_loopback(const std::string& host) {
@@ -126,13 +127,14 @@ Status run_serve(const ServeOptions& o) {
 
   LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack}));
+  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
   LIMARP_ASSIGN_OR_RETURN(std::vector<LoadedAdapter> adapters, load_adapter_list(o.loras, bundle.model));
   auto registry = std::make_unique<server::LoraRegistry>();
   for (auto& a : adapters) registry->add(a.spec.path, a.adapter, a.spec.scale);
   ThreadPool pool(o.threads);
   const std::string name = o.alias.empty() ? std::filesystem::path(model_path).filename().replace_extension().string() : o.alias;
   const LlamaConfig& c = bundle.model.config();
-  const int64_t ctx = o.ctx > 0 ? o.ctx : c.context_length;
+  const int64_t ctx = o.ctx > 0 ? o.ctx : c.usable_context();
   const double kv_mib = static_cast<double>(KvCache::bytes_for(c.n_layers, c.kv_dim(), ctx, o.kv_type)) / (1 << 20);
   server.attach(bundle.model, *bundle.tokenizer, pool, std::move(registry), name);
   signal.ready();
@@ -157,7 +159,7 @@ void register_serve(CLI::App& root, RunState& state) {
   cmd->add_option("--host", o->host, "Address to listen on; a non-loopback address exposes the server")->capture_default_str();
   cmd->add_option("--port", o->port, "Port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--slots", o->slots, "Parallel generation slots (each has its own KV cache)")->capture_default_str()->check(CLI::Range(1, 256));
-  cmd->add_option("-c,--ctx", o->ctx, "Context per slot (default: the model's)");
+  cmd->add_option("-c,--ctx", o->ctx, "Context per slot (default: the model's, times its RoPE scaling)");
   cmd->add_option("--api-key", o->api_key, "Require Authorization: Bearer KEY on every API route (also $LIMARP_API_KEY)")
       ->envname("LIMARP_API_KEY");
   cmd->add_option("--cors", o->cors, "Allow browser requests from this origin (\"*\": any); repeatable");
@@ -206,6 +208,7 @@ See docs/server.md.)");
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
   add_kv_type_option(*cmd, o->kv_type);
+  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_serve(*o)); });
 }
 

@@ -36,6 +36,7 @@ struct TrainCliOptions {
   int threads = 1;
   int64_t benchmark = 0;
   bool no_progress = false;
+  RopeOverrides rope;
 };
 
 Status run_train(const TrainCliOptions& o) {
@@ -48,6 +49,7 @@ Status run_train(const TrainCliOptions& o) {
     LIMARP_ASSIGN_OR_RETURN(options.max_memory, parse_memory_size(o.max_memory).with_context("--max-memory"));
   }
   options.progress = !o.no_progress;
+  options.rope = o.rope;
   options.stop_requested = [] { return g_stop_requested != 0; };
   LIMARP_ASSIGN_OR_RETURN(auto trainer, train::Trainer::create(std::move(config), options));
   g_stop_requested = 0;
@@ -85,6 +87,7 @@ void register_train(CLI::App& root, RunState& state) {
       ->type_name("SIZE");
   cmd->add_flag("--no-progress", o->no_progress, "No progress bar on stderr");
   add_threads_option(*cmd, o->threads);
+  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_train(*o)); });
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "base/status.h"
+#include "model/llama_model.h"
+#include "model/rope_options.h"
 #include "tensor/dtype.h"
 
 namespace limarp::cli {
@@ -27,6 +29,12 @@ void add_repack_option(CLI::App& app, bool& no_repack);
 
 // Adds --kv-type f16|f32: the KV cache's element type, f16 unless asked.
 void add_kv_type_option(CLI::App& app, DType& type);
+
+// Adds the RoPE options (--rope-scaling, --rope-scale, --rope-freq-base, --rope-freq-scale,
+// --yarn-*, --ropeconfig) of every command that runs a model.
+void add_rope_options(CLI::App& app, RopeOverrides& o);
+// Applies them for a run of ctx tokens (0: the model's default) and logs the RoPE in use.
+Status configure_rope(LlamaModel& model, const RopeOverrides& o, int64_t ctx);
 
 void register_info(CLI::App& root, RunState& state);
 void register_convert(CLI::App& root, RunState& state);

@@ -44,7 +44,7 @@ ChatSession::ChatSession(const LlamaModel& model, const Tokenizer& tokenizer, Th
     : model_(model),
       tok_(tokenizer),
       forward_(model, pool),
-      session_(model, settings.context > 0 ? settings.context : model.config().context_length, settings.kv_type),
+      session_(model, settings.context > 0 ? settings.context : model.config().usable_context(), settings.kv_type),
       settings_(std::move(settings)),
       rng_(make_sampler_rng(settings_.sampler)),
       adapter_(adapter) {

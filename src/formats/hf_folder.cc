@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "formats/hf_rope_scaling.h"
 #include "formats/pytorch_zip.h"
 #include "formats/safetensors.h"
 
@@ -15,8 +16,6 @@ Status hf_config_to_metadata(const Json& config, const std::string& source, Meta
   if (!config.is_object()) return make_error("{}: not a JSON object", source);
   if (auto it = config.find("model_type"); it != config.end() && it->is_string() && *it != "llama")
     return make_error("{}: model_type {} is not supported (only llama)", source, it->dump());
-  if (auto it = config.find("rope_scaling"); it != config.end() && !it->is_null())
-    return make_error("{}: rope_scaling {} is not supported", source, it->dump());
   LIMARP_ASSIGN_OR_RETURN(int64_t dim, json_int(config, "hidden_size", source));
   LIMARP_ASSIGN_OR_RETURN(int64_t hidden, json_int(config, "intermediate_size", source));
   LIMARP_ASSIGN_OR_RETURN(int64_t layers, json_int(config, "num_hidden_layers", source));
@@ -68,7 +67,7 @@ Status hf_config_to_metadata(const Json& config, const std::string& source, Meta
   m.set("llama.vocab_size", u32(vocab));
   m.set("limarp.tie_word_embeddings", MetaValue::boolean(tied));
   m.set("limarp.layout", MetaValue::str("hf"));
-  return {};
+  return hf_rope_scaling_to_metadata(config, source, m);
 }
 
 Json metadata_to_hf_config(const Metadata& m) {
@@ -90,7 +89,7 @@ Json metadata_to_hf_config(const Metadata& m) {
   c["torch_dtype"] = "float32";
   c["bos_token_id"] = 1;
   c["eos_token_id"] = 2;
-  c["rope_scaling"] = nullptr;
+  hf_rope_scaling_from_metadata(m, c);
   return c;
 }
 

@@ -4,13 +4,17 @@
 
 namespace limarp::kernels {
 
-void rope_cos_sin(float* cos_sin, int64_t pos, int64_t head_dim, float theta) {
+void rope_inv_freq(float* inv_freq, int64_t head_dim, float theta) {
+  for (int64_t i = 0; i < head_dim / 2; ++i)
+    inv_freq[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
+}
+
+void rope_cos_sin(float* cos_sin, int64_t pos, const float* inv_freq, int64_t head_dim, float mscale) {
   for (int64_t i = 0; i < head_dim / 2; ++i) {
-    // inv_freq in float, as reference implementations compute it, then the angle in double.
-    const float inv_freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
-    const double angle = static_cast<double>(pos) * static_cast<double>(inv_freq);
-    cos_sin[2 * i] = static_cast<float>(std::cos(angle));
-    cos_sin[2 * i + 1] = static_cast<float>(std::sin(angle));
+    const double angle = static_cast<double>(pos) * static_cast<double>(inv_freq[i]);
+    // Multiplying by exactly 1 leaves unscaled tables bit-identical to the unscaled formula.
+    cos_sin[2 * i] = static_cast<float>(std::cos(angle)) * mscale;
+    cos_sin[2 * i + 1] = static_cast<float>(std::sin(angle)) * mscale;
   }
 }
 

@@ -17,14 +17,21 @@ enum class RopeLayout { kInterleaved, kHalf };
 
 namespace kernels {
 
-// cos/sin tables for one position: cos_sin[2*i], cos_sin[2*i+1] for pair i < head_dim/2.
-// Angles are computed in double: pos * theta^(-2i/head_dim).
-void rope_cos_sin(float* cos_sin, int64_t pos, int64_t head_dim, float theta);
+// The unscaled inverse frequencies inv_freq[i] = theta^(-2i/head_dim), i < head_dim/2, in
+// float as reference implementations compute them. Scaled tables start from these
+// (model/rope_scaling.h).
+void rope_inv_freq(float* inv_freq, int64_t head_dim, float theta);
+
+// cos/sin tables for one position: cos_sin[2*i], cos_sin[2*i+1] for pair i < head_dim/2, both
+// times mscale (YaRN's attention factor; 1 otherwise). Angles are computed in double:
+// pos * inv_freq[i].
+void rope_cos_sin(float* cos_sin, int64_t pos, const float* inv_freq, int64_t head_dim, float mscale = 1.0f);
 
 // Rotates x[n_heads * head_dim] in place (one token) with a table from rope_cos_sin.
 template <typename F>
 void rope_apply(F* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout);
-// The inverse rotation (also the gradient of rope_apply).
+// The inverse rotation (also the gradient of rope_apply, with the same table: a table scaled
+// by mscale gives mscale times the inverse, which is that gradient).
 template <typename F>
 void rope_apply_inverse(F* x, const float* cos_sin, int64_t n_heads, int64_t head_dim, RopeLayout layout);
 

@@ -51,7 +51,10 @@ class StageTimer {
 }  // namespace
 
 Forward::Forward(const LlamaModel& model, ThreadPool& pool)
-    : model_(model), pool_(pool), profiling_(std::getenv("LIMARP_PROFILE") != nullptr) {}
+    : model_(model),
+      pool_(pool),
+      rope_freq_(model.config().rope_frequencies()),
+      profiling_(std::getenv("LIMARP_PROFILE") != nullptr) {}
 
 std::string Forward::Profile::describe() const {
   const double total = embed + norm + matmul + rope + attention + ffn_act + output;
@@ -98,7 +101,8 @@ Status Forward::eval(std::span<BatchItem> batch) {
     for (size_t t = 0; t < batch[i].tokens.size(); ++t) {
       const int64_t r = row_start_[i] + static_cast<int64_t>(t);
       kernels::weight_row(x + r * dim, embd ? *embd : model_.weights().token_embd, batch[i].tokens[t]);
-      kernels::rope_cos_sin(cs + r * hd, batch[i].cache->size() + static_cast<int64_t>(t), hd, c.rope_theta);
+      kernels::rope_cos_sin(cs + r * hd, batch[i].cache->size() + static_cast<int64_t>(t), rope_freq_.inv_freq.data(),
+                            hd, rope_freq_.mscale);
     }
   }
 

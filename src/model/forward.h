@@ -69,6 +69,7 @@ class Forward {
 
   const LlamaModel& model_;
   ThreadPool& pool_;
+  RopeFrequencies rope_freq_;  // fixed for the model's life: the config is set before any pass
   bool profiling_ = false;
   Profile profile_;
   // Scratch, reused across calls: [rows, width].

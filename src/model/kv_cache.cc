@@ -53,8 +53,11 @@ Status KvCache::shift_out(int64_t begin, int64_t end, const LlamaConfig& config)
   if (removed == 0) return {};
   // A key rotated for position p becomes one for p - removed by rotating back by `removed`:
   // rotations compose, so R(p - d) = R(-d) R(p). Rotated in f32; an f16 key is rounded once more.
+  // Every scaling keeps one constant frequency per pair, so this holds for them too; YaRN's
+  // attention factor scales the key once, at store time, and must not be applied again here.
   std::vector<float> cs(static_cast<size_t>(head_dim_)), row(static_cast<size_t>(head_dim_));
-  kernels::rope_cos_sin(cs.data(), removed, head_dim_, config.rope_theta);
+  const RopeFrequencies freq = config.rope_frequencies();
+  kernels::rope_cos_sin(cs.data(), removed, freq.inv_freq.data(), head_dim_, 1.0f);
   const size_t moved = static_cast<size_t>(size_ - end) * row_bytes();
   for (int64_t l = 0; l < n_layers_; ++l)
     for (int64_t h = 0; h < n_kv_heads_; ++h) {

@@ -2,11 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace limarp {
 
 int64_t LlamaConfig::parameter_count() const {
   const int64_t per_layer = 2 * dim + dim * dim * 2 + kv_dim() * dim * 2 + 3 * dim * hidden_dim;
   return vocab_size * dim * (tied_output ? 1 : 2) + dim + n_layers * per_layer;
+}
+
+int64_t LlamaConfig::usable_context() const {
+  if (!rope_scaling.active() || rope_scaling.factor <= 1) return context_length;
+  const double scaled = static_cast<double>(rope_scaling.original(context_length)) * rope_scaling.factor;
+  return std::max(context_length, static_cast<int64_t>(std::llround(scaled)));
 }
 
 Status LlamaConfig::validate() const {
@@ -26,7 +35,7 @@ Status LlamaConfig::validate() const {
   if (head_dim() % 2 != 0) return make_error("head size {} is odd; rotary embeddings need pairs", head_dim());
   if (!(norm_eps > 0 && norm_eps < 1)) return make_error("rms_norm_eps {} is out of range", norm_eps);
   if (!(rope_theta > 1)) return make_error("rope freq_base {} is out of range", rope_theta);
-  return {};
+  return rope_scaling.validate();
 }
 
 Result<LlamaConfig> LlamaConfig::from_metadata(const Metadata& m, const std::string& source) {
@@ -52,6 +61,7 @@ Result<LlamaConfig> LlamaConfig::from_metadata(const Metadata& m, const std::str
   if (auto rd = m.get_int("llama.rope.dimension_count"); rd && c.n_heads > 0 && *rd != c.dim / c.n_heads)
     return make_error("{}: partial rotary (dimension_count {} of head size {}) is not supported", source, *rd,
                       c.dim / c.n_heads);
+  LIMARP_ASSIGN_OR_RETURN(c.rope_scaling, rope_scaling_from_metadata(m, source));
   if (m.get_string("limarp.layout").value_or("") == "hf") c.rope_layout = RopeLayout::kHalf;
   return c;
 }
@@ -69,13 +79,15 @@ void LlamaConfig::to_metadata(Metadata& m) const {
   m.set("llama.attention.layer_norm_rms_epsilon", MetaValue::f32(norm_eps));
   m.set("llama.rope.freq_base", MetaValue::f32(rope_theta));
   m.set("llama.vocab_size", u32(vocab_size));
+  rope_scaling_to_metadata(rope_scaling, m);
 }
 
 std::string LlamaConfig::describe() const {
   return fmt::format("llama: dim {}, ffn {}, {} layers, {} heads ({} kv, head size {}), vocab {}, context {}, "
-                     "eps {}, rope theta {}{}; {:.2f} M parameters",
+                     "eps {}, rope theta {}{}{}; {:.2f} M parameters",
                      dim, hidden_dim, n_layers, n_heads, n_kv_heads, head_dim(), vocab_size, context_length,
-                     norm_eps, rope_theta, tied_output ? ", tied output" : "",
+                     norm_eps, rope_theta, rope_scaling.active() ? ", rope scaling " + rope_scaling.describe() : "",
+                     tied_output ? ", tied output" : "",
                      static_cast<double>(parameter_count()) / 1e6);
 }
 

@@ -8,6 +8,7 @@
 #include "base/status.h"
 #include "formats/metadata.h"
 #include "kernels/rope.h"
+#include "model/rope_scaling.h"
 
 namespace limarp {
 
@@ -21,12 +22,20 @@ struct LlamaConfig {
   int64_t context_length = 0; // trained context
   float norm_eps = 1e-5f;
   float rope_theta = 10000.0f;
+  RopeScaling rope_scaling;   // none unless the file or the command line asks
   RopeLayout rope_layout = RopeLayout::kInterleaved;
   bool tied_output = false;   // output matrix shared with the token embedding
 
   int64_t head_dim() const { return dim / n_heads; }
   int64_t kv_dim() const { return head_dim() * n_kv_heads; }
   int64_t parameter_count() const;
+  // The rotary table every forward pass, backward pass and cache shift uses.
+  RopeFrequencies rope_frequencies() const {
+    return limarp::rope_frequencies(rope_scaling, rope_theta, head_dim(), context_length);
+  }
+  // The context a run gets when it asks for none: the trained one, or what the scaling extends
+  // the original context to.
+  int64_t usable_context() const;
 
   Status validate() const;
   static Result<LlamaConfig> from_metadata(const Metadata& m, const std::string& source);

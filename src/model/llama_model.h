@@ -16,6 +16,7 @@
 #include "formats/tensor_store.h"
 #include "model/llama_config.h"
 #include "model/quant_recipe.h"
+#include "model/rope_options.h"
 #include "model/tensor_names.h"
 #include "tensor/tensor.h"
 
@@ -53,6 +54,11 @@ class LlamaModel {
   static Result<LlamaModel> from_store(TensorStore store);
 
   const LlamaConfig& config() const { return config_; }
+  // RoPE for a run (model/rope_options.h): call before building any Forward or TrainingPass,
+  // which take their rotary tables from the config once. Returns the line to log.
+  Result<std::string> apply_rope_overrides(const RopeOverrides& o, int64_t run_context) {
+    return limarp::apply_rope_overrides(config_, o, run_context);
+  }
   const LlamaWeights& weights() const { return weights_; }
   const LayerWeights& layer(int64_t i) const { return weights_.layers[static_cast<size_t>(i)]; }
   const TensorStore& store() const { return *store_; }

@@ -74,7 +74,7 @@ constexpr int64_t kRowGrain = 32;
 }  // namespace
 
 TrainingPass::TrainingPass(TrainableModel& model, ThreadPool& pool, TrainingPassOptions options)
-    : model_(model), pool_(pool), options_(options) {
+    : model_(model), pool_(pool), options_(options), rope_freq_(model.config().rope_frequencies()) {
   const int64_t L = model_.config().n_layers;
   x_in_.resize(static_cast<size_t>(L + 1));
   acts_.resize(options_.checkpointing == Checkpointing::kPerLayer ? 1 : static_cast<size_t>(L));
@@ -296,7 +296,8 @@ double TrainingPass::forward(const TrainBatch& batch, PassMode mode, float grad_
   size_buffers(N);
   if (options_.lora_precision == LoraPrecision::kBF16) round_lora_factors();
   for (const SequenceSpan& s : batch.sequences)
-    for (int64_t t = 0; t < s.length; ++t) kernels::rope_cos_sin(&cos_sin_[(s.start + t) * hd], t, hd, c.rope_theta);
+    for (int64_t t = 0; t < s.length; ++t)
+      kernels::rope_cos_sin(&cos_sin_[(s.start + t) * hd], t, rope_freq_.inv_freq.data(), hd, rope_freq_.mscale);
   kernels::embedding_forward(x_in_[0].data(), model_.weights().token_embd, batch.tokens.data(), N);
   for (int64_t l = 0; l < L; ++l)
     layer_forward(l, acts_for(l), x_in_[static_cast<size_t>(l)].data(), x_in_[static_cast<size_t>(l + 1)].data(), batch,

@@ -137,6 +137,7 @@ class TrainingPass {
   TrainableModel& model_;
   ThreadPool& pool_;
   TrainingPassOptions options_;
+  RopeFrequencies rope_freq_;  // the same scaled table as inference (model/rope_scaling.h)
   uint64_t seed_ = 0;
   int64_t n_rows_ = 0;
 

@@ -66,7 +66,7 @@ Scheduler::Scheduler(const LlamaModel& model, const Tokenizer& tokenizer, Thread
       forward_(model, pool),
       adapters_(std::move(adapters)),
       options_(options),
-      context_(options.context > 0 ? options.context : model.config().context_length),
+      context_(options.context > 0 ? options.context : model.config().usable_context()),
       token_texts_(token_text_table(tokenizer)) {
   const int n = std::max(1, options_.slots);
   for (int i = 0; i < n; ++i) {

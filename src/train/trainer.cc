@@ -213,6 +213,14 @@ Status Trainer::Impl::write_outputs(TrainSummary& summary) {
 
 Result<std::unique_ptr<Trainer>> Trainer::create(TrainConfig config, TrainerOptions options) {
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(config.base_model, {config.tokenizer, true}));
+  options.rope.automatic = false;
+  LIMARP_ASSIGN_OR_RETURN(std::string rope, bundle.model.apply_rope_overrides(options.rope, config.sequence_len));
+  log::info("{}", rope);
+  const LlamaConfig& c = bundle.model.config();
+  if (!c.rope_scaling.active() && config.sequence_len > c.context_length)
+    log::warn("sequence_len {} exceeds the trained context {} and no RoPE scaling is set: positions past it are "
+              "extrapolated (inference at that context scales NTK-aware by default; pass the same --rope-* here)",
+              config.sequence_len, c.context_length);
   auto impl = std::make_unique<Impl>(std::move(config), std::move(options), std::move(bundle));
   LIMARP_TRY(impl->setup());
   return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));

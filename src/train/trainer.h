@@ -20,6 +20,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "model/rope_options.h"
 #include "train/memory_plan.h"
 #include "train/train_config.h"
 
@@ -32,6 +33,9 @@ struct TrainerOptions {
   std::function<bool()> stop_requested;  // polled after every step (Ctrl-C)
   bool progress = true;
   std::optional<uint64_t> max_memory;    // refuse a larger memory plan (default: the machine's available memory)
+  // RoPE scaling to train with (the same options as inference). Never automatic: an adapter
+  // is trained with the rotary frequencies asked for, so inference must ask for the same.
+  RopeOverrides rope;
 };
 
 struct TrainSummary {

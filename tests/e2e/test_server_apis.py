@@ -378,7 +378,23 @@ def help_text():
             "limarp serve --help lists the options, the routes and how to connect SillyTavern")
 
 
+def rope_context():
+    # Context accounting with RoPE scaling: linear x2 on the 2048-token model and no --ctx gives
+    # every API 4096 tokens; --ctx 8192 with nothing asked scales NTK-aware and says so.
+    with Server("-m", MODEL, "--rope-scaling", "linear", "--rope-scale", "2", "-t", "1") as s:
+        for path in ("/api/v1/config/max_context_length", "/api/extra/true_max_context_length"):
+            status, body = s.get(path)
+            c.check(status == 200 and body == {"value": 4096}, f"linear x2: GET {path} -> {body}")
+        status, props = s.get("/props")
+        c.check(status == 200 and props["default_generation_settings"]["n_ctx"] == 4096, "linear x2: /props n_ctx 4096")
+    with Server("-m", MODEL, "--ctx", "8192", "-t", "1") as s:
+        status, body = s.get("/api/extra/true_max_context_length")
+        c.check(body == {"value": 8192}, "--ctx 8192: true_max_context_length 8192")
+    c.check("scaling ntk x4 (automatic" in "".join(s.log), "--ctx 4x the trained context: automatic NTK-aware scaling, logged")
+
+
 help_text()
+rope_context()
 work = scratch()
 with Server("-m", MODEL, "--slots", "2", "--ctx", "1024", "-t", "1") as server:
     probes(server)

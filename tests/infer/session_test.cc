@@ -90,37 +90,44 @@ TEST(Session, FiftyTurnChatEvaluatesOnlyNewTokensPerTurn) {
 
 TEST(Session, ShiftedKeysEqualKeysRotatedAtTheNewPosition) {
   LlamaModel model = tiny_model("");
-  const LlamaConfig& c = model.config();
+  LlamaConfig c = model.config();
   const int64_t kv = c.kv_dim(), hd = c.head_dim();
-  // f16 keys are rounded when stored and again after their rotation back.
-  for (auto [type, tolerance] : {std::pair{DType::kF32, 1e-5}, std::pair{DType::kF16, 3e-3}}) {
-    KvCache cache(c, 16, type);
-    Rng rng(5);
-    std::vector<float> raw(static_cast<size_t>(16 * kv)), rotated(raw.size()), values(raw.size());
-    for (auto& v : raw) v = static_cast<float>(rng.normal());
-    for (auto& v : values) v = static_cast<float>(rng.normal());
-    // Fill layer 0 with keys rotated for positions 0..15.
-    std::vector<float> cs(static_cast<size_t>(hd));
-    for (int64_t p = 0; p < 16; ++p) {
-      std::copy(raw.begin() + p * kv, raw.begin() + (p + 1) * kv, rotated.begin() + p * kv);
-      kernels::rope_cos_sin(cs.data(), p, hd, c.rope_theta);
-      kernels::rope_apply(rotated.data() + p * kv, cs.data(), c.n_kv_heads, hd, c.rope_layout);
-    }
-    cache.store(0, 0, 16, rotated.data(), values.data());
-    cache.set_size(16);
-    ASSERT_TRUE(cache.shift_out(3, 8, c).ok());
-    EXPECT_EQ(cache.size(), 11);
-    std::vector<float> got(static_cast<size_t>(kv));
-    for (int64_t p = 0; p < 16; ++p) {
-      if (p >= 3 && p < 8) continue;
-      const int64_t now = p < 3 ? p : p - 5;
-      std::vector<float> want(raw.begin() + p * kv, raw.begin() + (p + 1) * kv);
-      kernels::rope_cos_sin(cs.data(), now, hd, c.rope_theta);
-      kernels::rope_apply(want.data(), cs.data(), c.n_kv_heads, hd, c.rope_layout);
-      cache.read_key(0, now, got.data());
-      for (int64_t i = 0; i < kv; ++i) ASSERT_NEAR(got[i], want[static_cast<size_t>(i)], tolerance) << p;
-      cache.read_value(0, now, got.data());
-      for (int64_t i = 0; i < kv; ++i) ASSERT_NEAR(got[i], values[static_cast<size_t>(p * kv + i)], tolerance) << p;
+  // Unscaled, then with YaRN, whose attention factor the stored keys carry once: the shift
+  // must rotate them without applying it again. f16 keys are rounded when stored and again
+  // after their rotation back.
+  for (RopeScalingType scaling : {RopeScalingType::kNone, RopeScalingType::kYarn}) {
+    for (auto [type, tolerance] : {std::pair{DType::kF32, 1e-5}, std::pair{DType::kF16, 3e-3}}) {
+      c.rope_scaling.type = scaling;
+      c.rope_scaling.factor = 4;
+      KvCache cache(c, 16, type);
+      Rng rng(5);
+      std::vector<float> raw(static_cast<size_t>(16 * kv)), rotated(raw.size()), values(raw.size());
+      for (auto& v : raw) v = static_cast<float>(rng.normal());
+      for (auto& v : values) v = static_cast<float>(rng.normal());
+      // Fill layer 0 with keys rotated for positions 0..15.
+      std::vector<float> cs(static_cast<size_t>(hd));
+      const RopeFrequencies freq = c.rope_frequencies();
+      for (int64_t p = 0; p < 16; ++p) {
+        std::copy(raw.begin() + p * kv, raw.begin() + (p + 1) * kv, rotated.begin() + p * kv);
+        kernels::rope_cos_sin(cs.data(), p, freq.inv_freq.data(), hd, freq.mscale);
+        kernels::rope_apply(rotated.data() + p * kv, cs.data(), c.n_kv_heads, hd, c.rope_layout);
+      }
+      cache.store(0, 0, 16, rotated.data(), values.data());
+      cache.set_size(16);
+      ASSERT_TRUE(cache.shift_out(3, 8, c).ok());
+      EXPECT_EQ(cache.size(), 11);
+      std::vector<float> got(static_cast<size_t>(kv));
+      for (int64_t p = 0; p < 16; ++p) {
+        if (p >= 3 && p < 8) continue;
+        const int64_t now = p < 3 ? p : p - 5;
+        std::vector<float> want(raw.begin() + p * kv, raw.begin() + (p + 1) * kv);
+        kernels::rope_cos_sin(cs.data(), now, freq.inv_freq.data(), hd, freq.mscale);
+        kernels::rope_apply(want.data(), cs.data(), c.n_kv_heads, hd, c.rope_layout);
+        cache.read_key(0, now, got.data());
+        for (int64_t i = 0; i < kv; ++i) ASSERT_NEAR(got[i], want[static_cast<size_t>(i)], tolerance) << p;
+        cache.read_value(0, now, got.data());
+        for (int64_t i = 0; i < kv; ++i) ASSERT_NEAR(got[i], values[static_cast<size_t>(p * kv + i)], tolerance) << p;
+      }
     }
   }
 }

@@ -112,8 +112,10 @@ TEST(Backward, SwigluMatchesFiniteDifferences) {
 TEST(Backward, RopeMatchesFiniteDifferencesInBothLayouts) {
   Rng rng(3);
   const int64_t heads = 3, hd = 10;
-  std::vector<float> cs(hd);
-  rope_cos_sin(cs.data(), 17, hd, 10000.0f);
+  std::vector<float> cs(hd), inv_freq(hd / 2);
+  rope_inv_freq(inv_freq.data(), hd, 10000.0f);
+  // A table scaled as YaRN's attention factor scales it: the gradient carries the same factor.
+  rope_cos_sin(cs.data(), 17, inv_freq.data(), hd, 1.3f);
   for (RopeLayout layout : {RopeLayout::kInterleaved, RopeLayout::kHalf}) {
     Vec x = random_vec(rng, heads * hd), g = random_vec(rng, heads * hd);
     auto loss = [&] {

@@ -10,6 +10,9 @@ SwiGLU), evaluated on a token sequence. Outputs, in OUT_DIR:
   logits_f16.f32, logits_bf16.f32 the same with every matrix rounded to f16 / bf16 first
   meta.json                       sizes
 Usage: tiny_llama.py OUT_DIR [--sharded] [--tied] [--seed N] [--dtype f32|f16|bf16] [--wide]
+       [--rope-shape] [--ctx N] [--rope-scaling JSON] [--no-config-scaling]
+--rope-scaling takes Hugging Face's rope_scaling dict (or {"rope_type": "ntk", ...}); the logits
+use rope_oracle.py's tables, and config.json carries the dict unless --no-config-scaling.
 Other scripts import build_model / forward / save_safetensors from here.
 """
 import argparse
@@ -19,18 +22,23 @@ import struct
 
 import torch
 
+import rope_oracle
+
 N_PROMPT = 7
 N_TOKENS = 12
 
 
 class Shape:
-    def __init__(self, wide=False):
+    def __init__(self, wide=False, rope_shape=False):
         # Odd sizes on purpose: 3 layers, GQA 6 heads over 2 kv heads, head size 8, ffn 100.
         self.dim, self.hidden, self.layers, self.heads, self.kv_heads, self.vocab, self.ctx = 48, 100, 3, 6, 2, 300, 64
         if wide:  # rows that quantized types can hold (multiples of 256)
             self.dim, self.hidden, self.layers, self.heads, self.kv_heads, self.vocab = 256, 768, 2, 4, 2, 320
+        if rope_shape:  # head size 32: enough rotary pairs for YaRN's ramp and Llama 3's bands
+            self.dim, self.hidden, self.layers, self.heads, self.kv_heads = 96, 100, 2, 3, 1
         self.head = self.dim // self.heads
         self.eps, self.theta = 1e-5, 10000.0
+        self.rope = None  # a rope_scaling dict for rope_oracle.tables
 
 
 def build_model(s, seed, tied, store_dtype):
@@ -68,10 +76,14 @@ def forward(s, w, tokens, linear=None):
     T = len(tokens)
     lin = linear or (lambda name, x: x @ w[name].T)
     x = w["model.embed_tokens.weight"][torch.tensor(tokens)]
-    inv_freq = 1.0 / (s.theta ** (torch.arange(0, s.head, 2, dtype=torch.float32) / s.head))
+    if s.rope is None:
+        inv_freq, magnitude = 1.0 / (s.theta ** (torch.arange(0, s.head, 2, dtype=torch.float32) / s.head)), 1.0
+    else:
+        inv_freq, magnitude = rope_oracle.tables(s.head, s.theta, s.rope, s.ctx, T)
+        inv_freq = inv_freq.to(torch.float32)
     angles = torch.arange(T, dtype=torch.float32)[:, None] * inv_freq[None, :]
     emb = torch.cat((angles, angles), dim=-1)
-    cos, sin = emb.cos()[:, None, :], emb.sin()[:, None, :]
+    cos, sin = emb.cos()[:, None, :] * magnitude, emb.sin()[:, None, :] * magnitude
 
     def rotate_half(v):
         return torch.cat((-v[..., s.head // 2:], v[..., : s.head // 2]), dim=-1)
@@ -138,9 +150,15 @@ def main():
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
     p.add_argument("--wide", action="store_true")
+    p.add_argument("--rope-shape", action="store_true")
+    p.add_argument("--ctx", type=int, default=0, help="max_position_embeddings (default 64)")
+    p.add_argument("--rope-scaling", default="", help="rope_scaling as JSON")
+    p.add_argument("--no-config-scaling", action="store_true")
     p.add_argument("--tokens", type=int, default=N_TOKENS, help="sequence length (prompt: all but the last 5)")
     args = p.parse_args()
-    s = Shape(args.wide)
+    s = Shape(args.wide, args.rope_shape)
+    s.ctx = args.ctx or s.ctx
+    s.rope = json.loads(args.rope_scaling) if args.rope_scaling else None
     store_dtype = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
     weights = build_model(s, args.seed, args.tied, store_dtype)
 
@@ -150,7 +168,7 @@ def main():
         "intermediate_size": s.hidden, "num_hidden_layers": s.layers, "num_attention_heads": s.heads,
         "num_key_value_heads": s.kv_heads, "max_position_embeddings": s.ctx, "vocab_size": s.vocab,
         "rms_norm_eps": s.eps, "rope_theta": s.theta, "tie_word_embeddings": args.tied, "hidden_act": "silu",
-        "rope_scaling": None, "torch_dtype": {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[args.dtype],
+        "rope_scaling": None if args.no_config_scaling else s.rope, "torch_dtype": {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[args.dtype],
     }
     json.dump(config, open(os.path.join(args.out, "config.json"), "w"), indent=2)
     names = list(weights)
@@ -174,7 +192,7 @@ def main():
     torch.tensor(tokens, dtype=torch.int32).numpy().astype("<i4").tofile(os.path.join(args.out, "tokens.i32"))
     n_prompt = N_PROMPT if args.tokens == N_TOKENS else args.tokens - 5
     json.dump({"n_prompt": n_prompt, "vocab": s.vocab, "n_tokens": len(tokens), "seed": args.seed, "wide": args.wide,
-               "tied": args.tied}, open(os.path.join(args.out, "meta.json"), "w"))
+               "tied": args.tied, "rope_shape": args.rope_shape, "ctx": s.ctx, "rope": s.rope}, open(os.path.join(args.out, "meta.json"), "w"))
 
 
 if __name__ == "__main__":

@@ -117,6 +117,13 @@ TEST(TrainingReference, FullParameterGradientsMatchTorchWithTiedEmbedding) {
   check_gradients("train_full_grads", "--seed 42 --tied", "full");
 }
 
+// Training at three times the trained context (8 positions; sequences of up to 12) with YaRN
+// from config.json: the rotary table, its attention factor and their gradients as torch has them.
+TEST(TrainingReference, LoraGradientsWithYarnScalingMatchTorch) {
+  check_gradients("train_yarn_grads", R"(--seed 45 --ctx 4 --rope-scaling '{"rope_type": "yarn", "factor": 3.0}')",
+                  "lora");
+}
+
 void check_ten_steps(const std::string& name, const std::string& flags, const std::string& mode) {
   TrainReference r = make_train_reference(name, flags, mode);
   ASSERT_FALSE(r.batches.empty());
