@@ -8,6 +8,8 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config git ca-certificates
   # libraries we build on (not our core)
   nlohmann-json3-dev libcli11-dev libfmt-dev libyaml-cpp-dev libcpp-httplib-dev
+  # Hugging Face Hub downloads (src/hub): HTTP(S) client, sha256 of LFS files
+  libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tokenizer oracle and trainer
   libsentencepiece-dev sentencepiece

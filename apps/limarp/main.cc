@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   cli::register_eval_length(app, state);
   cli::register_train(app, state);
   cli::register_prepare(app, state);
+  cli::register_pull(app, state);
 
   try {
     app.parse(argc, argv);
