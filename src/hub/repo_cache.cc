@@ -49,6 +49,9 @@ std::optional<std::string> RepoCache::commit_for(const std::string& revision) co
 }
 
 Status RepoCache::write_ref(const std::string& revision, const std::string& commit) const {
+  // The refs folder exists even when a commit was asked for: cache scanners (@huggingface/hub's
+  // scanCacheDir) reject a repository folder without one.
+  LIMARP_TRY(make_folders((fs::path(folder_) / "refs").string()));
   if (revision == commit) return {};
   const fs::path ref = fs::path(folder_) / "refs" / revision;
   LIMARP_TRY(make_folders(ref.parent_path().string()));

@@ -5,8 +5,21 @@ import os
 import struct
 import subprocess
 
-from common import run
+from common import BIN, run
 from hub_server import Repo
+
+
+def limarp(env, *args):
+    """Runs limarp with the HF_* variables of `env` only (none leak in from the caller's shell)."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    full.update(env)
+    p = subprocess.run([BIN] + [str(a) for a in args], capture_output=True, timeout=120, env=full)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def why(rc, err):
+    """The end of stderr for a failed command's check message; nothing when it worked."""
+    return "" if rc == 0 else f" (exit {rc}: {err.strip()[-300:]})"
 
 
 def safetensors_to_bin(src, dst):
