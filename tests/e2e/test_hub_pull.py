@@ -3,6 +3,7 @@ GGUF by quantization tag and split shards, a Transformers model, a PEFT .bin ada
 --lora, the cache layout huggingface_hub shares, gated and missing repositories, an interrupted
 download resumed (in the run and across runs), a corrupted blob refused, offline mode and a
 cache read again with no network."""
+import json
 import os
 import shutil
 import sys
@@ -157,6 +158,36 @@ def main():
         c.check(hub.requests == [], f"HF_HUB_OFFLINE=1: no request reached the Hub ({hub.requests[:3]})")
         rc, _, err = limarp(offline, "pull", "limarp-test/tiny-GGUF:F32")
         c.check(rc != 0 and "F32" in err and "HF_HUB_OFFLINE" in err, "HF_HUB_OFFLINE=1: a file not cached is an error")
+
+    # A training config naming its base and the adapter to continue by Hub names (offline: the
+    # cache filled above); the trained adapter records the base as PEFT does, by repository id.
+    text = os.path.join(tmp, "stories.txt")
+    with open(text, "w") as f:
+        f.write("Once upon a time there was a little cat. The cat liked to play in the sun.\n" * 20)
+    train_out = os.path.join(tmp, "trained")
+    config = os.path.join(tmp, "train.yml")
+    with open(config, "w") as f:
+        f.write(f"""base_model: hf:limarp-test/tiny-hf
+adapter: lora
+lora_model_dir: hf:limarp-test/tiny-lora
+lora_r: 4
+lora_alpha: 8
+lora_target_linear: true
+sequence_len: 32
+micro_batch_size: 2
+max_steps: 2
+learning_rate: 0.001
+output_dir: {train_out}
+datasets:
+  - path: {text}
+    type: completion
+""")
+    rc, _, err = limarp({"HF_HUB_CACHE": cache, "HF_HUB_OFFLINE": "1"}, "train", config, "-t", "1")
+    adapter_config = os.path.join(train_out, "adapter_config.json")
+    c.check(rc == 0 and os.path.exists(adapter_config), f"train: base_model and lora_model_dir as hf: names{why(rc, err)}")
+    if rc == 0:
+        c.check(json.load(open(adapter_config)).get("base_model_name_or_path") == "limarp-test/tiny-hf",
+                "trained adapter names its base ORG/NAME")
 
     # No network at all (the server is gone): the cache written above is read again, with a warning.
     gone = {"HF_ENDPOINT": UNREACHABLE, "HF_HUB_CACHE": cache}
