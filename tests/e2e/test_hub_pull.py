@@ -153,6 +153,8 @@ def main():
         offline = {"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": cache, "HF_HUB_OFFLINE": "1"}
         c.check(sample(offline, "hf:limarp-test/tiny-hf", "--lora", "hf:limarp-test/tiny-lora:4") == with_local,
                 "HF_HUB_OFFLINE=1: model and adapter from the cache")
+        rc, out, err = limarp(offline, "tokenize", "-m", "hf:limarp-test/tiny-hf", "--text", "Once", "--json")
+        c.check(rc == 0 and out.strip().startswith("["), f"tokenize -m hf: from the cache{why(rc, err)}")
         rc, out, _ = limarp(offline, "pull", "limarp-test/tiny-GGUF:Q8_0")
         c.check(rc == 0 and out.strip() == path, "HF_HUB_OFFLINE=1: pull answers from the cache")
         c.check(hub.requests == [], f"HF_HUB_OFFLINE=1: no request reached the Hub ({hub.requests[:3]})")
