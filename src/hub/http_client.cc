@@ -145,7 +145,9 @@ HttpResponse HttpClient::perform(const HttpRequest& request, const BodySink& sin
   // A stalled transfer (under 1 KiB/s for 60 s) is an interruption, resumed by the caller.
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // API JSON may come compressed; files never are
+  // API answers may come compressed; a streamed file must arrive as stored, or byte offsets
+  // for resuming would not match the file.
+  if (!sink) curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   if (request.redirects == Redirects::kFollow) {

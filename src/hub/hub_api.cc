@@ -124,11 +124,21 @@ Result<std::vector<RepoFile>> HubApi::tree(const std::string& repo, const std::s
 }
 
 Result<FileHead> HubApi::head(const std::string& repo, const std::string& commit, const std::string& file) {
-  // Not following redirects: the Hub's own answer carries the headers; the storage's does not.
-  HttpRequest req{resolve_url(repo, commit, file), HttpMethod::kHead, Redirects::kKeep};
-  req.headers = auth_headers();
-  req.headers.push_back("Accept-Encoding: identity");
-  const HttpResponse r = http_.fetch(req);
+  // Not following redirects to the storage: the Hub's own answer carries the headers. Relative
+  // redirects stay on the Hub (a renamed repository) and are followed, as huggingface_hub does.
+  std::string url = resolve_url(repo, commit, file);
+  HttpResponse r;
+  for (int hop = 0;; ++hop) {
+    HttpRequest req(url, HttpMethod::kHead, Redirects::kKeep);
+    req.headers = auth_headers();
+    req.headers.push_back("Accept-Encoding: identity");
+    r = http_.fetch(req);
+    const std::string location = r.header("location");
+    const bool relative_redirect = r.status >= 300 && r.status < 400 && location.starts_with('/') &&
+                                   !location.starts_with("//") && r.header("x-repo-commit").empty();
+    if (!relative_redirect || hop >= 5) break;
+    url = settings_.endpoint + location;
+  }
   if (r.failure != TransportFailure::kNone || r.status >= 400) return failure(r, repo, commit, file);
   const std::string what = fmt::format("{} {}", repo, file);
   FileHead h;

@@ -8,7 +8,8 @@ It serves the documented API that huggingface_hub and @huggingface/hub use, on 1
   HEAD/GET /{repo}/resolve/{rev}/{file}         X-Repo-Commit, ETag, and for LFS files
                                                 X-Linked-Etag / X-Linked-Size and a 302 to /lfs/{sha256}
 Files under LFS (.gguf, .safetensors, .bin, .model) are named by sha256, the others by their git
-blob id. Ranges are honoured. A gated repository answers 401 (X-Error-Code: GatedRepo) on resolve
+blob id. Ranges are honoured. `renamed` maps old repository ids to current ones: requests under
+an old id get a relative 307 to the new one, as the Hub answers after a rename. A gated repository answers 401 (X-Error-Code: GatedRepo) on resolve
 without the right token. Faults for the tests: `drop_once` (sha256s whose first download is cut
 midway) and `corrupt` (sha256s served with one byte changed). `requests` records what was asked.
 """
@@ -54,6 +55,7 @@ class HubServer:
     def __init__(self, repos):
         self.repos = {r.id: r for r in repos}
         self.blobs = {f["sha256"]: f["data"] for r in repos for f in r.files.values()}
+        self.renamed = {}
         self.drop_once = set()
         self.corrupt = set()
         self.requests = []
@@ -148,10 +150,23 @@ class HubHandler(BaseHTTPRequestHandler):
         paths = json.loads(body or b"{}").get("paths", [])
         self._json(200, [repo.entry(p) for p in paths if p in repo.files])
 
+    def _renamed(self, parts, at):
+        """A 307 to the current name when parts[at:at+2] is an old repository id."""
+        new_id = self.hub.renamed.get("/".join(parts[at:at + 2]))
+        if new_id is None:
+            return False
+        moved = parts[:at] + new_id.split("/") + parts[at + 2:]
+        query = urllib.parse.urlsplit(self.path).query
+        location = "/" + "/".join(urllib.parse.quote(p) for p in moved) + (f"?{query}" if query else "")
+        self._send(307, b"", {"Location": location}, self.command == "HEAD")
+        return True
+
     def _dispatch(self, head):
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query)
         parts = [urllib.parse.unquote(p) for p in url.path.split("/")[1:]]
+        if self._renamed(parts, 2 if parts[:2] == ["api", "models"] else 0):
+            return
         if parts[:1] == ["lfs"] and len(parts) == 2:
             return self._serve_blob(parts[1], head)
         if parts[:2] == ["api", "models"]:

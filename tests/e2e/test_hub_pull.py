@@ -91,6 +91,12 @@ def main():
                 open(os.path.join(local_dir, "model.safetensors"), "rb").read() ==
                 by_id["limarp-test/tiny-hf"].files["model.safetensors"]["data"], "--local-dir holds the files")
 
+        # A renamed repository: the Hub redirects the old name (relative 307s, API and resolve).
+        hub.renamed["limarp-old/tiny-GGUF"] = "limarp-test/tiny-GGUF"
+        rc, out, err = limarp({"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": os.path.join(tmp, "cache-renamed")},
+                              "pull", "limarp-old/tiny-GGUF:Q8_0")
+        c.check(rc == 0 and open(out.strip(), "rb").read() == q8["data"], f"renamed repository followed{why(rc, err)}")
+
         # Errors a user can act on.
         rc, _, err = limarp(env, "pull", "limarp-gated/tiny-GGUF:Q8_0")
         c.check(rc != 0 and "gated" in err and "HF_TOKEN" in err and "licence" in err, f"gated without token ({err.strip()})")
