@@ -8,6 +8,8 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config git ca-certificates
   # libraries we build on (not our core)
   nlohmann-json3-dev libcli11-dev libfmt-dev libyaml-cpp-dev libcpp-httplib-dev
+  # Hugging Face Hub downloads (src/hub): HTTP(S) client, sha256 of LFS files
+  libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tokenizer oracle and trainer
   libsentencepiece-dev sentencepiece
@@ -37,18 +39,23 @@ else
   echo "setup: all Debian packages present"
 fi
 
-# playwright-core for the browser test, pinned by tests/browser/package-lock.json, into that
-# folder (no browser download: the test drives Debian's /usr/bin/chromium).
-browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
-if [ -f "$browser_dir/package-lock.json" ]; then
-  want=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$browser_dir/package.json" | head -1)
-  have=""
-  installed="$browser_dir/node_modules/playwright-core/package.json"
+# npm packages for two tests, each pinned by its folder's package-lock.json and installed into
+# that folder: playwright-core (tests/browser; no browser download: the test drives Debian's
+# /usr/bin/chromium) and @huggingface/hub (tests/hub_js: the Hub's own client shares limarp's
+# cache in tests/e2e/test_hub_js_cache.py).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+npm_pinned() {  # FOLDER PACKAGE
+  local dir="$root/$1" package="$2" want have="" installed
+  [ -f "$dir/package-lock.json" ] || return 0
+  want=$(sed -n "s/.*\"${package//\//\\/}\": \"\(.*\)\".*/\1/p" "$dir/package.json" | head -1)
+  installed="$dir/node_modules/$package/package.json"
   [ -f "$installed" ] && have=$(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$installed" | head -1)
   if [ "$want" != "$have" ]; then
-    echo "setup: installing playwright-core $want into tests/browser"
-    (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+    echo "setup: installing $package $want into $1"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   else
-    echo "setup: playwright-core $have present"
+    echo "setup: $package $have present"
   fi
-fi
+}
+npm_pinned tests/browser playwright-core
+npm_pinned tests/hub_js @huggingface/hub

@@ -11,6 +11,7 @@
 #include "base/rng.h"
 #include "base/thread_pool.h"
 #include "commands.h"
+#include "hub/hub_pull.h"
 #include "kernels/bandwidth.h"
 #include "kernels/cpu_features.h"
 #include "infer/adapter_specs.h"
@@ -60,7 +61,8 @@ uint64_t bytes_per_token(const LlamaModel& m) {
 int64_t bench_context(const BenchOptions& o) { return o.depth + std::max(o.prompt, o.gen) + 1; }
 
 Status run_bench(const BenchOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(o.model));
+  LIMARP_ASSIGN_OR_RETURN(const std::string model_path, hub::resolve_model_path(o.model));
+  LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(model_path));
   LIMARP_TRY(configure_rope(model, o.rope, bench_context(o)));
   const int64_t repacked = o.no_repack ? 0 : model.interleave_for_decode();
   const LlamaConfig& c = model.config();

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "hub/hub_pull.h"
 #include "infer/model_bundle.h"
 #include "tokenizer/vocab.h"
 
@@ -15,7 +16,8 @@ struct InfoOptions {
 };
 
 Status run_info(const InfoOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(TensorStore store, open_tensor_file(o.path));
+  LIMARP_ASSIGN_OR_RETURN(const std::string path, hub::resolve_model_path(o.path));
+  LIMARP_ASSIGN_OR_RETURN(TensorStore store, open_tensor_file(path));
   fmt::print("file: {}\nformat: {}\n", o.path, file_format_name(store.format));
   fmt::print("metadata ({} keys):\n", store.metadata.size());
   for (const auto& [k, v] : store.metadata.entries()) fmt::print("  {} = {}\n", k, v.to_display(6));
@@ -40,7 +42,7 @@ Status run_info(const InfoOptions& o) {
   }
   fmt::print("model: {}\nweights: {}, {:.2f} MiB\n", model->config().describe(), model->weight_type_name(),
              static_cast<double>(model->weight_bytes()) / (1 << 20));
-  auto tok = find_tokenizer(o.path, *model, o.tokenizer);
+  auto tok = find_tokenizer(path, *model, o.tokenizer);
   if (!tok.ok()) {
     fmt::print("tokenizer: none ({})\n", tok.error().message());
   } else {

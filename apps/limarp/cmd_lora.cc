@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/thread_pool.h"
 #include "commands.h"
+#include "hub/hub_pull.h"
 #include "infer/adapter_specs.h"
 #include "infer/model_bundle.h"
 #include "infer/model_writer.h"
@@ -51,8 +52,10 @@ struct ExportOptions {
 Status run_export(const ExportOptions& o) {
   if (o.model.empty())
     return make_error("export-lora needs --model BASE: the base's head counts decide the q/k row order");
-  LIMARP_ASSIGN_OR_RETURN(LlamaModel base, LlamaModel::load(o.model));
-  LIMARP_ASSIGN_OR_RETURN(LoraAdapter adapter, LoraAdapter::load(o.in, base));
+  LIMARP_ASSIGN_OR_RETURN(const std::string base_path, hub::resolve_model_path(o.model));
+  LIMARP_ASSIGN_OR_RETURN(const std::string adapter_path, hub::resolve_model_path(o.in));
+  LIMARP_ASSIGN_OR_RETURN(LlamaModel base, LlamaModel::load(base_path));
+  LIMARP_ASSIGN_OR_RETURN(LoraAdapter adapter, LoraAdapter::load(adapter_path, base));
   if (o.out.ends_with(".gguf")) {
     LIMARP_TRY(write_gguf_lora(o.out, adapter, base.config()));
   } else {
@@ -99,7 +102,8 @@ struct InitLoraOptions {
 };
 
 Status run_init_lora(const InitLoraOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(LlamaModel base, LlamaModel::load(o.model));
+  LIMARP_ASSIGN_OR_RETURN(const std::string base_path, hub::resolve_model_path(o.model));
+  LIMARP_ASSIGN_OR_RETURN(LlamaModel base, LlamaModel::load(base_path));
   RandomLoraOptions r;
   r.rank = o.rank;
   r.alpha = o.alpha;

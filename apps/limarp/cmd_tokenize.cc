@@ -14,6 +14,7 @@
 #include "base/json_util.h"
 #include "base/mapped_file.h"
 #include "commands.h"
+#include "hub/hub_pull.h"
 #include "formats/llama2c.h"
 #include "infer/model_bundle.h"
 
@@ -23,7 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // A tokenizer file is read directly; a model file yields the tokenizer that goes with it.
-Result<Tokenizer> open_tokenizer(const std::string& path) {
+Result<Tokenizer> open_tokenizer(const std::string& name) {
+  LIMARP_ASSIGN_OR_RETURN(const std::string path, hub::resolve_model_path(name));
   std::error_code ec;
   bool checkpoint = false;  // a llama2.c checkpoint could be misread as a llama2.c tokenizer
   if (fs::is_regular_file(path, ec)) {

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   cli::register_eval_length(app, state);
   cli::register_train(app, state);
   cli::register_prepare(app, state);
+  cli::register_pull(app, state);
 
   // The one place no exception may pass: a bug or an exhausted machine (std::bad_alloc) in
   // any command becomes a message and an exit status, never an abort with a core dump.

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "base/log.h"
+#include "hub/hub_pull.h"
 
 namespace limarp {
 
@@ -26,7 +27,8 @@ Result<std::vector<LoadedAdapter>> load_adapter_list(const std::vector<std::stri
   std::vector<LoadedAdapter> out;
   for (const auto& spec : specs) {
     LIMARP_ASSIGN_OR_RETURN(AdapterSpec s, parse_adapter_spec(spec));
-    LIMARP_ASSIGN_OR_RETURN(LoraAdapter a, LoraAdapter::load(s.path, base));
+    LIMARP_ASSIGN_OR_RETURN(const std::string path, hub::resolve_model_path(s.path));
+    LIMARP_ASSIGN_OR_RETURN(LoraAdapter a, LoraAdapter::load(path, base));
     log::info("adapter {}: {} LoRA pairs, rank {}, {:.1f} MiB, user scale {}", s.path, a.pair_count(), a.max_rank(),
               static_cast<double>(a.bytes()) / (1 << 20), s.scale);
     out.push_back({s, std::make_shared<LoraAdapter>(std::move(a))});

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "hub/hub_pull.h"
 #include "tokenizer/vocab_loaders.h"
 
 namespace fs = std::filesystem;
@@ -37,7 +38,9 @@ Result<Tokenizer> find_tokenizer(const std::string& model_path, const LlamaModel
                     model_path, vocab_size);
 }
 
-Result<ModelBundle> load_model_bundle(const std::string& model_path, const LoadOptions& options) {
+Result<ModelBundle> load_model_bundle(const std::string& model_name, const LoadOptions& options) {
+  // Every command opens its model here, so "hf:ORG/NAME[:TAG]" works wherever a path does.
+  LIMARP_ASSIGN_OR_RETURN(const std::string model_path, hub::resolve_model_path(model_name));
   LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(model_path));
   if (options.interleave_for_decode) model.interleave_for_decode();
   ModelBundle bundle{std::move(model), std::nullopt};

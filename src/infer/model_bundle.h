@@ -26,7 +26,8 @@ struct LoadOptions {
   bool interleave_for_decode = false;
 };
 
-Result<ModelBundle> load_model_bundle(const std::string& model_path, const LoadOptions& options = {});
+// `model_name` is a file, a folder, or a Hub name "hf:ORG/NAME[@REV][:TAG]" (hub/hub_pull.h).
+Result<ModelBundle> load_model_bundle(const std::string& model_name, const LoadOptions& options = {});
 Result<Tokenizer> find_tokenizer(const std::string& model_path, const LlamaModel& model, const std::string& explicit_path);
 
 }  // namespace limarp

@@ -8,6 +8,8 @@
 #include "base/log.h"
 #include "base/rng.h"
 #include "base/thread_pool.h"
+#include "hub/hub_name.h"
+#include "hub/hub_pull.h"
 #include "infer/model_bundle.h"
 #include "infer/model_writer.h"
 #include "model/lora_export.h"
@@ -21,6 +23,17 @@
 namespace fs = std::filesystem;
 
 namespace limarp::train {
+namespace {
+
+// PEFT records the base as a Hub repository id, so an adapter trained on "hf:ORG/NAME:TAG"
+// names "ORG/NAME" the way Python tools expect; a local path stays a path.
+std::string peft_base_name(const std::string& base_model) {
+  if (!hub::is_hub_name(base_model)) return base_model;
+  auto name = hub::parse_hub_name(base_model);
+  return name.ok() ? name->repo : base_model;
+}
+
+}  // namespace
 
 struct Trainer::Impl {
   TrainConfig config;
@@ -97,7 +110,8 @@ Status Trainer::Impl::setup() {
                                      : BaseQuantization::kAsStored;
   std::optional<LoraAdapter> continued;
   if (config.is_lora() && !config.lora_model_dir.empty()) {
-    LIMARP_ASSIGN_OR_RETURN(LoraAdapter adapter, LoraAdapter::load(config.lora_model_dir, base));
+    LIMARP_ASSIGN_OR_RETURN(const std::string adapter_dir, hub::resolve_model_path(config.lora_model_dir));
+    LIMARP_ASSIGN_OR_RETURN(LoraAdapter adapter, LoraAdapter::load(adapter_dir, base));
     continued = std::move(adapter);
   }
   memory = plan_memory(plan_input(config, base, quant, continued ? &*continued : nullptr));
@@ -142,7 +156,7 @@ Status Trainer::Impl::setup() {
     LIMARP_ASSIGN_OR_RETURN(TrainableModel tm, TrainableModel::lora(base, spec, quant, config.seed));
     model = std::make_unique<TrainableModel>(std::move(tm));
   }
-  if (model->is_full() == false) model->lora_config().base_model_name_or_path = config.base_model;
+  if (model->is_full() == false) model->lora_config().base_model_name_or_path = peft_base_name(config.base_model);
 
   TrainingPassOptions pass_options;
   pass_options.checkpointing = config.gradient_checkpointing ? Checkpointing::kPerLayer : Checkpointing::kOff;
