@@ -17,6 +17,9 @@ packages=(
   python3 python3-torch python3-numpy python3-yaml python3-sentencepiece
   # the web page's browser test: headless Chromium (driven by playwright-core, below)
   chromium
+  # deployment: the load balancer of deploy/haproxy.cfg (its end-to-end test runs it on
+  # loopback) and the Prometheus parser the metrics test reads /metrics with
+  haproxy python3-prometheus-client
 )
 # Node.js runs the browser test. Machines may carry another distribution's node (NodeSource
 # bundles npm in its nodejs), so the commands are checked, not the Debian package names.

@@ -16,8 +16,8 @@ from common import BIN
 class Server:
     """`limarp serve ARGS --port 0`, waited for until /health says 200; stopped with SIGTERM."""
 
-    def __init__(self, *args, env=None):
-        self.args = [BIN, "serve", "--port", "0", *map(str, args)]
+    def __init__(self, *args, env=None, port=0):
+        self.args = [BIN, "serve", "--port", str(port), *map(str, args)]
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.port = None
