@@ -28,7 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class Server:
     def __init__(self, args, extra):
         self.cmd = [args.bin, "serve", "-m", args.model, "--port", "0", "-t", str(args.threads), "--ctx", str(args.ctx),
-                    "--queue", "256", "--max-tokens-limit", "4096", "--timeout", "0", *extra]
+                    "--queue", "256", "--max-tokens-limit", "4096", "--timeout", "0", "--log-format", "off", *extra]
         if args.tokenizer:
             self.cmd += ["--tokenizer", args.tokenizer]
 

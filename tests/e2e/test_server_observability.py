@@ -134,7 +134,8 @@ def stream_until_done(port, out):
     conn.close()
 
 
-with Server("-m", DEMO, "-t", "1", "--slots", "1", "--drain-timeout", "0.3") as s:
+def sigterm_mid_stream(s):
+    """Starts the long stream, sends SIGTERM once it is under way; returns (thread, its output)."""
     out = {}
     t = threading.Thread(target=stream_until_done, args=(s.port, out))
     t.start()
@@ -142,6 +143,11 @@ with Server("-m", DEMO, "-t", "1", "--slots", "1", "--drain-timeout", "0.3") as 
         time.sleep(0.001)
     s.proc.send_signal(signal.SIGTERM)
     time.sleep(0.05)
+    return t, out
+
+
+with Server("-m", DEMO, "-t", "1", "--slots", "1", "--drain-timeout", "0.3") as s:
+    t, out = sigterm_mid_stream(s)
     health = s.get("/health")
     refused, _ = s.post("/v1/completions", {"prompt": "Hi", "max_tokens": 2})
     t.join(timeout=30)
@@ -158,13 +164,7 @@ with Server("-m", DEMO, "-t", "1", "--slots", "1", "--drain-timeout", "0.3") as 
     c.check(code == 0, f"and the server exited 0 ({code})")
 
 with Server("-m", DEMO, "-t", "1", "--slots", "1", "--drain-timeout", "60") as s:
-    out = {}
-    t = threading.Thread(target=stream_until_done, args=(s.port, out))
-    t.start()
-    while "started" not in out:
-        time.sleep(0.001)
-    s.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.05)
+    t, out = sigterm_mid_stream(s)
     t0 = time.time()
     s.proc.send_signal(signal.SIGTERM)
     try:

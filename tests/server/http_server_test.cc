@@ -126,6 +126,13 @@ TEST(HttpServer, ConnectionsOverTheCapGetTheBusyAnswer) {
   s.release = true;
 }
 
+// The server still answers a fresh, well-formed request.
+void expect_still_serving(const EchoServer& s) {
+  SocketClient ok(s.port());
+  ok.send("GET /still-alive HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(ok.read_until("still-alive").find("GET /still-alive"), std::string::npos);
+}
+
 TEST(HttpServerHostile, BrokenRequestsGetAnErrorAndTheServerGoesOn) {
   HttpServerOptions o;
   o.limits.max_body_bytes = 1000;
@@ -151,9 +158,7 @@ TEST(HttpServerHostile, BrokenRequestsGetAnErrorAndTheServerGoesOn) {
     SocketClient c(s.port());
     c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\nonly part");
   }
-  SocketClient ok(s.port());
-  ok.send("GET /still-alive HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_NE(ok.read_until("still-alive").find("GET /still-alive"), std::string::npos);
+  expect_still_serving(s);
 }
 
 TEST(HttpServerHostile, AnExceptionInAHandlerIsA500AndTheServerGoesOn) {
@@ -176,9 +181,7 @@ TEST(HttpServerHostile, AnExceptionInAHandlerIsA500AndTheServerGoesOn) {
     EXPECT_EQ(raw.find("\r\n0\r\n\r\n"), std::string::npos) << raw;
     EXPECT_TRUE(c.closed_by_peer());
   }
-  SocketClient ok(s.port());
-  ok.send("GET /still-alive HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_NE(ok.read_until("still-alive").find("GET /still-alive"), std::string::npos);
+  expect_still_serving(s);
 }
 
 TEST(HttpServerHostile, AnInvalidUtf8VersionIsQuotedEscaped) {
