@@ -23,6 +23,7 @@
 #include "base/thread_pool.h"
 #include "kernels/attention.h"
 #include "kernels/bandwidth.h"
+#include "kernels/cpu/registry.h"
 #include "kernels/gemm.h"
 #include "kernels/kv_rows.h"
 #include "kernels/matmul.h"
@@ -201,10 +202,9 @@ void BM_Gemm(benchmark::State& state, kernels::Isa isa) {
 }
 
 void register_all() {
-  for (kernels::Isa isa : {kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512})
-    if (static_cast<int>(isa) <= static_cast<int>(kernels::cpu_features().best))
-      benchmark::RegisterBenchmark((std::string("gemm/") + kernels::isa_name(isa)).c_str(), BM_Gemm, isa)
-          ->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (const kernels::KernelLevel& level : kernels::runnable_levels())
+    benchmark::RegisterBenchmark((std::string("gemm/") + kernels::isa_name(level.isa)).c_str(), BM_Gemm, level.isa)
+        ->Unit(benchmark::kMillisecond)->UseRealTime();
   for (DType t : {DType::kF32, DType::kF16})
     benchmark::RegisterBenchmark((std::string("attention_prompt/") + dtype_name(t)).c_str(), BM_AttentionPrompt, t)
         ->Args({512, 0})->Args({512, 1536})->Unit(benchmark::kMillisecond)->UseRealTime();

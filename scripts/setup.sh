@@ -20,6 +20,9 @@ packages=(
   # deployment: the load balancer of deploy/haproxy.cfg (its end-to-end test runs it on
   # loopback) and the Prometheus parser the metrics test reads /metrics with
   haproxy python3-prometheus-client
+  # the AArch64 cross build and its tests under emulation (scripts/test.sh, preset aarch64):
+  # fmt, nlohmann-json and GoogleTest come from the packages above as headers and sources
+  g++-aarch64-linux-gnu qemu-user
 )
 # Node.js runs the browser test. Machines may carry another distribution's node (NodeSource
 # bundles npm in its nodejs), so the commands are checked, not the Debian package names.

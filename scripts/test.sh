@@ -27,3 +27,15 @@ cmake --build --preset asan -j "$jobs" --target limarp $targets
 echo "== Sanitizer tests: $sanitized"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --preset asan -j "$jobs" --timeout 900 -R "$sanitized"
+
+# AArch64: the layers up to model and tokenizer cross-compiled, their tests under qemu-user
+# (NEON kernels against their scalar twins included). Only what those tests need is built.
+if command -v aarch64-linux-gnu-g++ >/dev/null && command -v qemu-aarch64 >/dev/null; then
+  echo "== AArch64 cross build (layers only)"
+  cmake --preset aarch64 >/dev/null
+  cmake --build --preset aarch64 -j "$jobs"
+  echo "== AArch64 tests under qemu-user"
+  ctest --preset aarch64 -j "$jobs" --timeout 900
+else
+  echo "== AArch64: skipped (aarch64-linux-gnu-g++ or qemu-aarch64 missing; scripts/setup.sh installs them)"
+fi

@@ -13,7 +13,7 @@
 #include "commands.h"
 #include "hub/hub_pull.h"
 #include "kernels/bandwidth.h"
-#include "kernels/cpu_features.h"
+#include "kernels/cpu/registry.h"
 #include "infer/adapter_specs.h"
 #include "model/forward.h"
 #include "progress_line.h"
@@ -82,7 +82,7 @@ Status run_bench(const BenchOptions& o) {
   std::vector<float> logits;
   std::fprintf(stderr, "bench: %s\n  %s, %s, %.2f GiB\n  %s, %d threads\n", o.model.c_str(), c.describe().c_str(),
                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30),
-               kernels::cpu_features().describe().c_str(), o.threads);
+               kernels::describe_kernels().c_str(), o.threads);
   if (repacked > 0)
     std::fprintf(stderr, "  %lld q4_0/q8_0/q4_k matrices regrouped 16 rows at a time (--no-repack: as stored)\n",
                  static_cast<long long>(repacked));

@@ -2,22 +2,13 @@
 
 #include <algorithm>
 
-#include "kernels/cpu_features.h"
+#include "base/status.h"
+#include "kernels/cpu/registry.h"
 
 namespace limarp::kernels {
 
-// Defined in avx512/gemm.cc and avx2/gemm.cc (each compiled with its level's flags).
-namespace avx512 {
-void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
-                     int64_t K, float alpha);
-}
-namespace avx2 {
-void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
-                     int64_t K, float alpha);
-}
-
 namespace {
-// Must equal the AVX-512 core's blocking so both sum each element in the same order.
+// Must equal the SIMD cores' blocking so both sum each element in the same order.
 constexpr int64_t kKBlock = 256;
 // Tasks: blocks of C large enough that one task's work dwarfs the cost of handing it out.
 constexpr int64_t kRowsPerTask = 48;
@@ -40,15 +31,16 @@ void gemm_accumulate_scalar(float* c, int64_t ldc, StridedMatrix a, const float*
 
 void gemm_accumulate_at(Isa isa, float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M,
                         int64_t N, int64_t K, float alpha) {
+  const KernelLevel* level = find_level(isa);
+  LIMARP_CHECK(level != nullptr);
   if (M <= 0 || N <= 0 || K <= 0) return;
-  if (isa == Isa::kAvx512) avx512::gemm_accumulate(c, ldc, a, b, ldb, M, N, K, alpha);
-  else if (isa == Isa::kAvx2) avx2::gemm_accumulate(c, ldc, a, b, ldb, M, N, K, alpha);
-  else gemm_accumulate_scalar(c, ldc, a, b, ldb, M, N, K, alpha);
+  level->gemm(c, ldc, a, b, ldb, M, N, K, alpha);
 }
 
 void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
                      int64_t K, float alpha) {
-  gemm_accumulate_at(active_isa(), c, ldc, a, b, ldb, M, N, K, alpha);
+  if (M <= 0 || N <= 0 || K <= 0) return;
+  active_level().gemm(c, ldc, a, b, ldb, M, N, K, alpha);
 }
 
 namespace {

@@ -6,8 +6,9 @@
 // One blocked core, C[M, N] += alpha · op(A)[M, K] · B[K, N], reads A through two strides so
 // the same code serves A and Aᵀ. Every element of C is summed over k in one fixed order
 // (blocks of kKBlock, ascending), so results do not depend on the thread count or on how the
-// callers split M and N across threads. The AVX-512 or AVX2 build of the core is chosen at run
-// time; the scalar build is their twin (same blocking, same order of additions per element).
+// callers split M and N across threads. The core of the active level (cpu/registry.h: AVX-512,
+// AVX2, NEON) is chosen at start-up; the scalar build is their twin (same blocking, same order
+// of additions per element).
 //
 //   gemm_accumulate(c, ldc, a, lda_row, lda_col, b, ldb, M, N, K, 1.0f);
 #pragma once
@@ -15,7 +16,7 @@
 #include <cstdint>
 
 #include "base/thread_pool.h"
-#include "kernels/cpu_features.h"
+#include "kernels/cpu/cpu_features.h"
 
 namespace limarp::kernels {
 
@@ -29,7 +30,7 @@ struct StridedMatrix {
 // C[i, j] += alpha * sum_k A(i, k) * B[k * ldb + j]  for i < M, j < N. Single-threaded, pure.
 void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
                      int64_t K, float alpha);
-// The core at a given level, which must not exceed cpu_features().best (tests compare each level).
+// The core at a given level, which must be runnable here (find_level; tests compare each level).
 void gemm_accumulate_at(Isa isa, float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M,
                         int64_t N, int64_t K, float alpha);
 // The portable twin (tests compare the two).

@@ -3,19 +3,10 @@
 #include <cstring>
 
 #include "base/half.h"
-#include "kernels/cpu_features.h"
+#include "kernels/cpu/registry.h"
 
 namespace limarp::kernels {
-
-namespace avx2 {
-void weighted_row_sum(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim);
-void store_kv_row(void* dst, DType type, const float* src, int64_t n);
-void load_kv_row(float* dst, const void* src, DType type, int64_t n);
-}  // namespace avx2
-
 namespace {
-
-bool simd() { return active_isa() >= Isa::kAvx2; }
 
 // Element i of a row as f32.
 inline float element(const void* row, DType type, int64_t i) {
@@ -49,18 +40,15 @@ void load_kv_row_scalar(float* dst, const void* src, DType type, int64_t n) {
 }
 
 void weighted_row_sum(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim) {
-  if (simd()) avx2::weighted_row_sum(out, w, rows, type, n, dim);
-  else weighted_row_sum_scalar(out, w, rows, type, n, dim);
+  active_level().weighted_row_sum(out, w, rows, type, n, dim);
 }
 
 void store_kv_row(void* dst, DType type, const float* src, int64_t n) {
-  if (simd()) avx2::store_kv_row(dst, type, src, n);
-  else store_kv_row_scalar(dst, type, src, n);
+  active_level().store_kv_row(dst, type, src, n);
 }
 
 void load_kv_row(float* dst, const void* src, DType type, int64_t n) {
-  if (simd()) avx2::load_kv_row(dst, src, type, n);
-  else load_kv_row_scalar(dst, src, type, n);
+  active_level().load_kv_row(dst, src, type, n);
 }
 
 }  // namespace limarp::kernels

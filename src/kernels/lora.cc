@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "kernels/cpu_features.h"
+#include "kernels/cpu/registry.h"
 #include "kernels/gemm.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
@@ -16,10 +16,6 @@ TensorView f32_view(const float* data, int64_t rows, int64_t cols) {
 
 }  // namespace
 
-namespace avx512 {
-int64_t dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n);
-}
-
 void dropout_apply_scalar(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n) {
   const float keep_scale = 1.0f / (1.0f - d.p);
   for (int64_t e = 0; e < n; ++e) {
@@ -31,7 +27,7 @@ void dropout_apply_scalar(float* out, uint8_t* keep, const float* x, const Dropo
 
 void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n) {
   int64_t done = 0;
-  if (active_isa() == Isa::kAvx512) done = avx512::dropout_apply(out, keep, x, d, n);
+  if (const auto prefix = active_level().dropout_prefix) done = prefix(out, keep, x, d, n);
   // The tail (fewer than 16 elements) by the scalar loop, at its own element indices.
   const float keep_scale = 1.0f / (1.0f - d.p);
   for (int64_t e = done; e < n; ++e) {

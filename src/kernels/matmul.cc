@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "kernels/amx/amx_gemm.h"
+#include "kernels/cpu/registry.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "kernels/weight_kernels.h"
@@ -42,12 +42,13 @@ void weight_row(float* out, const TensorView& w, int64_t r) {
 
 void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool) {
   const int64_t n_out = w.rows(), n = w.cols();
-  // Many tokens against a big matrix: AMX tiles, when the CPU has them (and LIMARP_ISA does
-  // not cap the level below AVX-512). Only for weights no more precise than bf16: f32 and f16
-  // weights keep exact f32 arithmetic.
-  if (T >= kAmxMinTokens && w.type != DType::kF32 && w.type != DType::kF16 && n % amx::kStepK == 0 &&
-      n_out >= amx::kPanelRows && active_isa() == Isa::kAvx512 && amx::available()) {
-    amx::matmul_bf16(y, n_out, x, T, w, pool);
+  // Many tokens against a big matrix: the active level's matrix engine (AMX tiles, when the CPU
+  // has them and LIMARP_ISA does not cap the level below AVX-512). Only for weights no more
+  // precise than bf16: f32 and f16 weights keep exact f32 arithmetic.
+  const PromptGemm* engine = active_level().prompt_gemm;
+  if (T >= kAmxMinTokens && w.type != DType::kF32 && w.type != DType::kF16 && engine &&
+      n % engine->k_step == 0 && n_out >= engine->min_rows && engine->available()) {
+    engine->run(y, n_out, x, T, w, pool);
     return;
   }
   const bool parallel = n_out * n * T >= kMinParallelWork;

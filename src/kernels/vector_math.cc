@@ -3,38 +3,27 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/cpu_features.h"
+#include "kernels/cpu/registry.h"
 
 namespace limarp::kernels {
-
-namespace avx512 {
-void exp_shifted_inplace(float* x, float shift, int64_t n);
-float max_f32(const float* x, int64_t n);
-double sum_f32(const float* x, int64_t n);
-uint64_t sum_u64(const uint64_t* p, size_t n);
-}
-namespace avx2 {
-uint64_t sum_u64(const uint64_t* p, size_t n);
-}
 
 void exp_shifted_inplace_scalar(float* x, float shift, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i] - shift);
 }
 
-void exp_shifted_inplace(float* x, float shift, int64_t n) {
-  if (active_isa() == Isa::kAvx512) avx512::exp_shifted_inplace(x, shift, n);
-  else exp_shifted_inplace_scalar(x, shift, n);
-}
+void exp_shifted_inplace(float* x, float shift, int64_t n) { active_level().exp_shifted_inplace(x, shift, n); }
 
-float max_f32(const float* x, int64_t n) {
-  if (active_isa() == Isa::kAvx512) return avx512::max_f32(x, n);
+float max_f32(const float* x, int64_t n) { return active_level().max_f32(x, n); }
+
+double sum_f32(const float* x, int64_t n) { return active_level().sum_f32(x, n); }
+
+float max_f32_scalar(const float* x, int64_t n) {
   float m = x[0];
   for (int64_t i = 1; i < n; ++i) m = std::max(m, x[i]);
   return m;
 }
 
-double sum_f32(const float* x, int64_t n) {
-  if (active_isa() == Isa::kAvx512) return avx512::sum_f32(x, n);
+double sum_f32_scalar(const float* x, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; ++i) s += x[i];
   return s;
@@ -52,10 +41,6 @@ uint64_t sum_u64_scalar(const uint64_t* p, size_t n) {
   return s;
 }
 
-uint64_t sum_u64(const uint64_t* p, size_t n) {
-  if (active_isa() == Isa::kAvx512) return avx512::sum_u64(p, n);
-  if (active_isa() == Isa::kAvx2) return avx2::sum_u64(p, n);
-  return sum_u64_scalar(p, n);
-}
+uint64_t sum_u64(const uint64_t* p, size_t n) { return active_level().sum_u64(p, n); }
 
 }  // namespace limarp::kernels

@@ -17,6 +17,8 @@ void exp_shifted_inplace_scalar(float* x, float shift, int64_t n);
 // AVX-512 versions keep 16 partial results and combine them in a fixed order.
 float max_f32(const float* x, int64_t n);
 double sum_f32(const float* x, int64_t n);
+float max_f32_scalar(const float* x, int64_t n);
+double sum_f32_scalar(const float* x, int64_t n);
 
 // Wrapping sum of n 64-bit words: the memory-bandwidth probe's read loop. The AVX-512 version
 // reads whole cache lines per load with four independent accumulators, as fast as the memory

@@ -1,18 +1,22 @@
 #include "kernels/weight_kernels.h"
 
+#include "base/status.h"
+#include "kernels/cpu/registry.h"
+
 namespace limarp::kernels {
+namespace {
+
+const WeightKernel* in_level(const KernelLevel& level, DType type) {
+  for (const WeightKernel& k : level.weight_kernels)
+    if (k.type == type) return &k;
+  return nullptr;
+}
+
+}  // namespace
 
 const WeightKernel* find_kernel(DType type, Isa isa) {
-  size_t count = 0;
-  const WeightKernel* table = nullptr;
-  switch (isa) {
-    case Isa::kScalar: table = scalar_kernels(&count); break;
-    case Isa::kAvx2: table = avx2_kernels(&count); break;
-    case Isa::kAvx512: table = avx512_kernels(&count); break;
-  }
-  for (size_t i = 0; i < count; ++i)
-    if (table[i].type == type) return &table[i];
-  return nullptr;
+  const KernelLevel* level = find_level(isa);
+  return level ? in_level(*level, type) : nullptr;
 }
 
 const WeightKernel* find_twin(const WeightKernel& k) {
@@ -24,11 +28,16 @@ const WeightKernel* find_twin(const WeightKernel& k) {
 }
 
 const WeightKernel* select_kernel(DType type, int64_t n, Isa isa) {
-  for (int level = static_cast<int>(isa); level >= 0; --level) {
-    const WeightKernel* k = find_kernel(type, static_cast<Isa>(level));
+  const std::span<const KernelLevel> levels = runnable_levels();
+  const KernelLevel* top = find_level(isa);
+  LIMARP_CHECK(top != nullptr);
+  for (size_t i = static_cast<size_t>(top - levels.data()) + 1; i-- > 0;) {
+    const WeightKernel* k = in_level(levels[i], type);
     if (k && n % k->n_multiple == 0) return k;
   }
   return nullptr;
 }
+
+const WeightKernel* select_kernel(DType type, int64_t n) { return select_kernel(type, n, active_isa()); }
 
 }  // namespace limarp::kernels

@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/cpu_features.h"
+#include "kernels/cpu/cpu_features.h"
 #include "tensor/dtype.h"
 
 namespace limarp::kernels {
@@ -34,20 +34,21 @@ struct WeightKernel {
   int act_block = 32;
 };
 
-// The best kernel for a weight type at `isa` or below that accepts rows of n; never null for
-// types the scalar level supports (all types dequantize_row supports).
+// The best kernel for a weight type at `isa` or below (in its family, cpu/registry.h) that
+// accepts rows of n; never null for types the scalar level supports (all types dequantize_row
+// supports). isa must be runnable here; without it, the active level.
 const WeightKernel* select_kernel(DType type, int64_t n, Isa isa);
-inline const WeightKernel* select_kernel(DType type, int64_t n) { return select_kernel(type, n, active_isa()); }
+const WeightKernel* select_kernel(DType type, int64_t n);
 
-// The kernel for exactly this type and level, or null (tests enumerate twins with it).
+// The kernel for exactly this type and level, or null (also when the level is not runnable
+// here). Tests enumerate twins with it.
 const WeightKernel* find_kernel(DType type, Isa isa);
 
 // The scalar kernel computing the same math as k: of k's type and act_block; null if none.
 const WeightKernel* find_twin(const WeightKernel& k);
 
-// Per-level tables, defined in scalar/, avx2/ and avx512/ (each compiled for its level).
+// The scalar level's table (cpu/generic); the other levels' tables are reached through
+// cpu/registry.h.
 const WeightKernel* scalar_kernels(size_t* count);
-const WeightKernel* avx2_kernels(size_t* count);
-const WeightKernel* avx512_kernels(size_t* count);
 
 }  // namespace limarp::kernels

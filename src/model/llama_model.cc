@@ -9,7 +9,7 @@
 
 #include "base/log.h"
 #include "base/mapped_file.h"
-#include "kernels/cpu_features.h"
+#include "kernels/cpu/registry.h"
 #include "kernels/weight_kernels.h"
 #include "tensor/row_interleave.h"
 #include "tensor/quantize.h"

@@ -10,7 +10,7 @@
 
 #include "base/rng.h"
 #include "base/thread_pool.h"
-#include "kernels/cpu_features.h"
+#include "kernels/cpu/registry.h"
 #include "kernels/gemm.h"
 #include "kernels/lora.h"
 #include "kernels/matmul.h"
@@ -54,8 +54,9 @@ TEST(Gemm, CoreMatchesDoubleReferenceOnOddShapes) {
       std::vector<float> scalar = c0;
       gemm_accumulate_scalar(scalar.data(), N, am, b.data(), N, M, N, K, 0.5f);
       EXPECT_LT(rel_err(scalar, want), tol) << M << "x" << N << "x" << K << " scalar";
-      for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
-        if (static_cast<int>(isa) > static_cast<int>(cpu_features().best)) continue;
+      for (const KernelLevel& level : runnable_levels()) {
+        const Isa isa = level.isa;
+        if (isa == Isa::kScalar) continue;
         std::vector<float> fast = c0;
         gemm_accumulate_at(isa, fast.data(), N, am, b.data(), N, M, N, K, 0.5f);
         EXPECT_LT(rel_err(fast, want), tol) << M << "x" << N << "x" << K << " " << isa_name(isa);

@@ -12,7 +12,7 @@
 #include "base/rng.h"
 #include "base/thread_pool.h"
 #include "kernels/activation_quant.h"
-#include "kernels/amx/amx_gemm.h"
+#include "kernels/cpu/registry.h"
 #include "kernels/matmul.h"
 #include "kernels/weight_kernels.h"
 #include "tensor/row_interleave.h"
@@ -98,6 +98,10 @@ double magnitude(const Problem& p, int64_t t, int64_t r) {
   return m;
 }
 
+// The levels above scalar that this build has and this CPU runs (x86: AVX2, AVX-512; AArch64:
+// NEON, NEON with dot product).
+std::span<const KernelLevel> simd_levels() { return runnable_levels().subspan(1); }
+
 // The scalar kernels of a type: the fallback first, then twins of SIMD kernels that quantize
 // activations otherwise (act_block).
 std::vector<const WeightKernel*> scalar_twins(DType type) {
@@ -129,9 +133,8 @@ TEST(WeightKernels, EveryLevelMatchesItsScalarTwinAndTheReference) {
                 << twin->name << " n=" << n << " tokens=" << tokens << " i=" << i;
           }
         }
-        for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
-          if (static_cast<int>(isa) > static_cast<int>(cpu_features().best)) continue;
-          const WeightKernel* k = find_kernel(c.type, isa);
+        for (const KernelLevel& level : simd_levels()) {
+          const WeightKernel* k = find_kernel(c.type, level.isa);
           if (!k || n % k->n_multiple != 0) continue;
           const WeightKernel* twin = find_twin(*k);
           ASSERT_NE(twin, nullptr) << k->name;
@@ -146,7 +149,7 @@ TEST(WeightKernels, EveryLevelMatchesItsScalarTwinAndTheReference) {
       }
     }
   }
-  if (cpu_features().best == Isa::kScalar) GTEST_SKIP() << "no SIMD level on this CPU; only scalar twins checked";
+  if (simd_levels().empty()) GTEST_SKIP() << "no SIMD level on this CPU; only scalar twins checked";
   EXPECT_GT(checked_simd, 20);
 }
 
@@ -186,9 +189,8 @@ TEST(WeightKernels, InterleavedLayoutsMatchTheStoredOnes) {
     const WeightKernel* twin = find_kernel(type, Isa::kScalar);
     ASSERT_NE(twin, nullptr);
     std::vector<const WeightKernel*> simd;
-    for (Isa isa : {Isa::kAvx2, Isa::kAvx512})
-      if (static_cast<int>(isa) <= static_cast<int>(cpu_features().best) && find_kernel(type, isa))
-        simd.push_back(find_kernel(type, isa));
+    for (const KernelLevel& level : simd_levels())
+      if (find_kernel(type, level.isa)) simd.push_back(find_kernel(type, level.isa));
     for (int64_t n : lengths)
       for (int64_t tokens : {1, 3, 5, 9}) {
         const Problem p = make_problem(stored_type, 48, n, tokens, static_cast<uint64_t>(n + tokens));
@@ -258,7 +260,10 @@ namespace {
 // error <= 2^-9 each), so |error| <= 2^-8 · Σ|x·w| (plus f32 accumulation, far smaller).
 // Odd token and row counts exercise partial tiles and panels.
 TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
-  if (!amx::available()) GTEST_SKIP() << "no AMX-BF16 on this CPU";
+  const PromptGemm* amx = nullptr;
+  for (const KernelLevel& level : runnable_levels())
+    if (level.prompt_gemm && level.prompt_gemm->available()) amx = level.prompt_gemm;
+  if (!amx) GTEST_SKIP() << "no AMX-BF16 on this CPU";
   for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kBF16, DType::kQ4_0R16, DType::kQ8_0R16,
                      DType::kQ4_KR16}) {
     // The interleaved layouts need whole groups of 16 rows: 208 = 6.5 panels of 32.
@@ -267,7 +272,7 @@ TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
     const Problem p = stored_as ? interleaved(stored) : std::move(stored);
     std::vector<float> y(static_cast<size_t>(p.rows * p.tokens));
     ThreadPool pool(2);
-    amx::matmul_bf16(y.data(), p.rows, p.x.data(), p.tokens, p.w.view(), pool);
+    amx->run(y.data(), p.rows, p.x.data(), p.tokens, p.w.view(), pool);
     std::vector<double> ref, bound;
     reference(p, 0, ref, bound);
     for (size_t i = 0; i < y.size(); ++i) {

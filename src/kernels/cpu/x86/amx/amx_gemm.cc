@@ -1,0 +1,241 @@
+#include "kernels/cpu/x86/amx/amx_gemm.h"
+
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "kernels/cpu/x86/avx512/kernels_avx512.h"
+#include "kernels/cpu/cpu_features.h"
+#include "tensor/row_interleave.h"
+#include "tensor/quantize.h"
+
+namespace limarp::kernels::amx {
+namespace {
+
+constexpr long kArchReqXcompPerm = 0x1023;
+constexpr long kXfeatureXtiledata = 18;
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// Tiles 0-1: A (16 tokens × 32 bf16), 2-3: B (16 k-pairs × 16 outputs × 2), 4-7: C (16 × 16 f32).
+TileConfig make_config() {
+  TileConfig c;
+  for (int t = 0; t < 8; ++t) {
+    c.colsb[t] = 64;
+    c.rows[t] = 16;
+  }
+  return c;
+}
+
+inline uint16_t to_bf16(float f) {
+  // Round to nearest even, as the reference conversion does; NaN stays NaN.
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40);
+  x += 0x7fffu + ((x >> 16) & 1);
+  return static_cast<uint16_t>(x >> 16);
+}
+
+// 16 rows of 32 floats (k) as bf16 pairs, transposed so row kk holds, for each of the 16
+// weight rows n, the pair (k = 2kk, 2kk + 1): the layout AMX's B tile multiplies.
+inline void pack_tile(uint16_t* tile, const float* rows, int64_t K) {
+  __m512i m[16];
+  for (int n = 0; n < 16; ++n) {
+    const float* r = rows + n * K;
+    m[n] = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r + 16), _mm512_loadu_ps(r)));
+  }
+  // 16 x 16 transpose of 32-bit elements: four rounds of pairwise interleaves.
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(m[i], m[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(m[i], m[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4)
+    for (int k = 0; k < 2; ++k) {
+      m[i + k] = _mm512_unpacklo_epi64(t[i + k], t[i + k + 2]);
+      m[i + k + 2] = _mm512_unpackhi_epi64(t[i + k], t[i + k + 2]);
+    }
+  // Now within each 128-bit lane the 4x4 blocks are transposed; move the lanes.
+  const __m512i lo_idx = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+  const __m512i hi_idx = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_permutex2var_epi64(m[i], lo_idx, m[i + 4]);
+    t[i + 4] = _mm512_permutex2var_epi64(m[i], hi_idx, m[i + 4]);
+    t[i + 8] = _mm512_permutex2var_epi64(m[i + 8], lo_idx, m[i + 12]);
+    t[i + 12] = _mm512_permutex2var_epi64(m[i + 8], hi_idx, m[i + 12]);
+  }
+  const __m512i lo2 = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+  const __m512i hi2 = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+  for (int i = 0; i < 8; ++i) {
+    m[i] = _mm512_permutex2var_epi64(t[i], lo2, t[i + 8]);
+    m[i + 8] = _mm512_permutex2var_epi64(t[i], hi2, t[i + 8]);
+  }
+  // m[r] now holds row r of the transpose in the order produced by the rounds above.
+  static constexpr int kOrder[16] = {0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15};
+  for (int kk = 0; kk < 16; ++kk) _mm512_storeu_si512(tile + kk * 32, m[kOrder[kk]]);
+}
+
+// The interleaved layouts already hold one weight row per 32-bit lane, as a B tile's columns
+// are: each block column of a 16-row group (32 k values, one k-step) becomes one tile without
+// a transpose. Tile row kk holds k = 2kk, 2kk + 1, which are bytes 2c, 2c + 1 of each lane of
+// one code vector (Q4_0: low nibbles for kk < 8, high nibbles after).
+void pack_group_interleaved(uint16_t* panel, int64_t j, const uint8_t* group, int64_t steps, DType type) {
+  const bool q4 = type == DType::kQ4_0R16;
+  const int64_t column = static_cast<int64_t>(interleaved_column_bytes(type));
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const __m512 offset = _mm512_set1_ps(q4 ? 8.0f : 0.0f);
+  // Scales for values 0..15 (rows 0..7, two values each) and 16..31 (rows 8..15).
+  const __m512i rows_lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  const __m512i rows_hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+  for (int64_t s = 0; s < steps; ++s) {
+    const uint8_t* col = group + s * column;
+    uint16_t* tile = panel + (s * 2 + j) * 512;
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col)));
+    const __m512 d_lo = _mm512_permutexvar_ps(rows_lo, d), d_hi = _mm512_permutexvar_ps(rows_hi, d);
+    auto values = [&](__m128i bytes, __m512 scale) {
+      const __m512i v = q4 ? _mm512_cvtepu8_epi32(bytes) : _mm512_cvtepi8_epi32(bytes);
+      return _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(v), offset), scale);
+    };
+    auto emit = [&](int64_t kk, __m512i codes, int c) {
+      const __m256i pairs = _mm512_cvtepi32_epi16(_mm512_srli_epi32(codes, 16 * c));
+      const __m512 lo = values(_mm256_castsi256_si128(pairs), d_lo);
+      const __m512 hi = values(_mm256_extracti128_si256(pairs, 1), d_hi);
+      _mm512_storeu_si512(tile + kk * 32, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
+    };
+    for (int q = 0; q < (q4 ? 4 : 8); ++q) {
+      const __m512i v = _mm512_loadu_si512(col + 32 + 64 * q);
+      for (int c = 0; c < 2; ++c) {
+        if (q4) {
+          emit(2 * q + c, _mm512_and_si512(v, m4), c);
+          emit(8 + 2 * q + c, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), c);
+        } else {
+          emit(2 * q + c, v, c);
+        }
+      }
+    }
+  }
+}
+
+// Rows [o0, o0 + 32) of w as B tiles: for k-step s and column tile j, 16 rows (k pairs) of
+// 16 columns × 2 bf16. Rows past the matrix are zero.
+void pack_panel(uint16_t* panel, float* rowbuf, const TensorView& w, int64_t o0) {
+  const int64_t K = w.cols(), rows = w.rows();
+  const auto stored_as = stored_type(w.type);
+  if (w.type == DType::kQ4_0R16 || w.type == DType::kQ8_0R16) {
+    static_assert(kStepK == 32 && kPanelRows == 2 * kInterleaveRows);
+    for (int64_t j = 0; j < 2; ++j) {
+      const int64_t r0 = o0 + j * kInterleaveRows;
+      if (r0 < rows) {
+        pack_group_interleaved(panel, j, w.row(r0), K / kStepK, w.type);
+      } else {
+        for (int64_t s = 0; s < K / kStepK; ++s) std::memset(panel + (s * 2 + j) * 512, 0, 1024);
+      }
+    }
+    return;
+  }
+  // Other interleaved layouts (Q4_K, whose sub-block scales differ per row) go back to stored
+  // rows first.
+  std::vector<uint8_t> regathered(stored_as ? w.row_stride() : 0);
+  const DType type = stored_as.value_or(w.type);
+  for (int64_t r = 0; r < kPanelRows; ++r) {
+    float* f = rowbuf + r * K;
+    if (o0 + r >= rows) {
+      std::memset(f, 0, sizeof(float) * static_cast<size_t>(K));
+      continue;
+    }
+    const void* src = w.row(o0 + r);
+    if (stored_as) {
+      deinterleave_row(w.type, static_cast<const uint8_t*>(w.data), o0 + r, K, regathered.data());
+      src = regathered.data();
+    }
+    if (!avx512::dequantize_row(type, src, f, K)) dequantize_row(type, src, f, K);
+  }
+  for (int64_t s = 0; s < K / kStepK; ++s)
+    for (int64_t j = 0; j < 2; ++j) pack_tile(panel + (s * 2 + j) * 512, rowbuf + j * 16 * K + s * kStepK, K);
+}
+
+}  // namespace
+
+bool available() {
+  static const bool ok = [] {
+    const CpuFeatures& f = cpu_features();
+    if (!f.amx_tile || !f.amx_bf16) return false;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return ok;
+}
+
+void matmul_bf16(float* y, int64_t ldy, const float* x, int64_t T, const TensorView& w, ThreadPool& pool) {
+  const int64_t K = w.cols(), O = w.rows();
+  const int64_t Tp = (T + 31) / 32 * 32;
+  // Activations in bf16, packed tile by tile: for each block of 16 tokens and k-step s, one
+  // contiguous 16 x 32 tile (1 KiB), so every A tile load streams from consecutive lines.
+  // Padded with zero rows to whole pairs of A tiles.
+  const int64_t steps = K / kStepK;
+  std::vector<uint16_t> xb(static_cast<size_t>(Tp * K), 0);
+  pool.parallel_for(T, 8, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      uint16_t* base = xb.data() + (t / 16) * 16 * K + (t % 16) * kStepK;
+      for (int64_t s = 0; s < steps; ++s) {
+        const __m512i v = reinterpret_cast<__m512i>(
+            _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + t * K + s * kStepK + 16), _mm512_loadu_ps(x + t * K + s * kStepK)));
+        _mm512_storeu_si512(base + s * 16 * kStepK, v);
+      }
+    }
+  });
+  const int64_t panels = (O + kPanelRows - 1) / kPanelRows;
+  std::atomic<int64_t> next{0};
+  pool.run([&](int, int) {
+    const TileConfig config = make_config();
+    _tile_loadconfig(&config);
+    std::vector<float> rowbuf(static_cast<size_t>(kPanelRows * K));
+    std::vector<uint16_t> panel(static_cast<size_t>(kPanelRows * K));
+    alignas(64) float c[4][16 * 16];
+    for (int64_t p = next.fetch_add(1); p < panels; p = next.fetch_add(1)) {
+      const int64_t o0 = p * kPanelRows;
+      pack_panel(panel.data(), rowbuf.data(), w, o0);
+      for (int64_t t0 = 0; t0 < Tp; t0 += 32) {
+        _tile_zero(4);
+        _tile_zero(5);
+        _tile_zero(6);
+        _tile_zero(7);
+        const uint16_t* a0 = xb.data() + t0 * K;       // tokens t0 .. t0 + 15
+        const uint16_t* a1 = xb.data() + (t0 + 16) * K;  // tokens t0 + 16 .. t0 + 31
+        for (int64_t s = 0; s < steps; ++s) {
+          _tile_loadd(0, a0 + s * 16 * kStepK, 64);
+          _tile_loadd(1, a1 + s * 16 * kStepK, 64);
+          _tile_loadd(2, panel.data() + (s * 2) * 512, 64);
+          _tile_loadd(3, panel.data() + (s * 2 + 1) * 512, 64);
+          _tile_dpbf16ps(4, 0, 2);
+          _tile_dpbf16ps(5, 0, 3);
+          _tile_dpbf16ps(6, 1, 2);
+          _tile_dpbf16ps(7, 1, 3);
+        }
+        _tile_stored(4, c[0], 64);
+        _tile_stored(5, c[1], 64);
+        _tile_stored(6, c[2], 64);
+        _tile_stored(7, c[3], 64);
+        for (int q = 0; q < 4; ++q) {
+          const int64_t tb = t0 + (q / 2) * 16, ob = o0 + (q % 2) * 16;
+          for (int64_t i = 0; i < 16 && tb + i < T; ++i)
+            for (int64_t n = 0; n < 16 && ob + n < O; ++n) y[(tb + i) * ldy + ob + n] = c[q][i * 16 + n];
+        }
+      }
+    }
+    _tile_release();
+  });
+}
+
+}  // namespace limarp::kernels::amx
