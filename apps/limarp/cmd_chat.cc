@@ -18,6 +18,7 @@
 #include "default_model.h"
 #include "infer/adapter_specs.h"
 #include "infer/model_bundle.h"
+#include "grammar_options.h"
 #include "sampler_options.h"
 
 namespace limarp::cli {
@@ -32,6 +33,7 @@ struct ChatOptions {
   int64_t ctx = 0, max_reply = 256;
   bool no_shift = false, no_trim = false;
   SamplerCliOptions sampler;
+  GrammarCliOptions grammar;
   int threads = 1;
   RopeOverrides rope;
 };
@@ -210,6 +212,7 @@ Status run_chat(const ChatOptions& o) {
   settings.shift = o.no_shift ? ShiftPolicy::kNever : ShiftPolicy::kAllowed;
   settings.trim_unfinished_sentence = !o.no_trim;
   LIMARP_ASSIGN_OR_RETURN(settings.sampler, o.sampler.settings());
+  LIMARP_ASSIGN_OR_RETURN(settings.sampler.grammar, o.grammar.load());
 
   ChatState chat;
   if (!o.load.empty()) {
@@ -262,6 +265,7 @@ void register_chat(CLI::App& root, RunState& state) {
   cmd->add_flag("--no-context-shift", o->no_shift, "Re-evaluate instead of shifting the cache when old turns drop out");
   cmd->add_flag("--no-trim", o->no_trim, "Keep an unfinished last sentence when a reply hits the limit");
   o->sampler.add_to(*cmd);
+  o->grammar.add_to(*cmd);
   add_threads_option(*cmd, o->threads);
   add_repack_option(*cmd, o->no_repack);
   add_kv_type_option(*cmd, o->kv_type);

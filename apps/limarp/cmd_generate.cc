@@ -7,10 +7,13 @@
 #include "base/json_util.h"
 #include "base/log.h"
 #include "base/thread_pool.h"
+#include "chat/prompt_tokens.h"
 #include "commands.h"
+#include "grammar_options.h"
 #include "infer/adapter_specs.h"
 #include "infer/generate.h"
 #include "infer/model_bundle.h"
+#include "sampling/grammar_sampler.h"
 
 namespace limarp::cli {
 namespace {
@@ -28,6 +31,7 @@ struct GenerateCliOptions {
   bool seed_given = false, json = false, no_bos = false;
   int threads = 1;
   RopeOverrides rope;
+  GrammarCliOptions grammar;
 };
 
 Status run_generate(const GenerateCliOptions& o) {
@@ -48,6 +52,14 @@ Status run_generate(const GenerateCliOptions& o) {
   Forward forward(model, pool);
   KvCache cache(model.config(), ctx, o.kv_type);
   SamplerChain sampler = make_basic_chain({o.temperature, o.top_k, o.top_p});
+  LIMARP_ASSIGN_OR_RETURN(std::shared_ptr<const Grammar> grammar, o.grammar.load());
+  GrammarSampler* grammar_stage = nullptr;
+  if (grammar) {
+    auto texts = token_text_table(tok);
+    auto stage = std::make_unique<GrammarSampler>(grammar, std::make_shared<const TokenTrie>(*texts), texts, tok.eos());
+    grammar_stage = stage.get();
+    sampler.add_front(std::move(stage));  // before top-k, so it picks among allowed tokens
+  }
   Rng rng(o.seed_given ? o.seed : static_cast<uint64_t>(std::random_device{}()));
   StreamDecoder decoder(tok);
   for (int32_t id : prompt) decoder.push(id);  // so the leading-space rule knows what came before
@@ -61,7 +73,7 @@ Status run_generate(const GenerateCliOptions& o) {
     text += piece;
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
-    return true;
+    return !(grammar_stage && grammar_stage->finished());  // a complete match ends the text
   }));
   std::string rest = decoder.flush();
   text += rest;
@@ -104,6 +116,7 @@ void register_generate(CLI::App& root, RunState& state) {
   add_repack_option(*cmd, o->no_repack);
   add_kv_type_option(*cmd, o->kv_type);
   add_rope_options(*cmd, o->rope);
+  o->grammar.add_to(*cmd);
   cmd->callback([o, &state] { state.exit_code = report(run_generate(*o)); });
 }
 

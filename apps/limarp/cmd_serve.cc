@@ -36,6 +36,7 @@ struct ServeOptions {
   double drain_timeout_s = 30;
   std::string log_format = "text";
   bool log_prompts = false, metrics = false;
+  std::string slot_save_path;
   bool no_shift = false;
   SamplerCliOptions sampler;
   int threads = 1;
@@ -102,6 +103,12 @@ Status run_serve(const ServeOptions& o) {
                                           : server::AccessLogFormat::kText;
   so.log_prompts = o.log_prompts;
   so.metrics = o.metrics;
+  if (!o.slot_save_path.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(o.slot_save_path, ec))
+      return make_error("--slot-save-path {}: not a folder (create it first)", o.slot_save_path);
+    so.slot_save_path = o.slot_save_path;
+  }
   so.router.api_key = o.api_key;
   so.router.cors_origins = o.cors;
   so.router.loopback_only_hosts = is_loopback(o.host);
@@ -160,7 +167,9 @@ void register_serve(CLI::App& root, RunState& state) {
   cmd->add_option("--port", o->port, "Port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--slots", o->slots, "Parallel generation slots (each has its own KV cache)")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("-c,--ctx", o->ctx, "Context per slot (default: the model's, times its RoPE scaling)");
-  cmd->add_option("--api-key", o->api_key, "Require Authorization: Bearer KEY on every API route (also $LIMARP_API_KEY)")
+  cmd->add_option("--api-key", o->api_key,
+                  "Require Authorization: Bearer KEY on every API route but KoboldCpp's model/version probes, "
+                  "GET /v1/models and /health, as KoboldCpp's --password does (also $LIMARP_API_KEY)")
       ->envname("LIMARP_API_KEY");
   cmd->add_option("--cors", o->cors, "Allow browser requests from this origin (\"*\": any); repeatable");
   cmd->add_option("--queue", o->queue, "Requests that may wait for a slot; more are answered 503")->capture_default_str()->check(CLI::Range(0, 100000));
@@ -187,6 +196,8 @@ void register_serve(CLI::App& root, RunState& state) {
       ->capture_default_str()->check(CLI::IsMember({"text", "json", "off"}));
   cmd->add_flag("--log-prompts", o->log_prompts, "Put each generation's prompt text in the access log (off: prompts are private)");
   cmd->add_flag("--metrics", o->metrics, "Serve Prometheus metrics at GET /metrics");
+  cmd->add_option("--slot-save-path", o->slot_save_path,
+                  "Folder for POST /slots/{id}?action=save|restore files (off: those actions are refused)");
   cmd->add_option("--drain-timeout", o->drain_timeout_s,
                   "On SIGTERM/SIGINT: seconds running generations may go on (no new ones are taken, /health says "
                   "draining) before they are ended; a second signal exits at once")
@@ -195,11 +206,15 @@ void register_serve(CLI::App& root, RunState& state) {
   KoboldCpp  GET /api/v1/model /api/v1/info/version /api/extra/version
              GET /api/v1/config/max_context_length /api/extra/true_max_context_length
              POST /api/v1/generate /api/extra/generate/stream /api/extra/abort /api/extra/tokencount
-  OpenAI     GET /v1/models   POST /v1/completions /v1/chat/completions /v1/internal/encode
+  OpenAI     GET /v1/models /v1/internal/model/info
+             POST /v1/completions /v1/chat/completions /v1/internal/encode
+  TabbyAPI   GET /v1/model/list /v1/model   POST /v1/token/encode /v1/token/decode
   llama.cpp  GET /health /props /slots /lora-adapters /metrics
-             POST /completion /tokenize /detokenize /lora-adapters
+             POST /completion /tokenize /detokenize /lora-adapters /slots/{id}?action=erase|save|restore
   limarp     POST /api/limarp/chat /api/limarp/prompt /api/limarp/card   GET / (chat page)
-The sampling options above are defaults; every request may override them.
+The sampling options above are defaults; every request may override them. Requests may also
+constrain the reply (grammar, json_schema, response_format: docs/grammar.md) and ask for token
+probabilities (n_probs, logprobs).
 SillyTavern: API "KoboldAI Classic", URL http://127.0.0.1:5001/api; or Text Completion > KoboldCpp
 (or llama.cpp, or Default), URL http://127.0.0.1:5001.
 Example: limarp serve -m llama2-7b.q4_k_m.gguf --lora limarp-adapter:1.0 --slots 4 --ctx 4096

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,10 +19,12 @@
 #include "base/status.h"
 #include "infer/session.h"
 #include "sampling/sampler_settings.h"
+#include "sampling/token_probs.h"
 #include "tokenizer/tokenizer.h"
 
 namespace limarp {
 
+// kEos also ends a reply whose grammar is complete with nothing more allowed.
 enum class StopReason { kEos, kLength, kStopString, kCancelled, kContextFull };
 const char* stop_reason_name(StopReason r);  // "eos", "length", "stop", "cancelled", "context"
 
@@ -39,7 +42,11 @@ struct GenerationRequest {
   bool continue_text = false;
   const LinearAdapter* adapter = nullptr;
   Session::SyncOptions sync;
-  std::shared_ptr<const TokenTexts> token_texts;  // for DRY; built when null and DRY is on
+  std::shared_ptr<const TokenTexts> token_texts;  // for DRY and grammars; built when null and needed
+  std::shared_ptr<const TokenTrie> token_trie;    // for grammars; built from token_texts when null
+  // When set, each generated token's probability and this many most likely alternatives are
+  // recorded (sampling/token_probs.h says of which distribution).
+  std::optional<size_t> probs_top;
 };
 
 struct GenerationResult {
@@ -50,6 +57,7 @@ struct GenerationResult {
   SyncStats prompt;              // reused / shifted / evaluated prompt tokens
   double prompt_ms = 0, generation_ms = 0;
   int rewinds = 0;               // banned-string resamples
+  std::vector<TokenProbs> probs; // one per entry of `tokens`, when request.probs_top is set
 };
 
 // Returns false to cancel generation.

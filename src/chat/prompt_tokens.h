@@ -3,7 +3,7 @@
 //
 //   std::vector<std::vector<int32_t>> seg = encode_segments(tok, render_limarp_prompt(chat));
 //   // seg[0] starts with BOS; concatenated they equal tok.encode(prompt.text()).
-//   auto texts = token_text_table(tok);   // ChainOptions{.token_texts = texts}
+//   auto texts = token_text_table(tok);   // ChainOptions::token_texts (DRY, grammars)
 //
 // Why segments can be encoded one by one: every segment after the first begins with "\n", and
 // Llama-2's vocabulary has no piece that joins a newline to what precedes it, so no BPE merge

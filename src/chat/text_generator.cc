@@ -1,6 +1,7 @@
 #include "chat/text_generator.h"
 
 #include "chat/prompt_tokens.h"
+#include "sampling/grammar_sampler.h"
 
 namespace limarp {
 
@@ -8,8 +9,12 @@ Result<TextGenerator> TextGenerator::create(const Tokenizer& tok, const Generati
   LIMARP_TRY(validate(req.sampler));
   LIMARP_TRY(check_token_ids(req.sampler, tok.n_vocab()));
   std::shared_ptr<const TokenTexts> texts = req.token_texts;
-  if (!texts && req.sampler.dry_multiplier > 0) texts = token_text_table(tok);
-  LIMARP_ASSIGN_OR_RETURN(SamplerChain chain, build_chain(req.sampler, {texts}));
+  if (!texts && (req.sampler.dry_multiplier > 0 || req.sampler.grammar)) texts = token_text_table(tok);
+  ChainOptions options;
+  options.token_texts = texts;
+  options.token_trie = req.token_trie;
+  options.eos = tok.eos();
+  LIMARP_ASSIGN_OR_RETURN(SamplerChain chain, build_chain(req.sampler, options));
   return TextGenerator(tok, req, std::move(chain), shared_rng);
 }
 
@@ -26,7 +31,9 @@ TextGenerator::TextGenerator(const Tokenizer& tok, const GenerationRequest& req,
       banned_(std::make_unique<BannedStringMatcher>(req.sampler.banned_strings)),
       stop_(std::make_unique<StopStringMatcher>(req.stop, req.continue_text ? ReplyWhitespace::kExact
                                                                               : ReplyWhitespace::kTrim)),
-      decoder_(std::make_unique<StreamDecoder>(tok)) {
+      decoder_(std::make_unique<StreamDecoder>(tok)),
+      probs_top_(req.probs_top) {
+  grammar_ = find_grammar_stage(*chain_);
   // A prompt of only BOS starts the text (SentencePiece drops the first piece's space there), raw
   // completion or not; after anything else the leading space belongs to the text.
   decoder_->reset(/*at_start=*/prompt_len_ <= 1);
@@ -37,8 +44,15 @@ TextGenerator::TextGenerator(const Tokenizer& tok, const GenerationRequest& req,
 void TextGenerator::feed(size_t upto, const TextCallback& on_text) {
   for (; fed_ < upto && !stop_->stopped() && !cancelled_; ++fed_) {
     const std::string shown = stop_->push(decoder_->push(generated_[fed_]));
+    // Recorded before the callback, so the piece it gets can carry this token's probabilities.
+    if (!stop_->stopped()) {
+      result_.tokens.push_back(generated_[fed_]);
+      if (probs_top_) {
+        result_.probs.push_back(generated_probs_[fed_]);
+        shown_probs_.push_back(generated_probs_[fed_]);
+      }
+    }
     if (!shown.empty() && on_text && !on_text(shown)) cancelled_ = true;
-    if (!stop_->stopped()) result_.tokens.push_back(generated_[fed_]);
   }
 }
 
@@ -62,11 +76,14 @@ std::optional<int32_t> TextGenerator::step(Session& session, std::span<const flo
     // give the logits at that position.
     const size_t keep = generated_.size() - (hit->rewind_tokens - 1);  // `id` itself was never appended
     generated_.resize(keep);
+    if (probs_top_) generated_probs_.resize(keep);
+    if (grammar_) grammar_->replay(generated_);
     session.truncate(prompt_len_ + static_cast<int64_t>(keep) - 1);
     ++result_.rewinds;
     return keep > 0 ? generated_.back() : last_prompt_token_;
   }
   generated_.push_back(id);
+  if (probs_top_) generated_probs_.push_back(token_probs(chain_->last_candidates(), id, *probs_top_));
   feed(banned_->final_tokens(), on_text);
   if (stop_->stopped()) {
     result_.reason = StopReason::kStopString;
@@ -75,6 +92,12 @@ std::optional<int32_t> TextGenerator::step(Session& session, std::span<const flo
   }
   if (cancelled_) {
     result_.reason = StopReason::kCancelled;
+    finished_ = true;
+    return std::nullopt;
+  }
+  if (grammar_ && grammar_->finished()) {
+    ++steps_;
+    result_.reason = StopReason::kEos;
     finished_ = true;
     return std::nullopt;
   }

@@ -20,11 +20,13 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "chat/generation.h"
 #include "chat/stop_strings.h"
 #include "sampling/banned_strings.h"
+#include "sampling/grammar_sampler.h"
 
 namespace limarp {
 
@@ -42,6 +44,10 @@ class TextGenerator {
   // Ends the reply early for a reason decided outside (a time limit: kLength, whose held-back
   // text is still shown; a client gone: kCancelled). No effect once finished.
   void stop(StopReason reason);
+
+  // The probabilities of the tokens whose text went to the callback since the last call (with
+  // request.probs_top set); the server sends them with the stream's pieces.
+  std::vector<TokenProbs> take_shown_probs() { return std::exchange(shown_probs_, {}); }
 
   bool finished() const { return finished_; }
   int64_t generated() const { return steps_; }
@@ -62,12 +68,16 @@ class TextGenerator {
   bool stop_at_eos_;
   bool trim_unfinished_;
   std::unique_ptr<SamplerChain> chain_;
+  GrammarSampler* grammar_ = nullptr;  // the chain's grammar stage, if any
   Rng own_rng_;
   Rng* shared_rng_;
   std::unique_ptr<BannedStringMatcher> banned_;
   std::unique_ptr<StopStringMatcher> stop_;
   std::unique_ptr<StreamDecoder> decoder_;
   std::vector<int32_t> generated_;
+  std::optional<size_t> probs_top_;
+  std::vector<TokenProbs> generated_probs_;  // parallel to generated_ when probs_top_ is set
+  std::vector<TokenProbs> shown_probs_;
   size_t fed_ = 0;  // generated tokens already decoded and shown
   int64_t steps_ = 0;
   bool cancelled_ = false;

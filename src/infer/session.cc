@@ -99,4 +99,11 @@ Status Session::append(int32_t token, Forward& forward, std::vector<float>& logi
   return {};
 }
 
+void Session::adopt_restored(std::vector<int32_t> tokens) {
+  LIMARP_CHECK(static_cast<int64_t>(tokens.size()) <= cache_.capacity());
+  cache_.set_size(static_cast<int64_t>(tokens.size()));
+  tokens_ = std::move(tokens);
+  adapter_ = nullptr;
+}
+
 }  // namespace limarp

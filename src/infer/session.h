@@ -71,6 +71,11 @@ class Session {
   const std::vector<int32_t>& tokens() const { return tokens_; }
   int64_t context() const { return cache_.capacity(); }
   KvCache& cache() { return cache_; }
+  const KvCache& cache() const { return cache_; }
+  const LlamaModel& model() const { return model_; }
+  // After the cache's first tokens.size() positions were filled from elsewhere (a slot file):
+  // the session holds those tokens, computed without an adapter.
+  void adopt_restored(std::vector<int32_t> tokens);
   // The adapter the cached tokens were computed with; a different one invalidates the cache.
   const LinearAdapter* adapter() const { return adapter_; }
 

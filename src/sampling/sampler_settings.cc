@@ -6,6 +6,7 @@
 #include <limits>
 #include <random>
 
+#include "sampling/grammar_sampler.h"
 #include "sampling/logit_bias.h"
 #include "sampling/mirostat.h"
 #include "sampling/penalties.h"
@@ -132,6 +133,37 @@ class BodyReader {
       LIMARP_ASSIGN_OR_RETURN(const int32_t id, token_id(e, fmt::format("{}[{}]", key, i)));
       out.push_back(id);
     }
+    return {};
+  }
+
+  // KoboldCpp's box: ids separated by commas (and spaces) in one string, or a list of ids.
+  Status id_list(std::string_view key, std::vector<int32_t>& out) {
+    auto it = body_.find(key);
+    if (it == body_.end() || it->is_null()) return {};
+    std::vector<int32_t> ids;
+    if (it->is_array()) {
+      for (size_t i = 0; i < it->size(); ++i) {
+        LIMARP_ASSIGN_OR_RETURN(const int32_t id, token_id((*it)[i], fmt::format("{}[{}]", key, i)));
+        ids.push_back(id);
+      }
+    } else if (it->is_string()) {
+      std::string_view text = it->get_ref<const std::string&>();
+      for (size_t i = 0; !trim(text).empty(); ++i) {
+        const size_t comma = text.find(',');
+        const std::string_view item = trim(text.substr(0, comma));
+        int64_t id = -1;
+        auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
+        if (ec != std::errc() || p != item.data() + item.size() || id < 0 || id > INT32_MAX)
+          return make_error("{}: {} item {} \"{}\" is not a token id", source_, key, i, item);
+        ids.push_back(static_cast<int32_t>(id));
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+      }
+    } else {
+      return make_error("{}: {} must be a string of comma-separated token ids or a list of them, got {}", source_, key,
+                        json_brief(*it));
+    }
+    out = std::move(ids);
     return {};
   }
 
@@ -280,6 +312,9 @@ Status check_token_ids(const SamplerSettings& s, int64_t vocab_size) {
     if (outside(id)) return make_error("logit_bias names token {}, outside the vocabulary (0..{})", id, vocab_size - 1);
   for (int32_t id : s.banned_tokens)
     if (outside(id)) return make_error("banned_tokens names token {}, outside the vocabulary (0..{})", id, vocab_size - 1);
+  for (int32_t id : s.custom_token_bans)
+    if (outside(id))
+      return make_error("custom_token_bans names token {}, outside the vocabulary (0..{})", id, vocab_size - 1);
   return {};
 }
 
@@ -303,7 +338,17 @@ Result<SamplerChain> build_chain(const SamplerSettings& s, const ChainOptions& o
   SamplerChain chain;
   if (greedy) chain.set_draw_mode(DrawMode::kGreedy);
   if (!s.logit_bias.empty()) chain.add(make_logit_bias(s.logit_bias));
-  if (!s.banned_tokens.empty()) chain.add(make_banned_tokens(s.banned_tokens));
+  if (!s.banned_tokens.empty() || !s.custom_token_bans.empty()) {
+    std::vector<int32_t> banned = s.banned_tokens;
+    banned.insert(banned.end(), s.custom_token_bans.begin(), s.custom_token_bans.end());
+    chain.add(make_banned_tokens(std::move(banned)));
+  }
+  if (s.grammar) {
+    if (!options.token_texts) return make_error("a grammar needs the tokenizer's token texts (ChainOptions::token_texts)");
+    std::shared_ptr<const TokenTrie> trie = options.token_trie;
+    if (!trie) trie = std::make_shared<const TokenTrie>(*options.token_texts);
+    chain.add(std::make_unique<GrammarSampler>(s.grammar, std::move(trie), options.token_texts, options.eos));
+  }
   for (SamplerStage stage : resolve_sampler_order(s)) {
     switch (stage) {
       case SamplerStage::kDry: {
@@ -402,6 +447,7 @@ Status apply_sampler_json(SamplerSettings& s, const Json& body, std::string_view
   LIMARP_TRY(r.bias("logit_bias", s.logit_bias));
   LIMARP_TRY(r.strings("banned_strings", s.banned_strings));
   LIMARP_TRY(r.ids("banned_tokens", s.banned_tokens, s.banned_strings));
+  LIMARP_TRY(r.id_list("custom_token_bans", s.custom_token_bans));
   if (auto it = body.find("sampler_order"); it != body.end() && !it->is_null()) {
     LIMARP_ASSIGN_OR_RETURN(s.order, parse_sampler_order(*it, source));
   }

@@ -4,8 +4,11 @@
 //   SamplerSettings s;                        // LimaRP defaults: T 0.8, TFS 0.95, rep pen 1.08
 //   s.min_p = 0.05f;
 //   LIMARP_TRY(apply_sampler_json(s, request_body, "request"));   // KoboldCpp / OpenAI keys
-//   LIMARP_ASSIGN_OR_RETURN(SamplerChain chain, build_chain(s, {.token_texts = texts}));
+//   ChainOptions options;  options.token_texts = texts;       // for DRY and grammars
+//   LIMARP_ASSIGN_OR_RETURN(SamplerChain chain, build_chain(s, options));
 //   Rng rng = make_sampler_rng(s);
+//
+// A grammar stage (settings.grammar) runs right after logit_bias and banned_tokens.
 //
 // Order. `order` lists stages by KoboldCpp's sampler_order numbers (0 top_k, 1 top_a,
 // 2 top_p, 3 tfs, 4 typical, 5 temperature, 6 rep_pen) or by name; the default is KoboldCpp's
@@ -34,6 +37,8 @@
 #include "base/json_util.h"
 #include "base/rng.h"
 #include "base/status.h"
+#include "grammar/grammar.h"
+#include "grammar/token_trie.h"
 #include "sampling/dry.h"
 #include "sampling/sampler.h"
 
@@ -96,21 +101,31 @@ struct SamplerSettings {
   float mirostat_eta = 0.1f;
   std::map<int32_t, float> logit_bias;
   std::vector<int32_t> banned_tokens;
+  // KoboldCpp's "Banned tokens" box ("1954, 13" or a list); kept apart from banned_tokens so
+  // that an id outside the vocabulary is reported under the key the client sent.
+  std::vector<int32_t> custom_token_bans;
   // Phrases for the generation loop's rewind-and-resample (banned_strings.h); not a sampler.
   std::vector<std::string> banned_strings;
   std::vector<SamplerStage> order = default_sampler_order();
   std::optional<uint64_t> seed;      // none: a random seed
+  // A GBNF grammar the reply must match (sampling/grammar_sampler.h): its stage runs right
+  // after the biases and bans, in greedy chains too. Parsed by whoever reads the request.
+  std::shared_ptr<const Grammar> grammar;
 };
 
 // Range checks with the field named: "top_p must be in [0, 1], got 1.5".
 Status validate(const SamplerSettings& settings);
-// Token ids in logit_bias and banned_tokens must name tokens of the model's vocabulary: an id
+// Token ids in logit_bias, banned_tokens and custom_token_bans must name tokens of the model's vocabulary: an id
 // beyond it is a client's mistake (another model's ids), refused rather than silently ignored.
 Status check_token_ids(const SamplerSettings& settings, int64_t vocab_size);
 
 struct ChainOptions {
   // Each token's text, for DRY's sequence breakers (chat: token_text_table(tokenizer)).
   std::shared_ptr<const TokenTexts> token_texts;
+  // For a grammar: the vocabulary trie (built from token_texts when null) and EOS, which the
+  // grammar allows only where its match is complete.
+  std::shared_ptr<const TokenTrie> token_trie;
+  int32_t eos = -1;
 };
 
 // The stages build_chain would run, in order (after the placement rules above), ignoring
@@ -129,7 +144,8 @@ Rng make_sampler_rng(const SamplerSettings& settings);
 // errors naming the key. KoboldCpp names: temperature, dynatemp_range, dynatemp_exponent,
 // top_k, top_p, min_p, typical, tfs, top_a, rep_pen, rep_pen_range, rep_pen_slope,
 // presence_penalty, frequency_penalty, dry_*, xtc_*, mirostat, mirostat_tau, mirostat_eta,
-// sampler_order, sampler_seed, logit_bias ({"id": bias}), banned_tokens (ids), banned_strings.
+// sampler_order, sampler_seed, logit_bias ({"id": bias}), banned_tokens (ids), banned_strings,
+// custom_token_bans ("1954, 13" or [1954, 13]).
 // OpenAI/llama.cpp aliases: typical_p, repetition_penalty, repeat_penalty, repeat_last_n,
 // seed, tfs_z, dry_penalty_range... (see the .cc).
 Status apply_sampler_json(SamplerSettings& settings, const Json& body, std::string_view source);

@@ -1,5 +1,6 @@
 // JSON answers shared by every API: success bodies, errors that name the field, and the busy
-// answer in KoboldCpp's shape (SillyTavern retries on it), plus Server-Sent Events framing.
+// answer in KoboldCpp's shape (SillyTavern's KoboldAI Classic backend retries on it; its Text
+// Completion types show it as an error), plus Server-Sent Events framing.
 //
 //   ex.respond(json_response({{"value", 4096}}));
 //   ex.respond(error_response({400, "max_length must be an integer, got \"x\""}));

@@ -12,7 +12,7 @@ Job::Update Job::wait(std::chrono::milliseconds timeout) {
   return u;
 }
 
-void Job::push(std::string piece) {
+void Job::push(StreamPiece piece) {
   {
     std::lock_guard lock(mutex_);
     pieces_.push_back(std::move(piece));

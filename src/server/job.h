@@ -7,7 +7,7 @@
 //   LIMARP_TRY(scheduler.submit(job));                 // or 503 when the queue is full
 //   for (;;) {
 //     Job::Update u = job->wait(100ms);                // new pieces, or nothing
-//     for (auto& piece : u.pieces) send(piece);
+//     for (auto& piece : u.pieces) send(piece.text);
 //     if (u.done) break;
 //     if (client_gone()) job->cancel();
 //   }
@@ -36,6 +36,13 @@ struct JobSpec {
   bool cache_prompt = true;        // false: the slot forgets its cache first (llama.cpp's cache_prompt)
 };
 
+// A piece of streamed text, with the probabilities of the tokens that completed it when the
+// request asked for them (text held back for a stop string arrives later, with its tokens).
+struct StreamPiece {
+  std::string text;
+  std::vector<TokenProbs> probs;
+};
+
 struct JobResult {
   GenerationResult generation;
   bool timed_out = false;        // stopped by the time limit (reported as "length")
@@ -57,7 +64,7 @@ class Job {
   // says so first, and is then woken only by the end, not by every token.
   void set_streaming(bool streaming) { streaming_ = streaming; }
   struct Update {
-    std::vector<std::string> pieces;
+    std::vector<StreamPiece> pieces;
     bool done = false;
   };
   Update wait(std::chrono::milliseconds timeout);
@@ -69,7 +76,7 @@ class Job {
   bool cancelled() const { return cancelled_; }
 
   // Producer side (the scheduler's thread).
-  void push(std::string piece);
+  void push(StreamPiece piece);
   void finish(Result<JobResult> result);
 
  private:
@@ -79,7 +86,7 @@ class Job {
   std::atomic<bool> streaming_{true};
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::string> pieces_;
+  std::deque<StreamPiece> pieces_;
   std::optional<Result<JobResult>> result_;
   bool done_ = false;
 };

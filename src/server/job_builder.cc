@@ -2,9 +2,43 @@
 
 #include <algorithm>
 
+#include "server/grammar_fields.h"
 #include "server/request_fields.h"
 
 namespace limarp::server {
+
+namespace {
+
+// Most alternatives a request may ask for per token: listing more is only bigger answers.
+constexpr int64_t kMaxTopProbs = 100;
+
+// llama.cpp: n_probs N (0: off). OpenAI completions: logprobs N. OpenAI chat: logprobs true with
+// top_logprobs N (default 0). KoboldCpp: logprobs true, with KoboldCpp's 5 alternatives.
+Status read_probs_request(const Json& body, Dialect dialect, std::optional<size_t>& top) {
+  RequestFields f(body);
+  int64_t n = 0;
+  if (dialect == Dialect::kLlamaCpp) {
+    LIMARP_TRY(f.integer({"n_probs"}, n, 0, kMaxTopProbs));
+    if (n > 0) top = static_cast<size_t>(n);
+    return {};
+  }
+  if (dialect != Dialect::kOpenAI && dialect != Dialect::kKobold) return {};
+  const Json* lp = f.find({"logprobs"});
+  if (!lp) return {};
+  if (lp->is_boolean()) {
+    if (!lp->get<bool>()) return {};
+    n = dialect == Dialect::kKobold ? 5 : 0;
+    LIMARP_TRY(f.integer({"top_logprobs"}, n, 0, kMaxTopProbs));
+    top = static_cast<size_t>(n);
+    return {};
+  }
+  if (dialect == Dialect::kKobold) return make_error("logprobs must be true or false, got {}", json_brief(*lp));
+  LIMARP_TRY(f.integer({"logprobs"}, n, 0, kMaxTopProbs));
+  top = static_cast<size_t>(n);
+  return {};
+}
+
+}  // namespace
 
 Result<JobSpec> read_generation_fields(const Json& body, const ServerContext& ctx, Dialect dialect) {
   JobSpec spec;
@@ -40,12 +74,8 @@ Result<JobSpec> read_generation_fields(const Json& body, const ServerContext& ct
   }
   LIMARP_TRY(f.boolean({"trim_unfinished_sentence"}, req.trim_unfinished_sentence));
 
-  for (std::string_view key : {"grammar", "json_schema"}) {
-    const auto it = body.find(key);
-    if (it == body.end() || it->is_null()) continue;
-    if ((it->is_string() && it->get<std::string>().empty()) || (it->is_object() && it->empty())) continue;
-    return make_error("{} is not supported by this server", key);
-  }
+  LIMARP_ASSIGN_OR_RETURN(req.sampler.grammar, read_grammar_fields(body));
+  LIMARP_TRY(read_probs_request(body, dialect, req.probs_top));
   int64_t n = 1;
   LIMARP_TRY(f.integer({"n"}, n, 1, 1 << 20));
   if (n != 1) return make_error("n must be 1: one completion per request");

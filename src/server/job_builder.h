@@ -9,8 +9,8 @@
 // max_tokens, max_new_tokens, max_completion_tokens, n_predict; -1 = the server's limit);
 // stop strings (stop_sequence, stop, stopping_strings); ignore_eos, ban_eos_token and
 // use_default_badwordsids (EOS banned, generation runs to the limit); genkey; lora; id_slot;
-// cache_prompt; trim_unfinished_sentence. grammar / json_schema are refused when non-empty
-// (not supported, and silently ignoring a constraint would mislead).
+// cache_prompt; trim_unfinished_sentence; the grammar keys (grammar_fields.h); the token
+// probability keys (n_probs; logprobs, top_logprobs).
 #pragma once
 
 #include <cstdint>

@@ -37,7 +37,7 @@ void run_job(const ServerContext& ctx, JobSpec spec, Streaming streaming, Respon
   for (;;) {
     Job::Update u = job->wait(kPollInterval);
     if (stream)
-      for (const std::string& piece : u.pieces)
+      for (const StreamPiece& piece : u.pieces)
         if (!job->cancelled() && !ex.write(format.stream_piece(piece))) job->cancel();
     if (u.done) break;
     if (!job->cancelled() && ex.client_gone()) job->cancel();

@@ -20,8 +20,8 @@ class ResponseFormat {
   virtual ~ResponseFormat() = default;
   // Sent once when a stream starts (OpenAI chat's role delta); may be empty.
   virtual std::string stream_start() { return {}; }
-  // One SSE event carrying a piece of text.
-  virtual std::string stream_piece(std::string_view piece) = 0;
+  // One SSE event carrying a piece of text (and its tokens' probabilities when asked for).
+  virtual std::string stream_piece(const StreamPiece& piece) = 0;
   // The closing event(s) of a stream, [DONE] included where the API has it.
   virtual std::string stream_end(const JobResult& result) = 0;
   // The whole answer when not streaming.

@@ -3,15 +3,18 @@
 #include "server/job_builder.h"
 #include "server/job_runner.h"
 #include "server/request_fields.h"
+#include "server/token_probs_json.h"
 
 namespace limarp::server {
 namespace {
 
 class KoboldFormat final : public ResponseFormat {
  public:
-  explicit KoboldFormat(bool trim_stop) : trim_stop_(trim_stop) {}
-  std::string stream_piece(std::string_view piece) override {
-    return sse_event({{"token", piece}, {"finish_reason", nullptr}}, "message");
+  KoboldFormat(bool trim_stop, bool with_probs, const Tokenizer& tok)
+      : trim_stop_(trim_stop), with_probs_(with_probs), tok_(tok) {}
+  // KoboldCpp's stream carries no probabilities (it serves them after the fact).
+  std::string stream_piece(const StreamPiece& piece) override {
+    return sse_event({{"token", piece.text}, {"finish_reason", nullptr}}, "message");
   }
   std::string stream_end(const JobResult& r) override {
     // With trim_stop false KoboldCpp shows the stop string too.
@@ -21,11 +24,15 @@ class KoboldFormat final : public ResponseFormat {
   Json body(const JobResult& r) override {
     std::string text = r.generation.text;
     if (!trim_stop_) text += r.generation.stop_string;
-    return {{"results", Json::array({{{"text", text}, {"finish_reason", finish_reason(r)}}})}};
+    Json result = {{"text", text}, {"finish_reason", finish_reason(r)}};
+    if (with_probs_) result["logprobs"] = openai_chat_logprobs_json(r.generation.probs, tok_);
+    return {{"results", Json::array({std::move(result)})}};
   }
 
  private:
   bool trim_stop_;
+  bool with_probs_;
+  const Tokenizer& tok_;
 };
 
 void generate(const ServerContext& ctx, const HttpRequest& req, HttpExchange& ex, Streaming streaming) {
@@ -44,7 +51,7 @@ void generate(const ServerContext& ctx, const HttpRequest& req, HttpExchange& ex
   spec->request.prompt = std::move(*prompt);
   spec->request.continue_text = true;  // a raw completion: the text goes on exactly
   fit_raw_prompt(spec->request.prompt, spec->request.max_tokens, std::min(context, ctx.scheduler->context()), 0);
-  KoboldFormat format(trim_stop);
+  KoboldFormat format(trim_stop, spec->request.probs_top.has_value(), *ctx.tokenizer);
   run_job(ctx, std::move(*spec), streaming, format, ex);
 }
 
@@ -52,25 +59,28 @@ void generate(const ServerContext& ctx, const HttpRequest& req, HttpExchange& ex
 
 void add_kobold_routes(Router& router, const ServerContext& ctx) {
   const ServerContext* c = &ctx;
+  // KoboldCpp's --password guards generation and tokenization only: these probes stay open, so
+  // KoboldAI Classic (which never sends a key) can connect and show the model.
+  constexpr RouteAccess kOpen = RouteAccess::kPublic;
   router.add("GET", "/api/v1/info/version", [](const HttpRequest&, HttpExchange& ex) {
     ex.respond(json_response({{"result", "1.2.5"}}));
-  });
+  }, kOpen);
   // A non-numeric "result" makes SillyTavern enable every KoboldCpp feature (streaming, token
   // counting, stop sequences, min_p, ...); KoboldCpp itself relies on that.
   router.add("GET", "/api/extra/version", [](const HttpRequest&, HttpExchange& ex) {
     ex.respond(json_response({{"result", "KoboldCpp"}, {"version", "1.76"}}));
-  });
+  }, kOpen);
   router.add("GET", "/api/v1/model", [c](const HttpRequest&, HttpExchange& ex) {
     ex.respond(json_response({{"result", "limarp/" + c->model_name}}));
-  });
+  }, kOpen);
   const auto context = [c](const HttpRequest&, HttpExchange& ex) {
     ex.respond(json_response({{"value", c->scheduler->context()}}));
   };
-  router.add("GET", "/api/v1/config/max_context_length", context);
-  router.add("GET", "/api/extra/true_max_context_length", context);
+  router.add("GET", "/api/v1/config/max_context_length", context, kOpen);
+  router.add("GET", "/api/extra/true_max_context_length", context, kOpen);
   router.add("GET", "/api/v1/config/max_length", [c](const HttpRequest&, HttpExchange& ex) {
     ex.respond(json_response({{"value", c->defaults.max_tokens}}));
-  });
+  }, kOpen);
   router.add("POST", "/api/v1/generate", [c](const HttpRequest& req, HttpExchange& ex) {
     generate(*c, req, ex, Streaming::kNo);
   });

@@ -9,6 +9,8 @@
 #include "server/llamacpp_api.h"
 #include "server/native_api.h"
 #include "server/openai_api.h"
+#include "server/slot_api.h"
+#include "server/tabby_api.h"
 #include "server/web_assets.h"
 
 namespace limarp::server {
@@ -17,6 +19,7 @@ LimarpServer::LimarpServer(ServerOptions options) : options_(std::move(options))
   ctx_.defaults = options_.defaults;
   ctx_.json_limits = options_.json;
   ctx_.log_prompts = options_.log_prompts;
+  ctx_.slot_save_path = options_.slot_save_path;
   // Routes are registered before the server listens (the router is read-only afterwards);
   // until attach() the API routes answer 503 "Loading model", as llama.cpp's server does.
   router_.set_ready_check([this] { return phase_.load(std::memory_order_acquire) != ServerPhase::kLoading; });
@@ -25,12 +28,14 @@ LimarpServer::LimarpServer(ServerOptions options) : options_(std::move(options))
   add_openai_routes(router_, ctx_);
   add_llamacpp_routes(router_, ctx_);
   add_native_routes(router_, ctx_);
+  add_tabby_routes(router_, ctx_);
+  add_slot_routes(router_, ctx_);
   for (const WebAsset& a : web_assets()) {
     HttpHandler serve = [a](const HttpRequest&, HttpExchange& ex) {
       ex.respond({200, std::string(a.content_type), std::string(a.body), {{"Cache-Control", "no-cache"}}, {}});
     };
-    router_.add("GET", std::string(a.path), serve, RouteAccess::kPublic);
-    if (a.path == "/index.html") router_.add("GET", "/", serve, RouteAccess::kPublic);
+    router_.add("GET", std::string(a.path), serve, RouteAccess::kPublic, RoutePhase::kAnyPhase);
+    if (a.path == "/index.html") router_.add("GET", "/", serve, RouteAccess::kPublic, RoutePhase::kAnyPhase);
   }
 }
 
@@ -72,7 +77,7 @@ void LimarpServer::add_lifecycle_routes() {
           case ServerPhase::kDraining: return ex.respond(json_response({{"status", "draining"}}, 503));
         }
       },
-      RouteAccess::kKeyRequired, RoutePhase::kAnyPhase);
+      RouteAccess::kPublic, RoutePhase::kAnyPhase);  // open, as llama.cpp's: supervisors probe it without a key
   router_.add(
       "GET", "/metrics",
       [this](const HttpRequest&, HttpExchange& ex) {

@@ -37,6 +37,7 @@ struct ServerOptions {
   AccessLogFormat access_log = AccessLogFormat::kText;
   bool log_prompts = false;  // prompt text in the access log
   bool metrics = false;      // GET /metrics
+  std::string slot_save_path;  // the folder slot save/restore files live in; empty: refused
 };
 
 // Where the server is in its life, as /health reports it.

@@ -3,6 +3,7 @@
 #include "server/job_builder.h"
 #include "server/job_runner.h"
 #include "server/request_fields.h"
+#include "server/token_probs_json.h"
 
 namespace limarp::server {
 namespace {
@@ -32,16 +33,22 @@ Json timings(const JobResult& r) {
 
 class LlamaCppCompletionFormat final : public ResponseFormat {
  public:
-  LlamaCppCompletionFormat(std::string model, bool truncated) : model_(std::move(model)), truncated_(truncated) {}
-  std::string stream_piece(std::string_view piece) override { return sse_event({{"content", piece}, {"stop", false}}); }
+  LlamaCppCompletionFormat(std::string model, bool truncated, bool with_probs, const Tokenizer& tok)
+      : model_(std::move(model)), truncated_(truncated), with_probs_(with_probs), tok_(tok) {}
+  std::string stream_piece(const StreamPiece& piece) override {
+    Json j = {{"content", piece.text}, {"stop", false}};
+    if (with_probs_) j["completion_probabilities"] = llamacpp_probs_json(piece.probs, tok_);
+    return sse_event(j);
+  }
   std::string stream_end(const JobResult& r) override {
     Json j = body(r);
     j["content"] = "";
+    j.erase("completion_probabilities");  // every token's went with its piece
     return sse_event(j);
   }
   Json body(const JobResult& r) override {
     const GenerationResult& g = r.generation;
-    return {{"content", g.text},
+    Json j = {{"content", g.text},
             {"stop", true},
             {"model", model_},
             {"stop_type", stop_type(r)},
@@ -53,11 +60,15 @@ class LlamaCppCompletionFormat final : public ResponseFormat {
             {"truncated", truncated_},
             {"id_slot", r.slot},
             {"timings", timings(r)}};
+    if (with_probs_) j["completion_probabilities"] = llamacpp_probs_json(g.probs, tok_);
+    return j;
   }
 
  private:
   std::string model_;
   bool truncated_;
+  bool with_probs_;
+  const Tokenizer& tok_;
 };
 
 void completion(const ServerContext& ctx, const HttpRequest& req, HttpExchange& ex) {
@@ -77,7 +88,7 @@ void completion(const ServerContext& ctx, const HttpRequest& req, HttpExchange& 
   spec->request.continue_text = true;
   if (n_keep < 0) n_keep = static_cast<int64_t>(spec->request.prompt.size());  // -1: keep all that fits
   const bool truncated = fit_raw_prompt(spec->request.prompt, spec->request.max_tokens, ctx.scheduler->context(), n_keep);
-  LlamaCppCompletionFormat format(ctx.model_name, truncated);
+  LlamaCppCompletionFormat format(ctx.model_name, truncated, spec->request.probs_top.has_value(), *ctx.tokenizer);
   run_job(ctx, std::move(*spec), stream ? Streaming::kYes : Streaming::kNo, format, ex);
 }
 

@@ -34,7 +34,7 @@ Json result_json(const JobResult& r, const ChatJob& job) {
 class NativeFormat final : public ResponseFormat {
  public:
   explicit NativeFormat(const ChatJob& job) : job_(job) {}
-  std::string stream_piece(std::string_view piece) override { return sse_event({{"text", piece}}); }
+  std::string stream_piece(const StreamPiece& piece) override { return sse_event({{"text", piece.text}}); }
   std::string stream_end(const JobResult& r) override {
     Json j = result_json(r, job_);
     j["done"] = true;

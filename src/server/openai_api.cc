@@ -9,6 +9,7 @@
 #include "server/chat_messages.h"
 #include "server/job_runner.h"
 #include "server/request_fields.h"
+#include "server/token_probs_json.h"
 
 namespace limarp::server {
 namespace {
@@ -30,9 +31,13 @@ Json usage(const JobResult& r) {
 // /v1/completions
 class OpenAiCompletionFormat final : public ResponseFormat {
  public:
-  explicit OpenAiCompletionFormat(std::string model)
-      : model_(std::move(model)), id_(new_id("cmpl")), created_(unix_now()) {}
-  std::string stream_piece(std::string_view piece) override { return sse_event(chunk(piece, nullptr)); }
+  OpenAiCompletionFormat(std::string model, bool with_probs, const Tokenizer& tok)
+      : model_(std::move(model)), id_(new_id("cmpl")), created_(unix_now()), with_probs_(with_probs), tok_(tok) {}
+  std::string stream_piece(const StreamPiece& piece) override {
+    Json j = chunk(piece.text, nullptr);
+    if (with_probs_) j["choices"][0]["logprobs"] = openai_completion_logprobs_json(piece.probs, tok_, offset_);
+    return sse_event(j);
+  }
   std::string stream_end(const JobResult& r) override {
     Json last = chunk("", finish_reason(r));
     last["usage"] = usage(r);
@@ -40,6 +45,7 @@ class OpenAiCompletionFormat final : public ResponseFormat {
   }
   Json body(const JobResult& r) override {
     Json j = chunk(r.generation.text, finish_reason(r));
+    if (with_probs_) j["choices"][0]["logprobs"] = openai_completion_logprobs_json(r.generation.probs, tok_, offset_);
     j["usage"] = usage(r);
     return j;
   }
@@ -51,26 +57,35 @@ class OpenAiCompletionFormat final : public ResponseFormat {
   }
   std::string model_, id_;
   int64_t created_;
+  bool with_probs_;
+  const Tokenizer& tok_;
+  int64_t offset_ = 0;  // text_offset of the next token
 };
 
 // /v1/chat/completions
 class OpenAiChatFormat final : public ResponseFormat {
  public:
-  explicit OpenAiChatFormat(std::string model)
-      : model_(std::move(model)), id_(new_id("chatcmpl")), created_(unix_now()) {}
+  OpenAiChatFormat(std::string model, bool with_probs, const Tokenizer& tok)
+      : model_(std::move(model)), id_(new_id("chatcmpl")), created_(unix_now()), with_probs_(with_probs), tok_(tok) {}
   std::string stream_start() override { return sse_event(chunk({{"role", "assistant"}, {"content", ""}}, nullptr)); }
-  std::string stream_piece(std::string_view piece) override { return sse_event(chunk({{"content", piece}}, nullptr)); }
+  std::string stream_piece(const StreamPiece& piece) override {
+    Json j = chunk({{"content", piece.text}}, nullptr);
+    if (with_probs_) j["choices"][0]["logprobs"] = openai_chat_logprobs_json(piece.probs, tok_);
+    return sse_event(j);
+  }
   std::string stream_end(const JobResult& r) override {
     Json last = chunk(Json::object(), finish_reason(r));
     last["usage"] = usage(r);
     return sse_event(last) + sse_data("[DONE]");
   }
   Json body(const JobResult& r) override {
+    Json choice = {{"index", 0},
+                   {"message", {{"role", "assistant"}, {"content", r.generation.text}}},
+                   {"logprobs", nullptr},
+                   {"finish_reason", finish_reason(r)}};
+    if (with_probs_) choice["logprobs"] = openai_chat_logprobs_json(r.generation.probs, tok_);
     return {{"id", id_}, {"object", "chat.completion"}, {"created", created_}, {"model", model_},
-            {"choices", Json::array({{{"index", 0},
-                                      {"message", {{"role", "assistant"}, {"content", r.generation.text}}},
-                                      {"finish_reason", finish_reason(r)}}})},
-            {"usage", usage(r)}};
+            {"choices", Json::array({std::move(choice)})}, {"usage", usage(r)}};
   }
 
  private:
@@ -80,6 +95,8 @@ class OpenAiChatFormat final : public ResponseFormat {
   }
   std::string model_, id_;
   int64_t created_;
+  bool with_probs_;
+  const Tokenizer& tok_;
 };
 
 Result<bool> read_stream_flag(const Json& body) {
@@ -103,7 +120,7 @@ void completions(const ServerContext& ctx, const HttpRequest& req, HttpExchange&
   spec->request.prompt = std::move(*prompt);
   spec->request.continue_text = true;
   fit_raw_prompt(spec->request.prompt, spec->request.max_tokens, ctx.scheduler->context(), n_keep);
-  OpenAiCompletionFormat format(ctx.model_name);
+  OpenAiCompletionFormat format(ctx.model_name, spec->request.probs_top.has_value(), *ctx.tokenizer);
   run_job(ctx, std::move(*spec), *stream ? Streaming::kYes : Streaming::kNo, format, ex);
 }
 
@@ -117,7 +134,7 @@ void chat_completions(const ServerContext& ctx, const HttpRequest& req, HttpExch
   if (!job.ok()) return fail(job.error());
   auto stream = read_stream_flag(*body);
   if (!stream.ok()) return fail(stream.error());
-  OpenAiChatFormat format(ctx.model_name);
+  OpenAiChatFormat format(ctx.model_name, job->spec.request.probs_top.has_value(), *ctx.tokenizer);
   run_job(ctx, std::move(job->spec), *stream ? Streaming::kYes : Streaming::kNo, format, ex);
 }
 
@@ -133,6 +150,12 @@ void add_openai_routes(Router& router, const ServerContext& ctx) {
                                 {"created", c->created},
                                 {"owned_by", "limarp"},
                                 {"meta", {{"n_ctx", c->scheduler->context()}, {"n_vocab", c->tokenizer->n_vocab()}}}}})}}));
+  }, RouteAccess::kPublic);  // open in KoboldCpp and llama.cpp alike
+  // text-generation-webui's: SillyTavern's Default (ooba) type picks its tokenizer from model_name.
+  router.add("GET", "/v1/internal/model/info", [c](const HttpRequest&, HttpExchange& ex) {
+    Json loras = Json::array();
+    for (const Json& a : c->loras->to_json()) loras.push_back(a.value("path", std::string()));
+    ex.respond(json_response({{"model_name", c->model_name}, {"lora_names", loras}}));
   });
   router.add("POST", "/v1/completions", [c](const HttpRequest& req, HttpExchange& ex) { completions(*c, req, ex); });
   router.add("POST", "/v1/chat/completions", [c](const HttpRequest& req, HttpExchange& ex) { chat_completions(*c, req, ex); });

@@ -34,6 +34,24 @@ void Router::add(std::string method, std::string path, HttpHandler handler, Rout
   routes_[std::move(path)][std::move(method)] = Route{std::move(handler), access, phase};
 }
 
+void Router::add_prefix(std::string method, std::string prefix, HttpHandler handler, RouteAccess access) {
+  prefixes_[std::move(prefix)][std::move(method)] = Route{std::move(handler), access, RoutePhase::kReadyOnly};
+}
+
+const std::map<std::string, Router::Route>* Router::find(const std::string& path, std::string* name) const {
+  if (const auto it = routes_.find(path); it != routes_.end()) {
+    *name = it->first;
+    return &it->second;
+  }
+  const std::map<std::string, Route>* best = nullptr;
+  for (const auto& [prefix, methods] : prefixes_)
+    if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 && (!best || prefix.size() + 1 > name->size())) {
+      *name = prefix + "*";
+      best = &methods;
+    }
+  return best;
+}
+
 bool Router::host_allowed(const HttpRequest& req) const {
   if (!options_.loopback_only_hosts) return true;
   const std::string_view host = req.header("host");
@@ -79,8 +97,9 @@ void Router::handle(const HttpRequest& req, HttpExchange& ex) const {
     ex.add_header("Access-Control-Allow-Origin", std::string(origin));
     ex.add_header("Vary", "Origin");
   }
-  const auto path_it = routes_.find(req.path);
-  if (path_it != routes_.end()) ex.record().route = path_it->first;
+  std::string route_name;
+  const std::map<std::string, Route>* methods = find(req.path, &route_name);
+  if (methods) ex.record().route = route_name;
   if (req.method == "OPTIONS") {
     // A CORS preflight (the origin was checked above) or a plain capability probe.
     HttpResponse r{204, "", "", {{"Allow", "GET, POST, OPTIONS"}}, {}};
@@ -92,15 +111,15 @@ void Router::handle(const HttpRequest& req, HttpExchange& ex) const {
     ex.respond(std::move(r));
     return;
   }
-  if (path_it == routes_.end()) {
+  if (!methods) {
     ex.respond(error_response({404, "no route " + req.path}));
     return;
   }
   const std::string method = req.method == "HEAD" ? "GET" : req.method;
-  const auto route_it = path_it->second.find(method);
-  if (route_it == path_it->second.end()) {
+  const auto route_it = methods->find(method);
+  if (route_it == methods->end()) {
     std::string allowed;
-    for (const auto& [m, _] : path_it->second) {
+    for (const auto& [m, _] : *methods) {
       if (!allowed.empty()) allowed += ", ";
       allowed += m;
     }
@@ -115,8 +134,7 @@ void Router::handle(const HttpRequest& req, HttpExchange& ex) const {
     ex.respond(std::move(r));
     return;
   }
-  if (route_it->second.access == RouteAccess::kKeyRequired && route_it->second.phase == RoutePhase::kReadyOnly && ready_ &&
-      !ready_()) {
+  if (route_it->second.phase == RoutePhase::kReadyOnly && ready_ && !ready_()) {
     ex.respond(error_response({503, "Loading model"}));
     return;
   }

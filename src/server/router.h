@@ -8,7 +8,11 @@
 //   - API key: with --api-key, every route but the static page assets needs
 //     "Authorization: Bearer KEY" (compared in constant time); otherwise 401.
 // Unknown paths get 404, a known path with another method 405, both as JSON errors. Paths are
-// matched exactly, never mapped to files.
+// matched exactly, never mapped to files; a prefix route ("/slots/" for "/slots/{id}") answers
+// the paths that start with its prefix and have no exact route, its handler reading the rest.
+//
+// With --api-key, routes registered kPublic answer without the key (KoboldCpp's model and
+// version probes, which KoboldAI Classic sends without one); every other route needs it.
 #pragma once
 
 #include <functional>
@@ -38,6 +42,8 @@ class Router {
 
   void add(std::string method, std::string path, HttpHandler handler, RouteAccess access = RouteAccess::kKeyRequired,
            RoutePhase phase = RoutePhase::kReadyOnly);
+  void add_prefix(std::string method, std::string prefix, HttpHandler handler,
+                  RouteAccess access = RouteAccess::kKeyRequired);
   // While this returns false, routes that need the key answer 503 "Loading model" (the page
   // assets are still served).
   void set_ready_check(std::function<bool()> ready) { ready_ = std::move(ready); }
@@ -53,10 +59,14 @@ class Router {
   bool host_allowed(const HttpRequest& request) const;
   bool origin_allowed(std::string_view origin, const HttpRequest& request) const;
   bool key_ok(const HttpRequest& request) const;
+  // The methods served at `path` (exact routes first, then the longest prefix), or null;
+  // `name` is what the access log records as the route.
+  const std::map<std::string, Route>* find(const std::string& path, std::string* name) const;
 
   RouterOptions options_;
   std::function<bool()> ready_;
-  std::map<std::string, std::map<std::string, Route>> routes_;  // path -> method -> route
+  std::map<std::string, std::map<std::string, Route>> routes_;    // path -> method -> route
+  std::map<std::string, std::map<std::string, Route>> prefixes_;  // prefix -> method -> route
 };
 
 }  // namespace limarp::server

@@ -94,6 +94,43 @@ void Scheduler::stop() {
   std::lock_guard lock(mutex_);
   for (auto& job : queue_) job->finish(make_error("the server is shutting down"));
   queue_.clear();
+  for (SlotAction* a : slot_actions_) a->done.set_value(make_error("the server is shutting down"));
+  slot_actions_.clear();
+}
+
+Status Scheduler::with_idle_slot(int id, std::function<Status(Session&)> action) {
+  if (id < 0 || id >= slot_count()) return make_error("no slot {}: this server has slots 0..{}", id, slot_count() - 1);
+  SlotAction a{id, std::move(action), {}};
+  std::future<Status> done = a.done.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return make_error("the server is shutting down");
+    slot_actions_.push_back(&a);
+  }
+  cv_.notify_all();
+  return done.get();
+}
+
+// Called with the lock held; the slots' sessions are the scheduler thread's to touch.
+void Scheduler::run_slot_actions(std::unique_lock<std::mutex>& lock) {
+  while (!slot_actions_.empty()) {
+    SlotAction* a = slot_actions_.front();
+    slot_actions_.pop_front();
+    Slot& slot = *slots_[static_cast<size_t>(a->id)];
+    if (slot.phase != Slot::Phase::kIdle) {
+      a->done.set_value(make_error("slot {} is busy generating; try again when it is idle", a->id));
+      continue;
+    }
+    lock.unlock();
+    Status st = run_guarded([&] { return a->fn(slot.session); });
+    if (!slot.session.adapter()) {
+      slot.scales.assign(slot.scales.size(), 0.0f);
+      slot.adapter_set.reset();
+    }
+    lock.lock();
+    slot.info.cached_tokens = static_cast<int64_t>(slot.session.tokens().size());
+    a->done.set_value(std::move(st));
+  }
 }
 
 Status Scheduler::submit(std::shared_ptr<Job> job) {
@@ -179,8 +216,9 @@ void Scheduler::run() {
     const auto busy = [&] {
       return std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->phase != Slot::Phase::kIdle; });
     };
-    cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || busy(); });
+    cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !slot_actions_.empty() || busy(); });
     if (stopping_) break;
+    run_slot_actions(lock);
     admit(lock);
     if (!busy()) continue;
     lock.unlock();
@@ -304,6 +342,11 @@ Status Scheduler::start_job(Slot& slot, std::shared_ptr<Job> job) {
   slot.prompt = spec.request.prompt;
   GenerationRequest req = spec.request;
   if (!req.token_texts) req.token_texts = token_texts_;
+  if (req.sampler.grammar) {
+    // Built on the first grammar request, then shared: only this thread touches it.
+    if (!token_trie_) token_trie_ = std::make_shared<const TokenTrie>(*token_texts_);
+    req.token_trie = token_trie_;
+  }
   LIMARP_ASSIGN_OR_RETURN(TextGenerator gen, TextGenerator::create(tok_, req));
   slot.gen.emplace(std::move(gen));
   if (!spec.cache_prompt) slot.session.clear();
@@ -378,8 +421,8 @@ void Scheduler::step() {
 // Samples the slot's next token from `logits`; either it needs evaluating or the job is over.
 void Scheduler::advance(Slot& slot, std::span<const float> logits) {
   Job& job = *slot.job;
-  const auto on_text = [&job](std::string_view piece) {
-    job.push(std::string(piece));
+  const auto on_text = [&job, &slot](std::string_view piece) {
+    job.push({std::string(piece), slot.gen->take_shown_probs()});
     return !job.cancelled();
   };
   const std::optional<int32_t> next = slot.gen->step(slot.session, logits, on_text);
@@ -406,10 +449,12 @@ void Scheduler::finalize(Slot& slot, std::optional<Error> error) {
     JobResult r;
     const bool timed_out = !job->cancelled() && (cut_short_ || (job->spec().time_limit.count() > 0 &&
                                                                 Clock::now() - slot.started > job->spec().time_limit));
-    r.generation = slot.gen->finish([&job](std::string_view piece) {
-      job->push(std::string(piece));
+    r.generation = slot.gen->finish([&job, &slot](std::string_view piece) {
+      job->push({std::string(piece), slot.gen->take_shown_probs()});
       return true;
     });
+    // Tokens whose text never showed (a partial character at the end) still report theirs.
+    if (std::vector<TokenProbs> rest = slot.gen->take_shown_probs(); !rest.empty()) job->push({"", std::move(rest)});
     r.timed_out = timed_out && r.generation.reason == StopReason::kLength;
     r.generation.prompt = slot.sync;
     const auto end = Clock::now();

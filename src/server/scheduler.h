@@ -25,6 +25,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -95,6 +97,12 @@ class Scheduler {
   // "length" finish with what it wrote so far), and queued ones end cancelled.
   void cut_short();
 
+  // Runs `action` on slot `id`'s session, on the scheduler's thread between steps, and waits
+  // for it (llama.cpp's slot erase / save / restore). An error when the id is unknown, the slot
+  // is generating, or the server stops first. After the action the slot's adapter scales are
+  // those its session says it was computed with.
+  Status with_idle_slot(int id, std::function<Status(Session&)> action);
+
   std::vector<SlotInfo> slots() const;
   SchedulerStats stats() const;
   int64_t context() const { return context_; }
@@ -104,6 +112,12 @@ class Scheduler {
   struct Slot;
   void run();
   void admit(std::unique_lock<std::mutex>& lock);
+  struct SlotAction {
+    int id;
+    std::function<Status(Session&)> fn;
+    std::promise<Status> done;
+  };
+  void run_slot_actions(std::unique_lock<std::mutex>& lock);
   Status start_job(Slot& slot, std::shared_ptr<Job> job);
   void step();
   void advance(Slot& slot, std::span<const float> logits);
@@ -123,12 +137,14 @@ class Scheduler {
   SchedulerOptions options_;
   int64_t context_;
   std::shared_ptr<const TokenTexts> token_texts_;
+  std::shared_ptr<const TokenTrie> token_trie_;  // for grammar requests; made on the first
   std::vector<std::unique_ptr<Slot>> slots_;
   uint64_t use_counter_ = 0;  // for least-recently-used slot choice
 
   mutable std::mutex mutex_;   // guards queue_, stopping_, stats_, and slots' public info
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
+  std::deque<SlotAction*> slot_actions_;  // owned by their waiting callers
   bool stopping_ = false;
   bool intake_closed_ = false;
   std::atomic<bool> cut_short_{false};

@@ -32,6 +32,7 @@ struct ServerContext {
   JsonLimits json_limits{size_t{8} << 20, 32};
   int64_t created = 0;      // unix time the model was loaded
   bool log_prompts = false; // the access log may carry prompt text (--log-prompts)
+  std::string slot_save_path;  // --slot-save-path; empty: slot save/restore refused
 };
 
 }  // namespace limarp::server

@@ -332,14 +332,22 @@ def limits():
 
 def security():
     with Server("-m", MODEL, "--cors", "http://st.example:8000", "-t", "1", env={"LIMARP_API_KEY": "k3y"}) as s:
-        routes = [("GET", "/health"), ("GET", "/v1/models"), ("GET", "/api/v1/model"), ("GET", "/props"),
-                  ("GET", "/slots"), ("GET", "/lora-adapters"), ("POST", "/api/v1/generate"),
+        # KoboldCpp's --password: its model/version probes stay open (KoboldAI Classic sends no
+        # key), as do /v1/models and /health (open in KoboldCpp and llama.cpp); everything that
+        # generates, tokenizes, changes state or shows the server's internals needs the key.
+        routes = [("GET", "/props"), ("GET", "/slots"), ("GET", "/lora-adapters"), ("POST", "/api/v1/generate"),
                   ("POST", "/api/extra/generate/stream"), ("POST", "/api/extra/abort"), ("POST", "/api/extra/tokencount"),
                   ("POST", "/v1/completions"), ("POST", "/v1/chat/completions"), ("POST", "/completion"),
                   ("POST", "/tokenize"), ("POST", "/detokenize"), ("POST", "/lora-adapters"), ("POST", "/api/limarp/chat"),
-                  ("POST", "/api/limarp/prompt"), ("POST", "/api/limarp/card"), ("GET", "/api/extra/version")]
+                  ("POST", "/api/limarp/prompt"), ("POST", "/api/limarp/card"), ("GET", "/v1/internal/model/info"),
+                  ("GET", "/v1/model/list"), ("GET", "/v1/model"), ("POST", "/v1/token/encode"),
+                  ("POST", "/v1/token/decode"), ("POST", "/slots/0?action=erase"), ("POST", "/v1/internal/encode")]
         refused = [p for m, p in routes if s.request(m, p, "{}" if m == "POST" else None)[0] != 401]
-        c.check(not refused, f"every API route needs the key ({refused})")
+        c.check(not refused, f"every generating, tokenizing and state route needs the key ({refused})")
+        open_routes = ["/health", "/v1/models", "/api/v1/model", "/api/v1/info/version", "/api/extra/version",
+                       "/api/v1/config/max_context_length", "/api/extra/true_max_context_length", "/api/v1/config/max_length"]
+        closed = [p for p in open_routes if s.request("GET", p)[0] != 200]
+        c.check(not closed, f"KoboldCpp's probes, /v1/models and /health answer without the key ({closed})")
         status, _, _ = s.request("GET", "/v1/models", headers={"Authorization": "Bearer k3y"})
         c.check(status == 200, "with the key: 200")
         status, _, _ = s.request("GET", "/", headers={})

@@ -90,7 +90,9 @@ TEST(SamplerSettings, DryNeedsTokenTextsForBreakers) {
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message().find("token texts"), std::string::npos);
   auto texts = std::make_shared<const TokenTexts>(TokenTexts{"a", "b"});
-  auto ok = build_chain(s, {.token_texts = texts});
+  ChainOptions options;
+  options.token_texts = texts;
+  auto ok = build_chain(s, options);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->describe(), "dry -> rep_pen -> tfs -> temperature -> draw");
   s.dry_sequence_breakers.clear();
@@ -112,6 +114,39 @@ TEST(SamplerSettings, TokenIdsMustBeInTheVocabulary) {
   const auto banned = check_token_ids(s, 2048);
   ASSERT_FALSE(banned.ok());
   EXPECT_NE(banned.error().message().find("banned_tokens names token 31999"), std::string::npos);
+}
+
+TEST(SamplerSettings, CustomTokenBansFromKoboldCppsBox) {
+  SamplerSettings s;
+  ASSERT_TRUE(apply_sampler_json(s, Json::parse(R"({"custom_token_bans": "1954, 13,29871"})"), "r").ok());
+  EXPECT_EQ(s.custom_token_bans, (std::vector<int32_t>{1954, 13, 29871}));
+  ASSERT_TRUE(apply_sampler_json(s, Json::parse(R"({"custom_token_bans": [7, 8]})"), "r").ok());
+  EXPECT_EQ(s.custom_token_bans, (std::vector<int32_t>{7, 8}));
+  ASSERT_TRUE(apply_sampler_json(s, Json::parse(R"({"custom_token_bans": ""})"), "r").ok());
+  EXPECT_TRUE(s.custom_token_bans.empty());
+  s.custom_token_bans = {3, 40000};
+  const auto outside = check_token_ids(s, 32000);
+  ASSERT_FALSE(outside.ok());
+  EXPECT_NE(outside.error().message().find("custom_token_bans names token 40000"), std::string::npos);
+  SamplerSettings greedy;
+  greedy.temperature = 0;
+  greedy.custom_token_bans = {0};
+  auto chain = build_chain(greedy);
+  ASSERT_TRUE(chain.ok());
+  EXPECT_EQ(chain->describe(), "banned_tokens -> rep_pen -> greedy");
+}
+
+TEST(SamplerSettings, MalformedCustomTokenBans) {
+  for (const char* text : {R"({"custom_token_bans": "12, x"})", R"({"custom_token_bans": "-1"})",
+                           R"({"custom_token_bans": "4294967297"})", R"({"custom_token_bans": {"a": 1}})",
+                           R"({"custom_token_bans": [1.5]})", R"({"custom_token_bans": "1,,2"})"}) {
+    SamplerSettings s;
+    const Status st = apply_sampler_json(s, Json::parse(text), "r");
+    EXPECT_FALSE(st.ok()) << text;
+    if (!st.ok()) {
+      EXPECT_NE(st.error().message().find("custom_token_bans"), std::string::npos) << st.error().message();
+    }
+  }
 }
 
 TEST(SamplerSettings, ValidationNamesTheField) {

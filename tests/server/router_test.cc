@@ -47,7 +47,12 @@ Router make_router(RouterOptions o) {
   Router r(std::move(o));
   r.add("GET", "/api/v1/model", [](const HttpRequest&, HttpExchange& ex) { ex.respond({200, "application/json", "{}", {}, {}}); });
   r.add("GET", "/", [](const HttpRequest&, HttpExchange& ex) { ex.respond({200, "text/html", "page", {}, {}}); },
+        RouteAccess::kPublic, RoutePhase::kAnyPhase);
+  r.add("GET", "/api/extra/version", [](const HttpRequest&, HttpExchange& ex) { ex.respond({200, "application/json", "{}", {}, {}}); },
         RouteAccess::kPublic);
+  r.add_prefix("POST", "/slots/", [](const HttpRequest& req, HttpExchange& ex) {
+    ex.respond({200, "text/plain", req.path.substr(7), {}, {}});
+  });
   return r;
 }
 
@@ -123,8 +128,29 @@ TEST(Router, RoutesAnswer503UntilReady) {
   EXPECT_EQ(loading.status, 503);
   EXPECT_NE(loading.raw.find("Loading model"), std::string::npos);
   EXPECT_EQ(route(r, request("GET", "/")).status, 200);
+  // A public route that needs the model must wait for it too (it reads the model's name).
+  EXPECT_EQ(route(r, request("GET", "/api/extra/version")).status, 503);
   ready = true;
   EXPECT_EQ(route(r, request("GET", "/api/v1/model")).status, 200);
+}
+
+TEST(Router, PublicRoutesNeedNoKey) {
+  RouterOptions o;
+  o.api_key = "s3cret";
+  const Router r = make_router(o);
+  EXPECT_EQ(route(r, request("GET", "/api/extra/version")).status, 200);
+  EXPECT_EQ(route(r, request("GET", "/api/v1/model")).status, 401);
+  EXPECT_EQ(route(r, request("POST", "/slots/0")).status, 401);
+}
+
+TEST(Router, PrefixRoutesAnswerLongerPathsOnly) {
+  const Router r = make_router({});
+  const Answer a = route(r, request("POST", "/slots/3"));
+  EXPECT_EQ(a.status, 200);
+  EXPECT_NE(a.raw.find("\r\n\r\n3"), std::string::npos) << a.raw;
+  EXPECT_EQ(route(r, request("POST", "/slots/")).status, 404);
+  EXPECT_EQ(route(r, request("GET", "/slots/3")).status, 405);
+  EXPECT_EQ(route(r, request("POST", "/slotsx/3")).status, 404);
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ Collected collect(const std::shared_ptr<Job>& job) {
   Collected c;
   for (;;) {
     Job::Update u = job->wait(std::chrono::milliseconds(100));
-    for (const auto& p : u.pieces) c.streamed += p;
+    for (const auto& p : u.pieces) c.streamed += p.text;
     if (u.done) break;
   }
   c.result = job->result();
