@@ -3,6 +3,7 @@ repeat exactly; /length, /regen, /undo, /edit, /save and /load do what they say;
 atomic; Ctrl-C stops a reply and the chat goes on."""
 import json
 import os
+import select
 import signal
 import subprocess
 import time
@@ -63,13 +64,18 @@ p = subprocess.Popen(base[:-6] + ["-n", "100000", "-c", "2048", "--seed", "3", "
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 p.stdin.write(b"Tell me a very long story.\n")
 p.stdin.flush()
-time.sleep(1.0)
+# Interrupt once the reply is streaming (a fixed delay raced the whole reply on a fast machine).
+streamed = b""
+deadline = time.time() + 60
+while streamed.count(b"Lily:") < 1 and time.time() < deadline:
+    if select.select([p.stdout], [], [], 0.5)[0]:
+        streamed += os.read(p.stdout.fileno(), 4096)
 p.send_signal(signal.SIGINT)
 time.sleep(0.3)
 p.stdin.write(b"/length\n/quit\n")
 p.stdin.flush()
 out, err = p.communicate(timeout=120)
-out = out.decode()
+out = (streamed + out).decode()
 c.check(p.returncode == 0, f"Ctrl-C did not end the program ({p.returncode})")
 c.check("(stopped)" in out, "the reply was stopped")
 c.check("length: medium" in out, "the chat answered after Ctrl-C")
