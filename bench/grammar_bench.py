@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Tokens/s of `limarp generate` with and without a grammar: none, a JSON schema (objects with
 strings, where nearly every token is allowed: the expensive case for the token trie walk), and
-any JSON object. Each configuration runs --runs times; the median decode rate is reported.
+any JSON object. Each configuration runs --runs times, the three alternated; the median decode rate is reported.
 
   python3 bench/grammar_bench.py --model models/limarp-demo/limarp-demo.gguf --tokens 200 --runs 5
 
@@ -44,8 +44,14 @@ def main():
         f.write('root ::= object\nobject ::= "{" ws (pair ("," ws pair)*)? "}" ws\npair ::= string ":" ws value\n'
                 'value ::= object | string | [0-9]+ ws | "true" ws | "false" ws\n'
                 'string ::= "\\"" [^"\\\\\\x00-\\x1F]* "\\"" ws\nws ::= [ \\n]?\n')
-    for name, extra in [("no grammar", []), ("JSON schema", ["--json-schema", schema]), ("JSON object GBNF", ["--grammar", anything])]:
-        results = [rate(a.binary, a.model, extra, a.tokens, a.threads, seed) for seed in range(a.runs)]
+    configs = [("no grammar", []), ("JSON schema", ["--json-schema", schema]), ("JSON object GBNF", ["--grammar", anything])]
+    # Alternated run by run, so the configurations see the same machine state.
+    by_config = {name: [] for name, _ in configs}
+    for seed in range(a.runs):
+        for name, extra in configs:
+            by_config[name].append(rate(a.binary, a.model, extra, a.tokens, a.threads, seed))
+    for name, _ in configs:
+        results = by_config[name]
         rates = [r for _, r in results]
         print(f"{name:18s} median {statistics.median(rates):8.1f} tokens/s  (runs: {', '.join(f'{r:.0f}' for r in rates)}; "
               f"tokens per run {[n for n, _ in results]})")

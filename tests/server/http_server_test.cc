@@ -193,6 +193,17 @@ TEST(HttpServerHostile, AnInvalidUtf8VersionIsQuotedEscaped) {
   EXPECT_NE(body_of(raw).find(R"(HTTP/\\xff.\\xff)"), std::string::npos) << raw;
 }
 
+// Sends `head`, then one byte every 50 ms (which would restart an idle timeout forever) until
+// the server answers or 5 s pass; returns everything it sent back.
+std::string drip(SocketClient& c, std::string_view head) {
+  c.send(head);
+  for (int i = 0; i < 100; ++i) {
+    c.send("a");
+    if (!c.read_until("HTTP/1.1", 50).empty()) break;
+  }
+  return c.read_to_close(3000);
+}
+
 TEST(HttpServerHostile, DrippedHeadersMeetTheirDeadline) {
   HttpServerOptions o;
   o.header_timeout_ms = 300;
@@ -200,13 +211,7 @@ TEST(HttpServerHostile, DrippedHeadersMeetTheirDeadline) {
   EchoServer s(o);
   SocketClient c(s.port());
   const auto t0 = std::chrono::steady_clock::now();
-  c.send("GET /drip HTTP/1.1\r\nHost: x\r\nX-Drip: ");
-  // One byte every 50 ms would restart an idle timeout forever; the deadline still falls.
-  for (int i = 0; i < 100; ++i) {
-    c.send("a");
-    if (!c.read_until("HTTP/1.1", 50).empty()) break;
-  }
-  const std::string raw = c.read_to_close(3000);
+  const std::string raw = drip(c, "GET /drip HTTP/1.1\r\nHost: x\r\nX-Drip: ");
   const auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(status_of(raw), 408) << raw;
   EXPECT_LT(took, std::chrono::seconds(3));
@@ -218,12 +223,7 @@ TEST(HttpServerHostile, ATricklingBodyMeetsItsDeadline) {
   o.body_min_rate = 1000;
   EchoServer s(o);
   SocketClient c(s.port());
-  c.send("POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n");
-  for (int i = 0; i < 100; ++i) {
-    c.send("b");
-    if (!c.read_until("HTTP/1.1", 50).empty()) break;
-  }
-  const std::string raw = c.read_to_close(3000);
+  const std::string raw = drip(c, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n");
   EXPECT_EQ(status_of(raw), 408) << raw;
   EXPECT_NE(raw.find("too slowly"), std::string::npos) << raw;
 }
