@@ -70,7 +70,7 @@ class Deployment:
         self.cfg.write(cfg)
         self.cfg.close()
         self.lb = subprocess.Popen([shutil.which("haproxy"), "-db", "-f", self.cfg.name], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env=dict(os.environ, LIMARP_API_KEY=""))
+                                   stderr=subprocess.DEVNULL)
         deadline = time.time() + 60
         for p in self.ports:
             while True:
