@@ -213,18 +213,23 @@ def raw_exchange(port, data, timeout=10, shutdown_write=False):
         s.sendall(data)
         if shutdown_write:
             s.shutdown(socket.SHUT_WR)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            out += chunk
-        return out
+        return read_to_close(s)
     finally:
         s.close()
+
+
+def read_to_close(s):
+    """Everything the server sends on socket s until it closes (or the socket's timeout)."""
+    out = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
 
 
 def status_of(raw):

@@ -9,7 +9,7 @@ import threading
 import time
 
 from common import Checker, asset
-from server_common import Server, raw_exchange, status_of
+from server_common import Server, raw_exchange, read_to_close, status_of
 
 MODEL = asset("stories260K/stories260K.gguf")
 HEADER_TIMEOUT = 2.0
@@ -41,14 +41,7 @@ def drip(port, head, pieces, interval, out, key):
             except OSError:
                 break
         s.settimeout(10)
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            got += chunk
+        got += read_to_close(s)
     finally:
         s.close()
     out[key] = (got, time.time() - t0)
