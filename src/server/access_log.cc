@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "base/json_util.h"
+#include "server/api_response.h"
 
 namespace limarp::server {
 namespace {
@@ -20,8 +20,6 @@ std::string iso_time(std::chrono::system_clock::time_point t) {
                      tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
-// A JSON string literal (quotes included): text fields with spaces or quotes stay one token.
-std::string quoted(const std::string& s) { return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 }  // namespace
 
@@ -41,15 +39,16 @@ std::string access_log_line(const ExchangeRecord& r, AccessLogFormat format) {
     }
     if (!r.error.empty()) j["error"] = r.error;
     if (!r.prompt_text.empty()) j["prompt"] = r.prompt_text;
-    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+    return json_text(j);
   }
   std::string line = fmt::format("{} {} \"{} {}\" {} {:.1f}ms", iso_time(r.time), r.client.empty() ? "-" : r.client,
                                  r.method, r.path, r.status, r.duration_ms);
   if (generated)
     line += fmt::format(" prompt={} gen={} cached={} slot={} stop={}", r.prompt_tokens, r.generated_tokens,
                         r.cached_tokens, r.slot, r.stop_reason);
-  if (!r.error.empty()) line += " error=" + quoted(r.error);
-  if (!r.prompt_text.empty()) line += " prompt_text=" + quoted(r.prompt_text);
+  // As JSON string literals: text with spaces or quotes stays one field of the line.
+  if (!r.error.empty()) line += " error=" + json_text(Json(r.error));
+  if (!r.prompt_text.empty()) line += " prompt_text=" + json_text(Json(r.prompt_text));
   return line;
 }
 

@@ -100,7 +100,6 @@ LiveState LimarpServer::live_state() const {
   if (!scheduler_) return live;
   const SchedulerStats stats = scheduler_->stats();
   live.queued = stats.queued;
-  live.running = stats.running;
   live.jobs_refused = stats.jobs_refused;
   live.prompt_tokens_evaluated = stats.prompt_tokens_evaluated;
   live.prompt_tokens_reused = stats.prompt_tokens_reused;

@@ -20,7 +20,7 @@ namespace limarp::server {
 
 // What the scheduler says at scrape time.
 struct LiveState {
-  int slots_total = 0, slots_busy = 0, queued = 0, running = 0;
+  int slots_total = 0, slots_busy = 0, queued = 0;
   int64_t kv_tokens = 0, kv_capacity_tokens = 0;  // cached tokens over all slots, and room for them
   int64_t prompt_tokens_evaluated = 0, prompt_tokens_reused = 0, jobs_refused = 0;
   std::string phase;  // "loading", "ok", "draining"
