@@ -64,12 +64,13 @@ Status run_bench(const BenchOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(const std::string model_path, hub::resolve_model_path(o.model));
   LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(model_path));
   LIMARP_TRY(configure_rope(model, o.rope, bench_context(o)));
-  const int64_t repacked = o.no_repack ? 0 : model.interleave_for_decode();
+  ThreadPool pool(o.threads);
+  CpuBackend cpu(pool);
+  const int64_t repacked = o.no_repack ? 0 : model.prepare_weights(cpu);
   const LlamaConfig& c = model.config();
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, model));
   const LinearAdapter* adapter = adapters.empty() ? nullptr : &adapters;
-  ThreadPool pool(o.threads);
-  Forward fwd(model, pool);
+  Forward fwd(model, cpu);
   Rng rng(1);
   auto random_tokens = [&](int64_t n) {
     std::vector<int32_t> t(static_cast<size_t>(n));

@@ -202,7 +202,7 @@ class ChatRepl {
 Status run_chat(const ChatOptions& o) {
   auto interrupted = watch_interrupts();  // before any thread exists, so all inherit the mask
   LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack, o.threads}));
   LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   ChatSettings settings;

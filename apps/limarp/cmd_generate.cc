@@ -35,7 +35,7 @@ struct GenerateCliOptions {
 };
 
 Status run_generate(const GenerateCliOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack, o.threads}));
   LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
   const LlamaModel& model = bundle.model;
   const Tokenizer& tok = *bundle.tokenizer;

@@ -24,7 +24,7 @@ struct PerplexityCliOptions {
 };
 
 Status run_perplexity(const PerplexityCliOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack, o.threads}));
   LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   LIMARP_ASSIGN_OR_RETURN(std::string text, read_text_file(o.file));

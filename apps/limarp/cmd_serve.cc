@@ -133,7 +133,7 @@ Status run_serve(const ServeOptions& o) {
             server.port());
 
   LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack, o.threads}));
   LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
   LIMARP_ASSIGN_OR_RETURN(std::vector<LoadedAdapter> adapters, load_adapter_list(o.loras, bundle.model));
   auto registry = std::make_unique<server::LoraRegistry>();

@@ -40,7 +40,7 @@ bool spin_until(Done done) {
 }
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)), arenas_(static_cast<size_t>(n_threads_)) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -72,7 +72,7 @@ void ThreadPool::worker_loop(int index) {
   }
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& fn) {
+void ThreadPool::run(FunctionRef<void(int, int)> fn) {
   if (n_threads_ == 1) {
     fn(0, 1);
     return;
@@ -91,37 +91,51 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   job_ = nullptr;
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) {
+  parallel_for_indexed(n, grain, [&](int64_t begin, int64_t end, int) { fn(begin, end); });
+}
+
+void ThreadPool::parallel_for_static(int64_t n, int64_t align, FunctionRef<void(int64_t, int64_t)> fn) {
+  parallel_for_static_indexed(n, align, [&](int64_t begin, int64_t end, int) { fn(begin, end); });
+}
+
+void ThreadPool::parallel_for_indexed(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   if (n_threads_ == 1 || n <= grain) {
-    fn(0, n);
+    fn(0, n, 0);
     return;
   }
   std::atomic<int64_t> next{0};
-  run([&](int, int) {
+  run([&](int thread, int) {
     for (;;) {
       int64_t begin = next.fetch_add(grain, std::memory_order_relaxed);
       if (begin >= n) break;
-      fn(begin, std::min(n, begin + grain));
+      fn(begin, std::min(n, begin + grain), thread);
     }
   });
 }
 
-void ThreadPool::parallel_for_static(int64_t n, int64_t align, const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::parallel_for_static_indexed(int64_t n, int64_t align,
+                                             FunctionRef<void(int64_t, int64_t, int)> fn) {
   if (n <= 0) return;
   align = std::max<int64_t>(1, align);
   if (n_threads_ == 1 || n <= align) {
-    fn(0, n);
+    fn(0, n, 0);
     return;
   }
   const int64_t units = (n + align - 1) / align;
   run([&](int thread, int n_threads) {
     const int64_t begin = std::min(n, units * thread / n_threads * align);
     const int64_t end = std::min(n, units * (thread + 1) / n_threads * align);
-    if (begin < end) fn(begin, end);
+    if (begin < end) fn(begin, end, thread);
   });
+}
+
+size_t ThreadPool::scratch_bytes() const {
+  size_t n = 0;
+  for (const ScratchArena& a : arenas_) n += a.capacity();
+  return n;
 }
 
 }  // namespace limarp

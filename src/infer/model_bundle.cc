@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "backend/cpu_backend.h"
 #include "hub/hub_pull.h"
 #include "tokenizer/vocab_loaders.h"
 
@@ -42,7 +43,12 @@ Result<ModelBundle> load_model_bundle(const std::string& model_name, const LoadO
   // Every command opens its model here, so "hf:ORG/NAME[:TAG]" works wherever a path does.
   LIMARP_ASSIGN_OR_RETURN(const std::string model_path, hub::resolve_model_path(model_name));
   LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(model_path));
-  if (options.interleave_for_decode) model.interleave_for_decode();
+  if (options.interleave_for_decode) {
+    // The regrouping threads are the run's own (-t), released once the weights are ready.
+    ThreadPool pool(options.threads > 0 ? options.threads : ThreadPool::default_threads());
+    CpuBackend cpu(pool);
+    model.prepare_weights(cpu);
+  }
   ModelBundle bundle{std::move(model), std::nullopt};
   auto tok = find_tokenizer(model_path, bundle.model, options.tokenizer_path);
   if (tok.ok()) bundle.tokenizer = std::move(tok.value());

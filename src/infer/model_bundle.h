@@ -21,9 +21,10 @@ struct ModelBundle {
 struct LoadOptions {
   std::string tokenizer_path;     // empty: discover
   bool require_tokenizer = true;
-  // Inference only: regroup Q4_0/Q8_0/Q4_K weights for the AVX-512 kernels
-  // (LlamaModel::interleave_for_decode).
+  // Inference only: put the weights in the CPU backend's layout (LlamaModel::prepare_weights),
+  // with `threads` threads (0: one per core).
   bool interleave_for_decode = false;
+  int threads = 0;
 };
 
 // `model_name` is a file, a folder, or a Hub name "hf:ORG/NAME[@REV][:TAG]" (hub/hub_pull.h).

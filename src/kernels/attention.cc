@@ -117,20 +117,19 @@ const float* head_in_f32(float* kp, float* values, const KvHeads& k, const KvHea
 void attention_blocked(float* out, const float* q, KvHeads k, KvHeads v, int64_t T, int64_t pos0, AttentionShape s,
                        ThreadPool& pool) {
   const int64_t hd = s.head_dim, n_keys = pos0 + T, group = s.n_heads / s.n_kv_heads;
-  pool.parallel_for_static(s.n_heads, 1, [&](int64_t begin, int64_t end) {
-    AlignedBuffer kp = allocate_aligned_uninitialized(sizeof(float) * static_cast<size_t>(panel_floats(n_keys, hd)));
-    AlignedBuffer values = allocate_aligned_uninitialized(sizeof(float) * static_cast<size_t>(n_keys * hd));
-    AlignedBuffer scores =
-        allocate_aligned_uninitialized(sizeof(float) * static_cast<size_t>(kAttentionBlock * n_keys));
-    auto* kpf = reinterpret_cast<float*>(kp.get());
+  pool.parallel_for_static_indexed(s.n_heads, 1, [&](int64_t begin, int64_t end, int thread) {
+    ScratchArena& arena = pool.arena(thread);
+    float* kpf = arena.floats(ScratchSlot::kAttentionKeys, static_cast<size_t>(panel_floats(n_keys, hd)));
+    float* values = arena.floats(ScratchSlot::kAttentionValues, static_cast<size_t>(n_keys * hd));
+    float* scores = arena.floats(ScratchSlot::kAttentionScores, static_cast<size_t>(kAttentionBlock * n_keys));
     int64_t loaded = -1;
     const float* vf = nullptr;
     for (int64_t h = begin; h < end; ++h) {
       if (h / group != loaded) {
         loaded = h / group;
-        vf = head_in_f32(kpf, reinterpret_cast<float*>(values.get()), k, v, loaded, n_keys, hd);
+        vf = head_in_f32(kpf, values, k, v, loaded, n_keys, hd);
       }
-      attend_head_blocks(out, nullptr, q, kpf, vf, hd, reinterpret_cast<float*>(scores.get()), T, pos0, s, h);
+      attend_head_blocks(out, nullptr, q, kpf, vf, hd, scores, T, pos0, s, h);
     }
   });
 }
@@ -153,9 +152,10 @@ void attention(float* out, const float* q, KvHeads k, KvHeads v, int64_t T, int6
   // kernels (4 rows at a time, prefetching ahead) compute them.
   const WeightKernel* dot = select_kernel(k.type, s.head_dim);
   const size_t key_row_bytes = kv_row_offset(k, s.head_dim);
-  auto body = [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(pos0 + T));
-    AlignedBuffer prepared_q = allocate_aligned_uninitialized(dot->prepared_bytes(s.head_dim));
+  auto body = [&](int64_t begin, int64_t end, int thread) {
+    ScratchArena& arena = pool.arena(thread);
+    float* scores = arena.floats(ScratchSlot::kAttentionScores, static_cast<size_t>(pos0 + T));
+    auto* prepared_q = static_cast<uint8_t*>(arena.bytes(ScratchSlot::kAttentionQuery, dot->prepared_bytes(s.head_dim)));
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / s.n_heads, h = task % s.n_heads;
       const int64_t kvh = h / group;
@@ -163,15 +163,15 @@ void attention(float* out, const float* q, KvHeads k, KvHeads v, int64_t T, int6
       const float* qh = q + t * dim + h * s.head_dim;
       const auto* kh = static_cast<const uint8_t*>(k.data) + kv_row_offset(k, kvh * k.head_stride);
       const auto* vh = static_cast<const uint8_t*>(v.data) + kv_row_offset(v, kvh * v.head_stride);
-      dot->prepare(qh, s.head_dim, prepared_q.get());
-      dot->tile(scores.data(), n_keys, kh, key_row_bytes, n_keys, prepared_q.get(), 0, 1, s.head_dim);
-      for (int64_t p = 0; p < n_keys; ++p) scores[static_cast<size_t>(p)] *= scale;
-      softmax(scores.data(), n_keys);
-      weighted_row_sum(out + t * dim + h * s.head_dim, scores.data(), vh, v.type, n_keys, s.head_dim);
+      dot->prepare(qh, s.head_dim, prepared_q);
+      dot->tile(scores, n_keys, kh, key_row_bytes, n_keys, prepared_q, 0, 1, s.head_dim);
+      for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
+      softmax(scores, n_keys);
+      weighted_row_sum(out + t * dim + h * s.head_dim, scores, vh, v.type, n_keys, s.head_dim);
     }
   };
-  if (work < (int64_t{1} << 16)) body(0, T * s.n_heads);
-  else pool.parallel_for(T * s.n_heads, 1, body);
+  if (work < (int64_t{1} << 16)) body(0, T * s.n_heads, 0);
+  else pool.parallel_for_indexed(T * s.n_heads, 1, body);
 }
 
 namespace {

@@ -55,8 +55,7 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
   const WeightKernel* k = select_kernel(w.type, n);
   LIMARP_CHECK(k != nullptr);
   const size_t ldx = k->prepared_bytes(n);
-  AlignedBuffer prepared = allocate_aligned_uninitialized(ldx * static_cast<size_t>(T));
-  uint8_t* px = prepared.get();
+  auto* px = static_cast<uint8_t*>(pool.arena(0).bytes(ScratchSlot::kMatmulActivations, ldx * static_cast<size_t>(T)));
   auto prepare = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) k->prepare(x + t * n, n, px + t * ldx);
   };

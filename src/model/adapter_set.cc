@@ -1,7 +1,5 @@
 #include "model/adapter_set.h"
 
-#include "kernels/matmul.h"
-#include "kernels/ops.h"
 
 namespace limarp {
 
@@ -13,17 +11,16 @@ void AdapterSet::set_scale(size_t index, float user_scale) { entries_.at(index).
 
 void AdapterSet::remove(size_t index) { entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(index)); }
 
-void AdapterSet::apply(int64_t layer, Projection p, const float* x, float* y, int64_t T, ThreadPool& pool) const {
-  std::vector<float> ax, bax;
+void AdapterSet::apply(int64_t layer, Projection p, const float* x, float* y, int64_t T, Backend& be) const {
   for (const Entry& e : entries_) {
     const LoraPair* pair = e.adapter->pair(layer, p);
     if (!pair || e.user_scale == 0.0f) continue;
     const int64_t r = pair->rank(), out = pair->b.shape[0];
-    ax.resize(static_cast<size_t>(T * r));
-    bax.resize(static_cast<size_t>(T * out));
-    kernels::matmul(ax.data(), x, pair->a, T, pool);          // [T, r]   = x · Aᵀ
-    kernels::matmul(bax.data(), ax.data(), pair->b, T, pool);  // [T, out] = (x · Aᵀ) · Bᵀ
-    kernels::axpy(y, pair->scale * e.user_scale, bax.data(), T * out);
+    float* ax = be.workspace(kAdapterSlots, T * r);
+    float* bax = be.workspace(kAdapterSlots + 1, T * out);
+    be.matmul(ax, x, pair->a, T);    // [T, r]   = x · Aᵀ
+    be.matmul(bax, ax, pair->b, T);  // [T, out] = (x · Aᵀ) · Bᵀ
+    be.axpy(y, pair->scale * e.user_scale, bax, T * out);
   }
 }
 

@@ -22,7 +22,7 @@ class AdapterSet final : public LinearAdapter {
   const LoraAdapter& adapter(size_t i) const { return *entries_[i].adapter; }
   float scale(size_t i) const { return entries_[i].user_scale; }
 
-  void apply(int64_t layer, Projection p, const float* x, float* y, int64_t T, ThreadPool& pool) const override;
+  void apply(int64_t layer, Projection p, const float* x, float* y, int64_t T, Backend& backend) const override;
   const TensorView* token_embedding() const override;
   const TensorView* output() const override;
 

@@ -2,6 +2,11 @@
 // attention over the KV cache → output projection → residual, RMSNorm → SwiGLU feed-forward
 // → residual; final RMSNorm and the output matrix. F32 activations and accumulation.
 //
+// The layer itself is model/llama_layer.h, shared with training; this class supplies what
+// inference does its own way: the KV cache, per-request LoRA adapters, and logits only for
+// the rows someone wants. Operations run on a backend (backend/backend.h); the constructor
+// taking a pool runs them on the CPU.
+//
 // One call evaluates a batch: any number of sequences, each with its own KV cache and any
 // number of new tokens, so prompt processing (many tokens, one sequence) and batched decoding
 // (one token, many sequences) share one path and every matmul sees all rows at once.
@@ -11,10 +16,13 @@
 //   LIMARP_TRY(fwd.eval(prompt_ids, cache, logits));     // logits of the last token
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
+#include "backend/cpu_backend.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "model/kv_cache.h"
@@ -27,7 +35,7 @@ class LinearAdapter {
  public:
   virtual ~LinearAdapter() = default;
   // y[T, out] += delta(x[T, in]) for projection p of layer `layer`.
-  virtual void apply(int64_t layer, Projection p, const float* x, float* y, int64_t T, ThreadPool& pool) const = 0;
+  virtual void apply(int64_t layer, Projection p, const float* x, float* y, int64_t T, Backend& backend) const = 0;
   // Full replacements of the embedding / output matrix (PEFT modules_to_save), or null.
   virtual const TensorView* token_embedding() const { return nullptr; }
   virtual const TensorView* output() const { return nullptr; }
@@ -45,36 +53,43 @@ struct BatchItem {
 
 class Forward {
  public:
+  // On the CPU backend, with the pool's threads.
   Forward(const LlamaModel& model, ThreadPool& pool);
+  // On a backend the caller owns and keeps alive.
+  Forward(const LlamaModel& model, Backend& backend);
 
   Status eval(std::span<BatchItem> batch);
   Status eval(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>& logits,
               LogitsWanted wanted = LogitsWanted::kLast, const LinearAdapter* adapter = nullptr);
 
   const LlamaModel& model() const { return model_; }
-  ThreadPool& pool() { return pool_; }
+  Backend& backend() { return backend_; }
 
-  // Time per stage of the forward pass, accumulated while profiling is on (LIMARP_PROFILE=1 in
-  // the environment, or set_profiling): where a prompt's or a token's time goes.
+  // Time per kind of operation, accumulated while profiling is on (LIMARP_PROFILE=1 in the
+  // environment, or set_profiling): where a prompt's or a token's time goes.
   struct Profile {
-    double embed = 0, norm = 0, matmul = 0, rope = 0, attention = 0, ffn_act = 0, output = 0;
+    OpTimes ops;
     int64_t calls = 0, tokens = 0;
     std::string describe() const;
   };
-  void set_profiling(bool on) { profiling_ = on; }
-  const Profile& profile() const { return profile_; }
+  void set_profiling(bool on);
+  Profile profile() const { return {backend_.op_times(), calls_, tokens_}; }
 
  private:
-  void project(float* y, const float* x, int64_t layer, Projection p, std::span<BatchItem> batch);
+  class Hooks;
+  Status check(std::span<BatchItem> batch);
+  void output(std::span<BatchItem> batch, const float* x);
 
   const LlamaModel& model_;
-  ThreadPool& pool_;
+  std::unique_ptr<CpuBackend> owned_backend_;
+  Backend& backend_;
   RopeFrequencies rope_freq_;  // fixed for the model's life: the config is set before any pass
   bool profiling_ = false;
-  Profile profile_;
-  // Scratch, reused across calls: [rows, width].
-  std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, rope_;
+  int64_t calls_ = 0, tokens_ = 0;
   std::vector<int64_t> row_start_;
+  // Reused by every call, so decoding a token allocates nothing once they have grown.
+  std::vector<int64_t> output_rows_;
+  std::vector<const TensorView*> output_weights_;
 };
 
 }  // namespace limarp

@@ -175,64 +175,16 @@ uint64_t LlamaWeights::nbytes(bool tied_output) const {
 
 uint64_t LlamaModel::weight_bytes() const { return weights_.nbytes(config_.tied_output); }
 
-int64_t LlamaModel::interleave_for_decode() {
-  std::vector<TensorView*> todo;
-  // Only where the active level has a SIMD kernel for the regrouped layout: the scalar twins
-  // regather every row and would be slower than the stored layout's kernels.
-  auto consider = [&](TensorView& t) {
-    const auto regrouped = interleaved_type(t.type);
-    if (!regrouped || t.shape.size() != 2 || t.rows() % kInterleaveRows != 0) return;
-    const kernels::WeightKernel* k = kernels::select_kernel(*regrouped, t.cols());
-    if (k && k->isa != kernels::Isa::kScalar) todo.push_back(&t);
-  };
+int64_t LlamaModel::prepare_weights(Backend& backend) {
+  std::vector<TensorView*> matrices;
   for (auto& l : weights_.layers)
-    for (Projection p : kAllProjections) consider(l.projection(p));
-  if (!config_.tied_output) consider(weights_.output);
-  if (todo.empty()) return 0;
-  // Each matrix starts on a cache line.
-  auto padded = [](uint64_t n) { return (n + 63) / 64 * 64; };
-  uint64_t total = 0;
-  for (const TensorView* t : todo) total += padded(t->nbytes);
-  const auto start = std::chrono::steady_clock::now();
-  std::shared_ptr<uint8_t> memory = allocate_weight_memory(total);
-  if (!memory) {
-    log::warn("{}: no memory for the regrouped weights ({:.0f} MiB); computing in the stored layout", store_->source,
-              static_cast<double>(total) / (1 << 20));
-    return 0;
-  }
+    for (Projection p : kAllProjections) matrices.push_back(&l.projection(p));
+  if (!config_.tied_output) matrices.push_back(&weights_.output);
   // Only a GGUF store's tensors are views into a file mapping whose pages can be dropped.
-  const bool mapped = store_->format == FileFormat::kGguf;
-  std::vector<uint8_t*> out(todo.size());
-  uint8_t* next = memory.get();
-  for (size_t i = 0; i < todo.size(); ++i) {
-    out[i] = next;
-    next += padded(todo[i]->nbytes);
-  }
-  // Matrices are independent; a few threads share them (page faults on both sides dominate: 7B
-  // Q4_0 took 3-6 s on one thread of the project machine).
-  std::atomic<size_t> claim{0};
-  auto work = [&] {
-    for (size_t i = claim++; i < todo.size(); i = claim++) {
-      const TensorView& t = *todo[i];
-      interleave_rows(t.type, static_cast<const uint8_t*>(t.data), t.rows(), t.cols(), out[i]);
-      if (mapped) release_mapped_pages(t.data, t.nbytes);
-    }
-  };
-  std::vector<std::thread> helpers;
-  const unsigned n_threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-  for (unsigned h = 1; h < n_threads; ++h) helpers.emplace_back(work);
-  work();
-  for (auto& h : helpers) h.join();
-  for (size_t i = 0; i < todo.size(); ++i) {
-    todo[i]->type = *interleaved_type(todo[i]->type);
-    todo[i]->data = out[i];
-  }
-  store_->keep_alive(std::move(memory));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log::debug("{}: {} matrices ({:.0f} MiB) regrouped 16 rows at a time for the {} kernels in {:.1f} s",
-             store_->source, todo.size(), static_cast<double>(total) / (1 << 20),
-             kernels::isa_name(kernels::active_isa()), seconds);
-  return static_cast<int64_t>(todo.size());
+  PreparedWeights prepared =
+      backend.prepare_weights(matrices, {store_->source, store_->format == FileFormat::kGguf});
+  if (prepared.memory) store_->keep_alive(std::move(prepared.memory));
+  return prepared.matrices;
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "base/status.h"
 #include "formats/tensor_store.h"
 #include "model/llama_config.h"
@@ -67,12 +68,12 @@ class LlamaModel {
   // The dominant weight type as stored ("q4_0", "f16", "mostly q4_k").
   std::string weight_type_name() const;
 
-  // For inference only: regroups the projection matrices whose type has a SIMD kernel for the
-  // 16-row interleaved layouts at the active level (Q4_0, Q8_0 and Q4_K on AVX2 and AVX-512;
-  // tensor/row_interleave.h) into anonymous memory, releasing each matrix's pages of the
-  // mapped file once copied, so memory holds one copy. Training, merging and writing need the
-  // stored layout: never call it before those. Returns the number of matrices regrouped.
-  int64_t interleave_for_decode();
+  // For inference only: puts the projection and output matrices in the layout the backend
+  // computes with fastest (the CPU backend regroups Q4_0, Q8_0 and Q4_K 16 rows at a time
+  // where the active level has kernels for it, releasing the mapped file's pages as it goes,
+  // so memory holds one copy). Training, merging and writing need the stored layout: never
+  // call it before those. Returns the number of matrices rewritten.
+  int64_t prepare_weights(Backend& backend);
   uint64_t weight_bytes() const;
 
   // An edit applied to chosen tensors, in f32 and in this model's own rotary layout, before

@@ -4,13 +4,8 @@
 #include <cstring>
 
 #include "base/half.h"
-#include "kernels/attention.h"
 #include "kernels/cross_entropy.h"
-#include "kernels/embedding.h"
-#include "kernels/gemm.h"
-#include "kernels/matmul.h"
-#include "kernels/ops.h"
-#include "kernels/rope.h"
+#include "model/llama_layer.h"
 
 namespace limarp {
 
@@ -66,7 +61,6 @@ uint64_t mix(uint64_t a, uint64_t b) {
   return z ^ (z >> 31);
 }
 
-const float* f32(const TensorView& v) { return static_cast<const float*>(v.data); }
 
 // Rows per task for row-wise kernels: enough work to be worth handing to another thread.
 constexpr int64_t kRowGrain = 32;
@@ -74,7 +68,11 @@ constexpr int64_t kRowGrain = 32;
 }  // namespace
 
 TrainingPass::TrainingPass(TrainableModel& model, ThreadPool& pool, TrainingPassOptions options)
-    : model_(model), pool_(pool), options_(options), rope_freq_(model.config().rope_frequencies()) {
+    : model_(model),
+      pool_(pool),
+      backend_(std::make_unique<CpuBackend>(pool)),
+      options_(options),
+      rope_freq_(model.config().rope_frequencies()) {
   const int64_t L = model_.config().n_layers;
   x_in_.resize(static_cast<size_t>(L + 1));
   acts_.resize(options_.checkpointing == Checkpointing::kPerLayer ? 1 : static_cast<size_t>(L));
@@ -92,21 +90,6 @@ void TrainingPass::for_rows(int64_t N, bool parallel, const Fn& fn) {
   }
   pool_.parallel_for(N, kRowGrain, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) fn(r);
-  });
-}
-
-template <typename Fn>
-void TrainingPass::for_attention_groups(const TrainBatch& batch, const Fn& fn) {
-  const LlamaConfig& c = model_.config();
-  const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim()};
-  const auto n_seq = static_cast<int64_t>(batch.sequences.size());
-  pool_.parallel_for(n_seq * c.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scratch;
-    for (int64_t task = begin; task < end; ++task) {
-      const SequenceSpan& s = batch.sequences[static_cast<size_t>(task / c.n_kv_heads)];
-      scratch.resize(static_cast<size_t>(kernels::attention_scratch_floats(s.length, shape)));
-      fn(s, task % c.n_kv_heads, scratch.data());
-    }
   });
 }
 
@@ -214,41 +197,85 @@ void TrainingPass::round_lora_factors() {
 // ---------------------------------------------------------------------------------------------
 // Forward
 
-void TrainingPass::project(float* y, const float* x, int64_t l, Projection p, LayerActs& a, int64_t N, PassMode mode) {
-  kernels::matmul(y, x, model_.weights().layers[static_cast<size_t>(l)].projection(p), N, pool_);  // y = x · Wᵀ
-  const LoraSlot& s = model_.lora_slot(l, p);
-  if (!s.active()) return;
-  kernels::lora_forward(y, a.ax[static_cast<size_t>(p)].data(), x, factors_of(l, p), dropout_for(l, p, mode), N,
-                        lora_scratch(), pool_);  // y += scale · B·A·drop(x)
+// Training's side of the layer (model/llama_layer.h): trained LoRA factors with dropout on the
+// projections, recording A·drop(x) for the backward pass; attention within each sequence of
+// the batch; and the backward twins of both.
+class TrainingPass::Hooks final : public LayerHooks, public LayerBackwardHooks {
+ public:
+  Hooks(TrainingPass& pass, LayerActs& acts, const TrainBatch& batch, PassMode mode)
+      : pass_(pass), acts_(acts), batch_(batch), mode_(mode) {}
+
+  void project(float* y, const float* x, int64_t l, Projection p) override {
+    Backend& be = *pass_.backend_;
+    be.matmul(y, x, pass_.weight(l, p), batch_.rows());  // y = x · Wᵀ
+    if (!pass_.model_.lora_slot(l, p).active()) return;
+    be.lora(y, acts_.ax[static_cast<size_t>(p)].data(), x, pass_.factors_of(l, p), pass_.dropout_for(l, p, mode_),
+            batch_.rows(), pass_.lora_scratch());  // y += scale · B·A·drop(x)
+  }
+
+  void attend(float* att, float* lse, const float* q, const float* k, const float* v, int64_t) override {
+    pass_.backend_->attention_causal(att, lse, q, k, v, batch_.sequences, pass_.attention_shape());
+  }
+
+  void project_backward(float* dx, const float* dy, const float* x, int64_t l, Projection p) override {
+    // Forward: y = x · Wᵀ (+ scale · B·A·drop(x)).
+    Backend& be = *pass_.backend_;
+    const TensorView& w = pass_.weight(l, p);
+    const int64_t N = batch_.rows();
+    if (dx) be.matmul_backward_input(dx, dy, w, N);  // dx += dy · W
+    TrainableModel& m = pass_.model_;
+    if (m.is_full()) {
+      Parameter* param = m.dense()->layers[static_cast<size_t>(l)].projection[static_cast<size_t>(p)];
+      be.matmul_backward_weight(param->grad.f32(), dy, x, N, w.rows(), w.cols());  // dW += dyᵀ · x
+    }
+    const LoraSlot& s = m.lora_slot(l, p);
+    if (!s.active()) return;
+    be.lora_backward(dx, s.a->grad.f32(), s.b->grad.f32(), dy, x, acts_.ax[static_cast<size_t>(p)].data(),
+                     pass_.factors_of(l, p), pass_.dropout_for(l, p, PassMode::kTrain), N, pass_.lora_scratch());
+  }
+
+  void attend_backward(float* dq, float* dk, float* dv, const float* datt, const LayerActivations& a,
+                       int64_t) override {
+    pass_.backend_->attention_causal_backward(dq, dk, dv, datt, a.q, a.k, a.v, a.att, a.lse, batch_.sequences,
+                                              pass_.attention_shape());
+  }
+
+ private:
+  TrainingPass& pass_;
+  LayerActs& acts_;
+  const TrainBatch& batch_;
+  PassMode mode_;
+};
+
+const TensorView& TrainingPass::weight(int64_t l, Projection p) const {
+  return model_.weights().layers[static_cast<size_t>(l)].projection(p);
+}
+
+kernels::AttentionShape TrainingPass::attention_shape() const {
+  const LlamaConfig& c = model_.config();
+  return {c.n_heads, c.n_kv_heads, c.head_dim()};
+}
+
+LayerActivations TrainingPass::activations(LayerActs& a) {
+  return {.xn1 = a.xn1.data(),
+          .q = a.q.data(),
+          .k = a.k.data(),
+          .v = a.v.data(),
+          .att = a.att.data(),
+          .lse = a.lse.data(),
+          .proj = tmp_.data(),
+          .x_mid = a.x_mid.data(),
+          .xn2 = a.xn2.data(),
+          .gate = a.gate.data(),
+          .up = a.up.data(),
+          .h = a.h.data()};
 }
 
 void TrainingPass::layer_forward(int64_t l, LayerActs& a, const float* x, float* x_out, const TrainBatch& batch,
                                  PassMode mode) {
-  const LlamaConfig& c = model_.config();
-  const LayerWeights& w = model_.weights().layers[static_cast<size_t>(l)];
-  const int64_t N = batch.rows(), D = c.dim, KV = c.kv_dim(), H = c.hidden_dim, hd = c.head_dim();
-  for_rows(N, true, [&](int64_t r) { kernels::rmsnorm(&a.xn1[r * D], x + r * D, f32(w.attn_norm), D, c.norm_eps); });
-  project(a.q.data(), a.xn1.data(), l, Projection::kQ, a, N, mode);
-  project(a.k.data(), a.xn1.data(), l, Projection::kK, a, N, mode);
-  project(a.v.data(), a.xn1.data(), l, Projection::kV, a, N, mode);
-  for_rows(N, true, [&](int64_t r) {
-    kernels::rope_apply(&a.q[r * D], &cos_sin_[r * hd], c.n_heads, hd, c.rope_layout);
-    kernels::rope_apply(&a.k[r * KV], &cos_sin_[r * hd], c.n_kv_heads, hd, c.rope_layout);
-  });
-  // Attention per (sequence, kv head group).
-  const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, hd};
-  for_attention_groups(batch, [&](const SequenceSpan& s, int64_t group, float* scratch) {
-    kernels::attention_forward_group(&a.att[s.start * D], &a.lse[s.start * c.n_heads], &a.q[s.start * D],
-                                     &a.k[s.start * KV], &a.v[s.start * KV], scratch, s.length, shape, group);
-  });
-  project(tmp_.data(), a.att.data(), l, Projection::kO, a, N, mode);
-  for (int64_t i = 0; i < N * D; ++i) a.x_mid[i] = x[i] + tmp_[i];  // x_mid = x + att · Woᵀ
-  for_rows(N, true, [&](int64_t r) { kernels::rmsnorm(&a.xn2[r * D], &a.x_mid[r * D], f32(w.ffn_norm), D, c.norm_eps); });
-  project(a.gate.data(), a.xn2.data(), l, Projection::kGate, a, N, mode);
-  project(a.up.data(), a.xn2.data(), l, Projection::kUp, a, N, mode);
-  kernels::swiglu(a.h.data(), a.gate.data(), a.up.data(), N * H);
-  project(tmp_.data(), a.h.data(), l, Projection::kDown, a, N, mode);
-  for (int64_t i = 0; i < N * D; ++i) x_out[i] = a.x_mid[i] + tmp_[i];  // x_out = x_mid + h · Wdownᵀ
+  Hooks hooks(*this, a, batch, mode);
+  llama_layer_forward(*backend_, model_.config(), model_.weights().layers[static_cast<size_t>(l)], l, x, x_out,
+                      activations(a), cos_sin_.data(), batch.rows(), hooks);
 }
 
 double TrainingPass::classifier(const TrainBatch& batch, PassMode mode, float grad_scale) {
@@ -263,7 +290,7 @@ double TrainingPass::classifier(const TrainBatch& batch, PassMode mode, float gr
     const int64_t rows = std::min(options_.classifier_rows, N - r0);
     const int32_t* targets = &batch.targets[static_cast<size_t>(r0)];
     float* logits = logits_.data();
-    kernels::matmul(logits, &xn_final_[r0 * D], w_out, rows, pool_);  // logits = xn · Woutᵀ
+    backend_->matmul(logits, &xn_final_[r0 * D], w_out, rows);  // logits = xn · Woutᵀ
     for_rows(rows, true, [&](int64_t r) {
       kernels::cross_entropy_forward(&losses_[r0 + r], logits + r * V, targets + r, 1, V);
     });
@@ -280,9 +307,8 @@ double TrainingPass::classifier(const TrainBatch& batch, PassMode mode, float gr
       else
         kernels::cross_entropy_backward(row, row, targets + r, &dloss_[r0 + r], 1, V);
     });
-    kernels::matmul_transposed_accumulate(&dxn_final_[r0 * D], logits, w_out, rows, pool_);  // dxn = dlogits · Wout
-    if (dense_out)
-      kernels::matmul_weight_grad(dense_out->grad.f32(), logits, &xn_final_[r0 * D], rows, V, D, 1.0f, pool_);
+    backend_->matmul_backward_input(&dxn_final_[r0 * D], logits, w_out, rows);  // dxn = dlogits · Wout
+    if (dense_out) backend_->matmul_backward_weight(dense_out->grad.f32(), logits, &xn_final_[r0 * D], rows, V, D);
   }
   return total;
 }
@@ -295,87 +321,37 @@ double TrainingPass::forward(const TrainBatch& batch, PassMode mode, float grad_
   n_rows_ = N;
   size_buffers(N);
   if (options_.lora_precision == LoraPrecision::kBF16) round_lora_factors();
-  for (const SequenceSpan& s : batch.sequences)
-    for (int64_t t = 0; t < s.length; ++t)
-      kernels::rope_cos_sin(&cos_sin_[(s.start + t) * hd], t, rope_freq_.inv_freq.data(), hd, rope_freq_.mscale);
-  kernels::embedding_forward(x_in_[0].data(), model_.weights().token_embd, batch.tokens.data(), N);
+  const RotaryTable rotary{rope_freq_.inv_freq.data(), hd, rope_freq_.mscale};
+  for (const SequenceSpan& s : batch.sequences) backend_->rope_table(&cos_sin_[s.start * hd], rotary, 0, s.length);
+  backend_->embed(x_in_[0].data(), model_.weights().token_embd, batch.tokens.data(), N);
   for (int64_t l = 0; l < L; ++l)
     layer_forward(l, acts_for(l), x_in_[static_cast<size_t>(l)].data(), x_in_[static_cast<size_t>(l + 1)].data(), batch,
                   mode);
-  const float* x_last = x_in_[static_cast<size_t>(L)].data();
-  for_rows(N, true, [&](int64_t r) {
-    kernels::rmsnorm(&xn_final_[r * D], x_last + r * D, f32(model_.weights().output_norm), D, c.norm_eps);
-  });
+  backend_->rmsnorm(xn_final_.data(), x_in_[static_cast<size_t>(L)].data(), model_.weights().output_norm.f32(), N, D,
+                    c.norm_eps);
   return classifier(batch, mode, grad_scale);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Backward
 
-void TrainingPass::project_backward(float* dx, const float* dy, const float* x, int64_t l, Projection p,
-                                    const LayerActs& a, int64_t N) {
-  // Forward: y = x · Wᵀ (+ scale · B·A·drop(x)).
-  const TensorView& w = model_.weights().layers[static_cast<size_t>(l)].projection(p);
-  if (dx) kernels::matmul_transposed_accumulate(dx, dy, w, N, pool_);  // dx += dy · W
-  if (model_.is_full()) {
-    Parameter* param = model_.dense()->layers[static_cast<size_t>(l)].projection[static_cast<size_t>(p)];
-    kernels::matmul_weight_grad(param->grad.f32(), dy, x, N, w.rows(), w.cols(), 1.0f, pool_);  // dW += dyᵀ · x
-  }
-  const LoraSlot& s = model_.lora_slot(l, p);
-  if (!s.active()) return;
-  kernels::lora_backward(dx, s.a->grad.f32(), s.b->grad.f32(), dy, x, a.ax[static_cast<size_t>(p)].data(),
-                         factors_of(l, p), dropout_for(l, p, PassMode::kTrain), N, lora_scratch(), pool_);
-}
-
 void TrainingPass::layer_backward(int64_t l, LayerActs& a, const float* x, float* dx, const TrainBatch& batch) {
-  const LlamaConfig& c = model_.config();
-  const LayerWeights& w = model_.weights().layers[static_cast<size_t>(l)];
-  const int64_t N = batch.rows(), D = c.dim, KV = c.kv_dim(), H = c.hidden_dim, hd = c.head_dim();
   const DenseSlots::Layer* dense = model_.is_full() ? &model_.dense()->layers[static_cast<size_t>(l)] : nullptr;
+  const LayerGradients g{.dh = dh_.data(),
+                         .dgate = dgate_.data(),
+                         .dup = dup_.data(),
+                         .dxn = dxn_.data(),
+                         .datt = datt_.data(),
+                         .dq = dq_.data(),
+                         .dk = dk_.data(),
+                         .dv = dv_.data(),
+                         .d_attn_norm = dense ? dense->attn_norm->grad.f32() : nullptr,
+                         .d_ffn_norm = dense ? dense->ffn_norm->grad.f32() : nullptr};
   // The first layer's input gradient only feeds the embedding: LoRA training skips it.
   const bool want_dx = dense || l > 0;
-
-  // x_out = x_mid + h · Wdownᵀ: dx (the residual's gradient) passes to x_mid unchanged.
-  zero(dh_.data(), N * H);
-  project_backward(dh_.data(), dx, a.h.data(), l, Projection::kDown, a, N);
-  // h = silu(gate) * up
-  kernels::swiglu_backward(dgate_.data(), dup_.data(), dh_.data(), a.gate.data(), a.up.data(), N * H);
-  // gate = xn2 · Wgateᵀ, up = xn2 · Wupᵀ
-  zero(dxn_.data(), N * D);
-  project_backward(dxn_.data(), dgate_.data(), a.xn2.data(), l, Projection::kGate, a, N);
-  project_backward(dxn_.data(), dup_.data(), a.xn2.data(), l, Projection::kUp, a, N);
-  // xn2 = rmsnorm(x_mid) · ffn_norm
-  float* d_ffn_norm = dense ? dense->ffn_norm->grad.f32() : nullptr;
-  for_rows(N, !dense, [&](int64_t r) {
-    kernels::rmsnorm_backward(dx + r * D, d_ffn_norm, &dxn_[r * D], &a.x_mid[r * D], f32(w.ffn_norm), D, c.norm_eps);
-  });
-  // x_mid = x + att · Woᵀ
-  zero(datt_.data(), N * D);
-  project_backward(datt_.data(), dx, a.att.data(), l, Projection::kO, a, N);
-  // att = attention(q, k, v) per sequence and kv head group
-  const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, hd};
-  for_attention_groups(batch, [&](const SequenceSpan& s, int64_t group, float* scratch) {
-    kernels::attention_backward_group(&dq_[s.start * D], &dk_[s.start * KV], &dv_[s.start * KV], &datt_[s.start * D],
-                                      &a.q[s.start * D], &a.k[s.start * KV], &a.v[s.start * KV], &a.att[s.start * D],
-                                      &a.lse[s.start * c.n_heads], scratch, s.length, shape, group);
-  });
-  // q, k rotated by their positions
-  for_rows(N, true, [&](int64_t r) {
-    kernels::rope_backward(&dq_[r * D], &cos_sin_[r * hd], c.n_heads, hd, c.rope_layout);
-    kernels::rope_backward(&dk_[r * KV], &cos_sin_[r * hd], c.n_kv_heads, hd, c.rope_layout);
-  });
-  // q = xn1 · Wqᵀ, k = xn1 · Wkᵀ, v = xn1 · Wvᵀ
-  float* dxn = want_dx ? dxn_.data() : nullptr;
-  if (want_dx) zero(dxn_.data(), N * D);
-  project_backward(dxn, dq_.data(), a.xn1.data(), l, Projection::kQ, a, N);
-  project_backward(dxn, dk_.data(), a.xn1.data(), l, Projection::kK, a, N);
-  project_backward(dxn, dv_.data(), a.xn1.data(), l, Projection::kV, a, N);
-  if (!want_dx) return;
-  // xn1 = rmsnorm(x) · attn_norm
-  float* d_attn_norm = dense ? dense->attn_norm->grad.f32() : nullptr;
-  for_rows(N, !dense, [&](int64_t r) {
-    kernels::rmsnorm_backward(dx + r * D, d_attn_norm, &dxn_[r * D], x + r * D, f32(w.attn_norm), D, c.norm_eps);
-  });
+  Hooks hooks(*this, a, batch, PassMode::kTrain);
+  llama_layer_backward(*backend_, model_.config(), model_.weights().layers[static_cast<size_t>(l)], l, x, dx,
+                       activations(a), g, cos_sin_.data(), batch.rows(), want_dx, hooks);
 }
 
 void TrainingPass::backward(const TrainBatch& batch) {
@@ -386,12 +362,8 @@ void TrainingPass::backward(const TrainBatch& batch) {
   float* dx = dx_.data();
   zero(dx, N * D);
   // xn_final = rmsnorm(x_in[L]) · output_norm
-  float* d_out_norm = dense ? dense->output_norm->grad.f32() : nullptr;
-  const float* x_last = x_in_[static_cast<size_t>(L)].data();
-  for_rows(N, !dense, [&](int64_t r) {
-    kernels::rmsnorm_backward(dx + r * D, d_out_norm, &dxn_final_[r * D], x_last + r * D,
-                              f32(model_.weights().output_norm), D, c.norm_eps);
-  });
+  backend_->rmsnorm_backward(dx, dense ? dense->output_norm->grad.f32() : nullptr, dxn_final_.data(),
+                             x_in_[static_cast<size_t>(L)].data(), model_.weights().output_norm.f32(), N, D, c.norm_eps);
   for (int64_t l = L - 1; l >= 0; --l) {
     LayerActs& a = acts_for(l);
     const float* x = x_in_[static_cast<size_t>(l)].data();
@@ -403,7 +375,7 @@ void TrainingPass::backward(const TrainBatch& batch) {
     layer_backward(l, a, x, dx, batch);
   }
   // x_in[0] = embedding rows of the tokens
-  if (dense) kernels::embedding_backward(dense->token_embd->grad.f32(), dx, batch.tokens.data(), N, D);
+  if (dense) backend_->embed_backward(dense->token_embd->grad.f32(), dx, batch.tokens.data(), N, D);
 }
 
 }  // namespace limarp

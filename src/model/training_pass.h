@@ -27,16 +27,15 @@
 #include <span>
 #include <vector>
 
+#include <memory>
+
+#include "backend/cpu_backend.h"
 #include "base/thread_pool.h"
 #include "kernels/lora.h"
+#include "model/llama_layer.h"
 #include "model/trainable_model.h"
 
 namespace limarp {
-
-struct SequenceSpan {
-  int64_t start = 0;   // first row
-  int64_t length = 0;  // rows
-};
 
 // A row that is also a length decision: its gradient gains weight × that of the binary
 // cross-entropy of "the next token is `stop`, or not" (kernels::stop_choice_backward).
@@ -115,13 +114,14 @@ class TrainingPass {
     std::array<std::vector<float>, 7> ax;
   };
 
+  class Hooks;
   LayerActs& acts_for(int64_t layer);
+  LayerActivations activations(LayerActs& a);
+  const TensorView& weight(int64_t layer, Projection p) const;
+  kernels::AttentionShape attention_shape() const;
   void size_buffers(int64_t N);
   void layer_forward(int64_t l, LayerActs& a, const float* x, float* x_out, const TrainBatch& batch, PassMode mode);
   void layer_backward(int64_t l, LayerActs& a, const float* x, float* dx, const TrainBatch& batch);
-  void project(float* y, const float* x, int64_t l, Projection p, LayerActs& a, int64_t N, PassMode mode);
-  void project_backward(float* dx, const float* dy, const float* x, int64_t l, Projection p, const LayerActs& a,
-                        int64_t N);
   double classifier(const TrainBatch& batch, PassMode mode, float grad_scale);
   kernels::Dropout dropout_for(int64_t l, Projection p, PassMode mode) const;
   kernels::LoraScratch lora_scratch();
@@ -129,13 +129,10 @@ class TrainingPass {
   void round_lora_factors();
   template <typename Fn>
   void for_rows(int64_t N, bool parallel, const Fn& fn);
-  // fn(sequence, kv head group, scratch) for every pair, in parallel: each task writes only
-  // its own rows and heads. Forward and backward attention share it.
-  template <typename Fn>
-  void for_attention_groups(const TrainBatch& batch, const Fn& fn);
 
   TrainableModel& model_;
   ThreadPool& pool_;
+  std::unique_ptr<CpuBackend> backend_;  // training runs on the CPU (docs/architecture.md)
   TrainingPassOptions options_;
   RopeFrequencies rope_freq_;  // the same scaled table as inference (model/rope_scaling.h)
   uint64_t seed_ = 0;

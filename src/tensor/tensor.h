@@ -31,6 +31,7 @@ struct TensorView {
   int64_t cols() const { return shape.empty() ? 1 : shape.back(); }
   uint64_t row_stride() const;  // bytes per row
   const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data) + r * row_stride(); }
+  const float* f32() const { return static_cast<const float*>(data); }  // for a kF32 view
   bool valid() const { return data != nullptr; }
 };
 

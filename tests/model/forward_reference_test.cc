@@ -235,7 +235,9 @@ TEST(ForwardReference, InterleavedLayoutsGiveTheStoredLogits) {
     ASSERT_TRUE(write_model(*hf, path, w).ok());
     auto stored = LlamaModel::load(path), regrouped = LlamaModel::load(path);
     ASSERT_TRUE(stored.ok() && regrouped.ok());
-    const int64_t matrices = regrouped->interleave_for_decode();
+    ThreadPool prep_pool(2);
+    CpuBackend cpu(prep_pool);
+    const int64_t matrices = regrouped->prepare_weights(cpu);
     if (matrices == 0) {
       std::printf("%s: no SIMD kernel for its regrouped layout at this level; not regrouped\n", type);
       continue;

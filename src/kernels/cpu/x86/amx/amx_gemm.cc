@@ -130,7 +130,8 @@ void pack_group_interleaved(uint16_t* panel, int64_t j, const uint8_t* group, in
 
 // Rows [o0, o0 + 32) of w as B tiles: for k-step s and column tile j, 16 rows (k pairs) of
 // 16 columns × 2 bf16. Rows past the matrix are zero.
-void pack_panel(uint16_t* panel, float* rowbuf, const TensorView& w, int64_t o0) {
+// row: scratch for one stored row (interleaved layouts other than Q4_0/Q8_0).
+void pack_panel(uint16_t* panel, float* rowbuf, uint8_t* row, const TensorView& w, int64_t o0) {
   const int64_t K = w.cols(), rows = w.rows();
   const auto stored_as = stored_type(w.type);
   if (w.type == DType::kQ4_0R16 || w.type == DType::kQ8_0R16) {
@@ -147,7 +148,6 @@ void pack_panel(uint16_t* panel, float* rowbuf, const TensorView& w, int64_t o0)
   }
   // Other interleaved layouts (Q4_K, whose sub-block scales differ per row) go back to stored
   // rows first.
-  std::vector<uint8_t> regathered(stored_as ? w.row_stride() : 0);
   const DType type = stored_as.value_or(w.type);
   for (int64_t r = 0; r < kPanelRows; ++r) {
     float* f = rowbuf + r * K;
@@ -157,8 +157,8 @@ void pack_panel(uint16_t* panel, float* rowbuf, const TensorView& w, int64_t o0)
     }
     const void* src = w.row(o0 + r);
     if (stored_as) {
-      deinterleave_row(w.type, static_cast<const uint8_t*>(w.data), o0 + r, K, regathered.data());
-      src = regathered.data();
+      deinterleave_row(w.type, static_cast<const uint8_t*>(w.data), o0 + r, K, row);
+      src = row;
     }
     if (!avx512::dequantize_row(type, src, f, K)) dequantize_row(type, src, f, K);
   }
@@ -184,10 +184,13 @@ void matmul_bf16(float* y, int64_t ldy, const float* x, int64_t T, const TensorV
   // contiguous 16 x 32 tile (1 KiB), so every A tile load streams from consecutive lines.
   // Padded with zero rows to whole pairs of A tiles.
   const int64_t steps = K / kStepK;
-  std::vector<uint16_t> xb(static_cast<size_t>(Tp * K), 0);
+  auto* xb = static_cast<uint16_t*>(
+      pool.arena(0).bytes(ScratchSlot::kMatrixEngineInput, sizeof(uint16_t) * static_cast<size_t>(Tp * K)));
+  // The padding rows of the last block must read as zero.
+  std::memset(xb + (T / 16) * 16 * K, 0, sizeof(uint16_t) * static_cast<size_t>((Tp - T / 16 * 16) * K));
   pool.parallel_for(T, 8, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
-      uint16_t* base = xb.data() + (t / 16) * 16 * K + (t % 16) * kStepK;
+      uint16_t* base = xb + (t / 16) * 16 * K + (t % 16) * kStepK;
       for (int64_t s = 0; s < steps; ++s) {
         const __m512i v = reinterpret_cast<__m512i>(
             _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + t * K + s * kStepK + 16), _mm512_loadu_ps(x + t * K + s * kStepK)));
@@ -197,27 +200,30 @@ void matmul_bf16(float* y, int64_t ldy, const float* x, int64_t T, const TensorV
   });
   const int64_t panels = (O + kPanelRows - 1) / kPanelRows;
   std::atomic<int64_t> next{0};
-  pool.run([&](int, int) {
+  pool.run([&](int thread, int) {
     const TileConfig config = make_config();
     _tile_loadconfig(&config);
-    std::vector<float> rowbuf(static_cast<size_t>(kPanelRows * K));
-    std::vector<uint16_t> panel(static_cast<size_t>(kPanelRows * K));
+    ScratchArena& arena = pool.arena(thread);
+    float* rowbuf = arena.floats(ScratchSlot::kMatrixEngineRows, static_cast<size_t>(kPanelRows * K));
+    auto* panel = static_cast<uint16_t*>(
+        arena.bytes(ScratchSlot::kMatrixEnginePanel, sizeof(uint16_t) * static_cast<size_t>(kPanelRows * K)));
+    auto* row = static_cast<uint8_t*>(arena.bytes(ScratchSlot::kMatrixEngineRow, w.row_stride()));
     alignas(64) float c[4][16 * 16];
     for (int64_t p = next.fetch_add(1); p < panels; p = next.fetch_add(1)) {
       const int64_t o0 = p * kPanelRows;
-      pack_panel(panel.data(), rowbuf.data(), w, o0);
+      pack_panel(panel, rowbuf, row, w, o0);
       for (int64_t t0 = 0; t0 < Tp; t0 += 32) {
         _tile_zero(4);
         _tile_zero(5);
         _tile_zero(6);
         _tile_zero(7);
-        const uint16_t* a0 = xb.data() + t0 * K;       // tokens t0 .. t0 + 15
-        const uint16_t* a1 = xb.data() + (t0 + 16) * K;  // tokens t0 + 16 .. t0 + 31
+        const uint16_t* a0 = xb + t0 * K;         // tokens t0 .. t0 + 15
+        const uint16_t* a1 = xb + (t0 + 16) * K;  // tokens t0 + 16 .. t0 + 31
         for (int64_t s = 0; s < steps; ++s) {
           _tile_loadd(0, a0 + s * 16 * kStepK, 64);
           _tile_loadd(1, a1 + s * 16 * kStepK, 64);
-          _tile_loadd(2, panel.data() + (s * 2) * 512, 64);
-          _tile_loadd(3, panel.data() + (s * 2 + 1) * 512, 64);
+          _tile_loadd(2, panel + (s * 2) * 512, 64);
+          _tile_loadd(3, panel + (s * 2 + 1) * 512, 64);
           _tile_dpbf16ps(4, 0, 2);
           _tile_dpbf16ps(5, 0, 3);
           _tile_dpbf16ps(6, 1, 2);
