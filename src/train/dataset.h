@@ -63,7 +63,7 @@ struct DatasetReport {
   int64_t stop_decisions = 0;    // tokens carrying the stop-or-go-on loss (stop_choice_weight)
   int64_t tokens = 0;
   int64_t trained_tokens = 0;
-  std::array<int64_t, kLengthLevels> length_histogram{};  // labelled replies per level (limarp)
+  std::array<int64_t, kLengthLevelCount> length_histogram{};  // labelled replies per level (limarp)
   void add(const Sample& s);
 };
 

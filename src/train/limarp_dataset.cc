@@ -56,7 +56,7 @@ Result<std::vector<Sample>> load_limarp(const DatasetSpec& spec, const TrainConf
         ++report.dropped_empty;
         continue;
       }
-      for (int level : prompt.reply_levels) ++report.length_histogram[static_cast<size_t>(level)];
+      for (LengthLevel level : prompt.reply_levels) ++report.length_histogram[length_level_index(level)];
       report.derived += s.derived;
       report.stop_decisions += std::count_if(s.choice.begin(), s.choice.end(), [](StopChoice c) { return c.stop >= 0; });
       report.add(s);

@@ -143,9 +143,9 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
   if (node["length_thresholds"].IsDefined()) {
     const YAML::Node t = node["length_thresholds"];
     const std::string key = where + ".length_thresholds";
-    if (!t.IsSequence() || t.size() != kLengthLevels - 1)
+    if (!t.IsSequence() || t.size() != d.length.upper_bounds.size())
       return make_error("{}: {} must be a list of {} increasing upper bounds (tiny .. extreme)", src, key,
-                        kLengthLevels - 1);
+                        d.length.upper_bounds.size());
     int64_t previous = 0;
     for (size_t i = 0; i < t.size(); ++i) {
       LIMARP_ASSIGN_OR_RETURN(int64_t v, yaml_int(t[i], src, key));

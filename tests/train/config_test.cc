@@ -67,8 +67,8 @@ TEST(TrainConfig, AxolotlKeysParse) {
   EXPECT_EQ(c->datasets[1].type, DatasetType::kLimarp);
   EXPECT_EQ(c->datasets[1].length.unit, LengthUnit::kTokens);
   EXPECT_EQ(c->datasets[1].length.placement, LengthLabels::kLastReply);
-  EXPECT_EQ(c->datasets[1].length.level_for(35), 3);
-  EXPECT_EQ(c->datasets[1].length.level_for(71), 7);
+  EXPECT_EQ(c->datasets[1].length.level_for(35), LengthLevel::kLong);
+  EXPECT_EQ(c->datasets[1].length.level_for(71), LengthLevel::kUnlimited);
   // Unknown keys are only warned about.
   EXPECT_TRUE(parse_train_config(std::string(kCard) + "frobnicate: 1\n", "card.yml").ok());
   // The explicit module list.
