@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "base/rng.h"
 #include "base/status.h"
+#include "chat/chat_state.h"
 #include "model/training_pass.h"
 #include "tokenizer/tokenizer.h"
 #include "train/length_label.h"
@@ -88,6 +90,19 @@ Sample tokenize_segments(const std::vector<TrainingSegment>& segments, const Tok
 // paragraph's "\n\n", the token after them): a choice against the turn end's token at that
 // depth, which is marked as a stop too; each turn end's first token is a stop.
 void mark_stop_choices(Sample& s, float weight, int32_t eos);
+
+// The length measure of a labelling rule: words, or tokens of `tok` without BOS (`tok` must
+// outlive the measure).
+LengthMeasure length_measure(const LengthLabelRule& rule, const Tokenizer& tok);
+
+// A roleplay conversation as roleplay dataset types train it: the conversation
+// and, when spec.augment asks, its length variants, each rendered with length labels and loss
+// mask (train/roleplay_prompt.h), turn-end weights and stop decisions; appended to `samples`
+// (samples over sequence_len or with nothing trained are dropped) and counted in `report`.
+// `origin` names the conversation in previews and groups its variants for the validation split.
+void add_roleplay_samples(const ChatState& conv, const std::string& origin, const DatasetSpec& spec,
+                          const TrainConfig& config, const Tokenizer& tok, const LengthMeasure& measure, Rng& rng,
+                          DatasetReport& report, std::vector<Sample>& samples);
 
 Result<std::vector<Sample>> load_completion(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
                                             DatasetReport& report);
