@@ -38,13 +38,13 @@ Status run_prepare(const PrepareOptions& o) {
 
   Json j;
   j["datasets"] = Json::array();
-  std::array<int64_t, train::kLengthLevels> histogram{};
+  std::array<int64_t, kLengthLevelCount> histogram{};
   for (size_t i = 0; i < reports.size(); ++i) {
     const train::DatasetReport& r = reports[i];
     Json hist;
-    for (int l = 0; l < train::kLengthLevels; ++l) {
-      hist[train::kLengthLevelNames[l]] = r.length_histogram[static_cast<size_t>(l)];
-      histogram[static_cast<size_t>(l)] += r.length_histogram[static_cast<size_t>(l)];
+    for (LengthLevel l : kAllLengthLevels) {
+      hist[length_level_name(l)] = r.length_histogram[length_level_index(l)];
+      histogram[length_level_index(l)] += r.length_histogram[length_level_index(l)];
     }
     j["datasets"].push_back({{"path", c.datasets[i].path}, {"type", train::dataset_type_name(c.datasets[i].type)},
                              {"files", r.files}, {"records", r.records}, {"samples", r.samples}, {"derived_samples", r.derived},
@@ -79,9 +79,9 @@ Status run_prepare(const PrepareOptions& o) {
   for (int64_t n : histogram) labelled += n;
   if (labelled > 0) {
     std::printf("length labels of %lld replies:\n", static_cast<long long>(labelled));
-    for (int l = 0; l < train::kLengthLevels; ++l) {
-      const int64_t n = histogram[static_cast<size_t>(l)];
-      std::printf("  %-10s %6lld  %s\n", train::kLengthLevelNames[l], static_cast<long long>(n),
+    for (LengthLevel l : kAllLengthLevels) {
+      const int64_t n = histogram[length_level_index(l)];
+      std::printf("  %-10s %6lld  %s\n", length_level_name(l), static_cast<long long>(n),
                   std::string(static_cast<size_t>(40 * n / std::max<int64_t>(1, labelled)), '#').c_str());
     }
   }

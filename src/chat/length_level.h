@@ -18,10 +18,13 @@ namespace limarp {
 enum class LengthLevel { kTiny, kShort, kMedium, kLong, kHuge, kHumongous, kExtreme, kUnlimited };
 
 inline constexpr LengthLevel kDefaultLengthLevel = LengthLevel::kMedium;
-inline constexpr std::array<LengthLevel, 8> kAllLengthLevels = {
+inline constexpr size_t kLengthLevelCount = 8;
+inline constexpr std::array<LengthLevel, kLengthLevelCount> kAllLengthLevels = {
     LengthLevel::kTiny, LengthLevel::kShort,     LengthLevel::kMedium,  LengthLevel::kLong,
     LengthLevel::kHuge, LengthLevel::kHumongous, LengthLevel::kExtreme, LengthLevel::kUnlimited};
 
+// 0 (tiny) .. 7 (unlimited): the index of per-level tables such as histograms.
+constexpr size_t length_level_index(LengthLevel level) { return static_cast<size_t>(level); }
 // "tiny", "short", ... "unlimited".
 const char* length_level_name(LengthLevel level);
 // Exact lower-case names; surrounding spaces and upper case are accepted ("Medium").

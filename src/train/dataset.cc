@@ -146,6 +146,7 @@ Result<std::vector<Sample>> load_dataset(const DatasetSpec& spec, const TrainCon
     case DatasetType::kCompletion: return load_completion(spec, config, tok, report);
     case DatasetType::kLimarp: return load_limarp(spec, config, tok, report);
     case DatasetType::kAlpaca: return load_alpaca(spec, config, tok, report);
+    case DatasetType::kStoryRoleplay: return load_story_roleplay(spec, config, tok, report);
   }
   return make_error("unknown dataset type");
 }

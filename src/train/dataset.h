@@ -1,6 +1,6 @@
 // Training samples and the datasets that produce them. A sample is a token sequence starting
 // with BOS and a per-token flag saying whether that token is a target of the loss (predicted
-// from the tokens before it). Three dataset types, as in Axolotl:
+// from the tokens before it). Three dataset types as in Axolotl, and one of limarp's own:
 //   completion  raw text (JSONL with a text field, or .txt files with documents separated by
 //               <|endoftext|> lines): BOS + text + EOS, cut into consecutive chunks of
 //               sequence_len tokens (a long story becomes several samples); every token trained.
@@ -9,6 +9,9 @@
 //               with length-teaching variants of each conversation (train/length_augment.h).
 //   alpaca      JSONL records {instruction, input, output} → the Alpaca prompt; only the
 //               output (and EOS) trained unless train_on_inputs.
+//   story_roleplay  plain stories (the completion type's files) told by a narrator in
+//               roleplay conversations whose replies cover every length level
+//               (train/story_roleplay.h), then trained exactly as limarp conversations.
 // Samples longer than sequence_len are dropped (counted in the report), as Axolotl does.
 //
 //   DatasetReport report;
@@ -20,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "base/rng.h"
 #include "base/status.h"
+#include "chat/chat_state.h"
 #include "model/training_pass.h"
 #include "tokenizer/tokenizer.h"
 #include "train/length_label.h"
@@ -63,7 +68,7 @@ struct DatasetReport {
   int64_t stop_decisions = 0;    // tokens carrying the stop-or-go-on loss (stop_choice_weight)
   int64_t tokens = 0;
   int64_t trained_tokens = 0;
-  std::array<int64_t, kLengthLevels> length_histogram{};  // labelled replies per level (limarp)
+  std::array<int64_t, kLengthLevelCount> length_histogram{};  // labelled replies per level (limarp)
   void add(const Sample& s);
 };
 
@@ -89,10 +94,25 @@ Sample tokenize_segments(const std::vector<TrainingSegment>& segments, const Tok
 // depth, which is marked as a stop too; each turn end's first token is a stop.
 void mark_stop_choices(Sample& s, float weight, int32_t eos);
 
+// The length measure of a labelling rule: words, or tokens of `tok` without BOS (`tok` must
+// outlive the measure).
+LengthMeasure length_measure(const LengthLabelRule& rule, const Tokenizer& tok);
+
+// A roleplay conversation as the limarp and story_roleplay types train it: the conversation
+// and, when spec.augment asks, its length variants, each rendered with length labels and loss
+// mask (train/roleplay_prompt.h), turn-end weights and stop decisions; appended to `samples`
+// (samples over sequence_len or with nothing trained are dropped) and counted in `report`.
+// `origin` names the conversation in previews and groups its variants for the validation split.
+void add_roleplay_samples(const ChatState& conv, const std::string& origin, const DatasetSpec& spec,
+                          const TrainConfig& config, const Tokenizer& tok, const LengthMeasure& measure, Rng& rng,
+                          DatasetReport& report, std::vector<Sample>& samples);
+
 Result<std::vector<Sample>> load_completion(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
                                             DatasetReport& report);
 Result<std::vector<Sample>> load_limarp(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
                                         DatasetReport& report);
+Result<std::vector<Sample>> load_story_roleplay(const DatasetSpec& spec, const TrainConfig& config,
+                                                const Tokenizer& tok, DatasetReport& report);
 Result<std::vector<Sample>> load_alpaca(const DatasetSpec& spec, const TrainConfig& config, const Tokenizer& tok,
                                         DatasetReport& report);
 

@@ -21,14 +21,14 @@ bool has_reply_after(const std::vector<ChatMessage>& messages, size_t from) {
 // a reply has more ways to reach them. False when no cut lowers the level.
 bool truncate_reply(std::string& reply, const LengthLabelRule& rule, const LengthMeasure& measure, Rng& rng) {
   const std::string_view text = trim_whitespace(reply);
-  const int level = rule.level_for(measure(text));
-  if (level == 0) return false;
-  std::map<int, std::vector<size_t>> cuts_by_level;
+  const LengthLevel level = rule.level_for(measure(text));
+  if (level == LengthLevel::kTiny) return false;
+  std::map<LengthLevel, std::vector<size_t>> cuts_by_level;
   for (size_t cut : sentence_cuts(text)) {
     const std::string_view head = trim_whitespace(text.substr(0, cut));
     const int64_t length = measure(head);
     if (length <= 0) continue;
-    const int l = rule.level_for(length);
+    const LengthLevel l = rule.level_for(length);
     if (l < level) cuts_by_level[l].push_back(cut);
   }
   if (cuts_by_level.empty()) return false;

@@ -13,18 +13,17 @@
 //
 // Lengths are counted in whitespace-separated words of the reply text (or in tokens of the
 // model's tokenizer, without BOS), after names are substituted.
+//
+// The levels themselves are the chat layer's LengthLevel (chat/length_level.h): what training
+// labels is exactly what a chat asks for.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <optional>
-#include <string_view>
+
+#include "chat/length_level.h"
 
 namespace limarp::train {
-
-inline constexpr int kLengthLevels = 8;
-inline constexpr const char* kLengthLevelNames[kLengthLevels] = {"tiny", "short",     "medium",  "long",
-                                                                 "huge", "humongous", "extreme", "unlimited"};
 
 enum class LengthUnit { kWords, kTokens };
 // Which response headers carry a label: every reply (what length control trains), only the
@@ -34,13 +33,10 @@ enum class LengthLabels { kEveryReply, kLastReply, kNone };
 struct LengthLabelRule {
   LengthUnit unit = LengthUnit::kWords;
   // Inclusive upper bound of tiny .. extreme; anything longer is "unlimited". Increasing.
-  std::array<int64_t, kLengthLevels - 1> upper_bounds = {12, 30, 60, 100, 150, 220, 300};
+  std::array<int64_t, kLengthLevelCount - 1> upper_bounds = {12, 30, 60, 100, 150, 220, 300};
   LengthLabels placement = LengthLabels::kEveryReply;
 
-  // 0 (tiny) .. 7 (unlimited).
-  int level_for(int64_t length) const;
+  LengthLevel level_for(int64_t length) const;
 };
-
-std::optional<int> length_level_from_name(std::string_view name);
 
 }  // namespace limarp::train

@@ -19,9 +19,9 @@ TrainingPrompt render_training_prompt(const ChatState& chat, const LengthLabelRu
     const bool tagged = rule.placement == LengthLabels::kEveryReply ||
                         (rule.placement == LengthLabels::kLastReply && static_cast<int>(i) == last_reply);
     if (!tagged) continue;
-    const int level = rule.level_for(measure(trim_whitespace(m.text)));
+    const LengthLevel level = rule.level_for(measure(trim_whitespace(m.text)));
     out.reply_levels.push_back(level);
-    m.length = static_cast<LengthLevel>(level);
+    m.length = level;
   }
   const PromptOptions options{.modifier = rule.placement == LengthLabels::kNone ? ModifierPlacement::kNone
                                                                                  : ModifierPlacement::kTagged,

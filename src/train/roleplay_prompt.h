@@ -36,7 +36,7 @@ struct TrainingSegment {
 struct TrainingPrompt {
   std::vector<TrainingSegment> segments;
   bool ends_with_reply = false;   // the sample ends with a character reply (EOS follows)
-  std::vector<int> reply_levels;  // length level given to each labelled reply, in order
+  std::vector<LengthLevel> reply_levels;  // length level given to each labelled reply, in order
 };
 
 // `measure` gives a reply's length in the rule's unit (words, or tokens via the tokenizer).

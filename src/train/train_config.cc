@@ -77,13 +77,74 @@ Status check_int(int64_t v, int64_t lo, int64_t hi, const std::string& src, std:
   return check(v >= lo && v <= hi, src, key, fmt::format("must be between {} and {}", lo, hi), std::to_string(v));
 }
 
+// The story_roleplay keys (train/story_roleplay.h); after length_thresholds, which bound
+// story_max_reply_length.
+Status parse_story_keys(const YAML::Node& node, const std::string& src, const std::string& where, DatasetSpec& d) {
+  const char* keys[] = {"story_levels",           "story_level_weights", "story_replies", "story_max_conversations",
+                        "story_max_reply_length", "story_seed"};
+  for (const char* key : keys)
+    if (node[key].IsDefined() && d.type != DatasetType::kStoryRoleplay)
+      return make_error("{}: {}.{} applies only to story_roleplay datasets", src, where, key);
+  StoryRoleplayOptions& o = d.stories;
+  if (node["story_levels"].IsDefined()) {
+    const std::string key = where + ".story_levels";
+    LIMARP_ASSIGN_OR_RETURN(std::vector<std::string> names, yaml_string_list(node["story_levels"], src, key));
+    if (names.empty()) return make_error("{}: {} must name at least one length level", src, key);
+    o.levels.clear();
+    for (const std::string& name : names) {
+      auto level = parse_length_level(name);
+      if (!level.ok()) return level.status().with_context(fmt::format("{}: {}", src, key));
+      if (std::find(o.levels.begin(), o.levels.end(), *level) != o.levels.end())
+        return make_error("{}: {} names {} twice", src, key, name);
+      o.levels.push_back(*level);
+    }
+  }
+  if (node["story_level_weights"].IsDefined()) {
+    const YAML::Node w = node["story_level_weights"];
+    const std::string key = where + ".story_level_weights";
+    if (!w.IsSequence() || w.size() != o.levels.size())
+      return make_error("{}: {} must be a list of {} numbers, one per level of story_levels", src, key,
+                        o.levels.size());
+    for (size_t i = 0; i < w.size(); ++i) {
+      LIMARP_ASSIGN_OR_RETURN(double v, yaml_number(w[i], src, key));
+      LIMARP_TRY(check(v > 0 && v <= 1e6, src, fmt::format("{}[{}]", key, i), "must be positive and at most 1e6",
+                       fmt::format("{}", v)));
+      o.weights.push_back(v);
+    }
+  }
+  if (node["story_replies"].IsDefined()) {
+    LIMARP_ASSIGN_OR_RETURN(o.replies_per_conversation, yaml_int(node["story_replies"], src, where + ".story_replies"));
+    LIMARP_TRY(check_int(o.replies_per_conversation, 1, 64, src, where + ".story_replies"));
+  }
+  if (node["story_max_conversations"].IsDefined()) {
+    LIMARP_ASSIGN_OR_RETURN(o.max_conversations,
+                            yaml_int(node["story_max_conversations"], src, where + ".story_max_conversations"));
+    LIMARP_TRY(check_int(o.max_conversations, 0, int64_t{1} << 32, src, where + ".story_max_conversations"));
+  }
+  if (node["story_max_reply_length"].IsDefined()) {
+    const std::string key = where + ".story_max_reply_length";
+    LIMARP_ASSIGN_OR_RETURN(o.max_reply_length, yaml_int(node["story_max_reply_length"], src, key));
+    const int64_t last = d.length.upper_bounds.back();
+    LIMARP_TRY(check_int(o.max_reply_length, last + 1, 1 << 20, src,
+                         key + " (the top of the unlimited level, above the last length threshold)"));
+  }
+  if (node["story_seed"].IsDefined()) {
+    LIMARP_ASSIGN_OR_RETURN(int64_t seed, yaml_int(node["story_seed"], src, where + ".story_seed"));
+    LIMARP_TRY(check(seed >= 0, src, where + ".story_seed", "must not be negative", std::to_string(seed)));
+    d.story_seed = static_cast<uint64_t>(seed);
+  }
+  return {};
+}
+
 Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src, size_t index) {
   const std::string where = fmt::format("datasets[{}]", index);
   if (!node.IsMap()) return make_error("{}: {} must be a mapping with path and type", src, where);
   DatasetSpec d;
   std::set<std::string> known = {"path", "type", "field", "length_unit",
                                  "length_thresholds", "length_labels", "opening_crops", "truncated_copies",
-                                 "turn_end_weight", "stop_choice_weight", "ds_type", "data_files"};
+                                 "turn_end_weight", "stop_choice_weight", "ds_type", "data_files",
+                                 "story_levels", "story_level_weights", "story_replies", "story_max_conversations",
+                                 "story_max_reply_length", "story_seed"};
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>("");
     if (!known.count(key)) log::warn("{}: unknown key {}.{} ignored", src, where, key);
@@ -98,7 +159,8 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
   if (type == "completion") d.type = DatasetType::kCompletion;
   else if (type == "limarp") d.type = DatasetType::kLimarp;
   else if (type == "alpaca") d.type = DatasetType::kAlpaca;
-  else return make_error("{}: {}.type must be completion, limarp or alpaca, got '{}'", src, where, type);
+  else if (type == "story_roleplay") d.type = DatasetType::kStoryRoleplay;
+  else return make_error("{}: {}.type must be completion, limarp, alpaca or story_roleplay, got '{}'", src, where, type);
   if (node["field"].IsDefined()) {
     LIMARP_ASSIGN_OR_RETURN(d.field, yaml_string(node["field"], src, where + ".field"));
   }
@@ -136,16 +198,18 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
     LIMARP_TRY(check(d.stop_choice_weight >= 0 && d.stop_choice_weight <= 100, src, where + ".stop_choice_weight",
                      "must be between 0 and 100", fmt::format("{}", d.stop_choice_weight)));
   }
-  if ((d.augment.any() || d.turn_end_weight != 1.0 || d.stop_choice_weight != 0) && d.type != DatasetType::kLimarp)
+  const bool roleplay = d.type == DatasetType::kLimarp || d.type == DatasetType::kStoryRoleplay;
+  if ((d.augment.any() || d.turn_end_weight != 1.0 || d.stop_choice_weight != 0) && !roleplay)
     return make_error(
-        "{}: {}: opening_crops, truncated_copies, turn_end_weight and stop_choice_weight apply only to limarp datasets",
+        "{}: {}: opening_crops, truncated_copies, turn_end_weight and stop_choice_weight apply only to limarp and "
+        "story_roleplay datasets",
         src, where);
   if (node["length_thresholds"].IsDefined()) {
     const YAML::Node t = node["length_thresholds"];
     const std::string key = where + ".length_thresholds";
-    if (!t.IsSequence() || t.size() != kLengthLevels - 1)
+    if (!t.IsSequence() || t.size() != d.length.upper_bounds.size())
       return make_error("{}: {} must be a list of {} increasing upper bounds (tiny .. extreme)", src, key,
-                        kLengthLevels - 1);
+                        d.length.upper_bounds.size());
     int64_t previous = 0;
     for (size_t i = 0; i < t.size(); ++i) {
       LIMARP_ASSIGN_OR_RETURN(int64_t v, yaml_int(t[i], src, key));
@@ -153,6 +217,7 @@ Result<DatasetSpec> parse_dataset(const YAML::Node& node, const std::string& src
       d.length.upper_bounds[i] = previous = v;
     }
   }
+  LIMARP_TRY(parse_story_keys(node, src, where, d));
   return d;
 }
 
@@ -163,6 +228,7 @@ const char* dataset_type_name(DatasetType t) {
     case DatasetType::kCompletion: return "completion";
     case DatasetType::kLimarp: return "limarp";
     case DatasetType::kAlpaca: return "alpaca";
+    case DatasetType::kStoryRoleplay: return "story_roleplay";
   }
   return "?";
 }
@@ -187,6 +253,14 @@ std::string TrainConfig::data_digest() const {
       d += fmt::format(" openings={} copies={} turn_end={}", ds.augment.openings, ds.augment.truncated_copies,
                        ds.turn_end_weight);
     if (ds.stop_choice_weight != 0) d += fmt::format(" stop_choice={}", ds.stop_choice_weight);
+    if (ds.type == DatasetType::kStoryRoleplay) {
+      const StoryRoleplayOptions& o = ds.stories;
+      d += " story";
+      for (size_t i = 0; i < o.levels.size(); ++i)
+        d += fmt::format(" {}:{}", length_level_name(o.levels[i]), o.weights.empty() ? 1.0 : o.weights[i]);
+      d += fmt::format(" replies={} max={} top={} seed={}", o.replies_per_conversation, o.max_conversations,
+                       o.max_reply_length, ds.story_seed ? std::to_string(*ds.story_seed) : "run");
+    }
     d += "]";
   }
   return d;

@@ -14,12 +14,15 @@
 // warmup_ratio, optimizer (adamw_torch | adamw_hf | adamw_torch_fused), weight_decay,
 // max_grad_norm, adam_beta1, adam_beta2, adam_epsilon, seed, output_dir, save_steps,
 // val_set_size, eval_steps, logging_steps, gradient_checkpointing, bf16, datasets: [{path, type:
-// completion | limarp | alpaca, field, length_unit, length_thresholds, length_labels, opening_crops,
-// truncated_copies, turn_end_weight, stop_choice_weight}] (the last four are limarp's own,
-// train/length_augment.h and train/dataset.h).
+// completion | limarp | alpaca | story_roleplay, field, length_unit, length_thresholds,
+// length_labels, opening_crops, truncated_copies, turn_end_weight, stop_choice_weight,
+// story_levels, story_level_weights, story_replies, story_max_conversations,
+// story_max_reply_length, story_seed}] (the keys from opening_crops on are limarp's own,
+// train/length_augment.h, train/dataset.h and train/story_roleplay.h).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,10 +32,11 @@
 #include "train/length_augment.h"
 #include "train/length_label.h"
 #include "train/lr_schedule.h"
+#include "train/story_roleplay.h"
 
 namespace limarp::train {
 
-enum class DatasetType { kCompletion, kLimarp, kAlpaca };
+enum class DatasetType { kCompletion, kLimarp, kAlpaca, kStoryRoleplay };
 const char* dataset_type_name(DatasetType t);
 
 struct DatasetSpec {
@@ -48,6 +52,11 @@ struct DatasetSpec {
   // (every sentence end, and each real end), added to the usual loss (0: off). Unlike
   // turn_end_weight it stresses going on as much as stopping (train/dataset.h).
   double stop_choice_weight = 0.0;
+  // story_roleplay: how stories become conversations (story_levels, story_level_weights,
+  // story_replies, story_max_conversations, story_max_reply_length) and the seed of their
+  // choices (story_seed; unset: the run's seed).
+  StoryRoleplayOptions stories;
+  std::optional<uint64_t> story_seed;
 };
 
 enum class AdapterKind { kFull, kLora, kQlora };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <span>
 
 #include "support/test_support.h"
 #include "train/train_config.h"
@@ -44,6 +45,17 @@ datasets:
     length_labels: last_reply
 )";
 
+// Each config `base` + case.first is refused with a message holding case.second and `prefix`.
+void expect_refused(const std::string& base, std::span<const std::pair<std::string, std::string>> cases,
+                    const std::string& prefix) {
+  for (const auto& [lines, problem] : cases) {
+    auto c = parse_train_config(base + lines, "bad.yml");
+    ASSERT_FALSE(c.ok()) << lines;
+    EXPECT_NE(c.error().message().find(problem), std::string::npos) << c.error().message();
+    EXPECT_NE(c.error().message().find(prefix), std::string::npos) << c.error().message();
+  }
+}
+
 TEST(TrainConfig, AxolotlKeysParse) {
   auto c = parse_train_config(kCard, "card.yml");
   ASSERT_TRUE(c.ok()) << c.error().message();
@@ -67,8 +79,8 @@ TEST(TrainConfig, AxolotlKeysParse) {
   EXPECT_EQ(c->datasets[1].type, DatasetType::kLimarp);
   EXPECT_EQ(c->datasets[1].length.unit, LengthUnit::kTokens);
   EXPECT_EQ(c->datasets[1].length.placement, LengthLabels::kLastReply);
-  EXPECT_EQ(c->datasets[1].length.level_for(35), 3);
-  EXPECT_EQ(c->datasets[1].length.level_for(71), 7);
+  EXPECT_EQ(c->datasets[1].length.level_for(35), LengthLevel::kLong);
+  EXPECT_EQ(c->datasets[1].length.level_for(71), LengthLevel::kUnlimited);
   // Unknown keys are only warned about.
   EXPECT_TRUE(parse_train_config(std::string(kCard) + "frobnicate: 1\n", "card.yml").ok());
   // The explicit module list.
@@ -97,12 +109,7 @@ TEST(TrainConfig, InvalidValuesNameTheirKey) {
       {"max_grad_norm: -1\n", "max_grad_norm"},
       {"weight_decay: -0.1\n", "weight_decay"},
   };
-  for (const auto& [line, key] : cases) {
-    auto c = parse_train_config(base + line, "bad.yml");
-    ASSERT_FALSE(c.ok()) << line;
-    EXPECT_NE(c.error().message().find(key), std::string::npos) << c.error().message();
-    EXPECT_NE(c.error().message().find("bad.yml"), std::string::npos) << c.error().message();
-  }
+  expect_refused(base, cases, "bad.yml");
   auto qlora = parse_train_config("base_model: m\nadapter: qlora\nlora_target_linear: true\n"
                                   "datasets: [{path: d}]\n", "q.yml");
   ASSERT_FALSE(qlora.ok());
@@ -118,6 +125,56 @@ TEST(TrainConfig, InvalidValuesNameTheirKey) {
   ASSERT_FALSE(yaml.ok());
   EXPECT_NE(yaml.error().message().find("y.yml"), std::string::npos);
   EXPECT_FALSE(parse_train_config("adapter: lora\n", "none.yml").ok());  // no base_model
+}
+
+TEST(TrainConfig, StoryRoleplayKeys) {
+  const std::string story = "base_model: m\nseed: 8\ndatasets:\n  - path: s.txt\n    type: story_roleplay\n"
+                            "    story_levels: [tiny, Unlimited]\n    story_level_weights: [1, 3.5]\n"
+                            "    story_replies: 6\n    story_max_conversations: 100\n"
+                            "    story_max_reply_length: 500\n    stop_choice_weight: 5\n";
+  auto c = parse_train_config(story, "s.yml");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  const DatasetSpec& d = c->datasets[0];
+  EXPECT_EQ(d.type, DatasetType::kStoryRoleplay);
+  EXPECT_EQ(d.stories.levels, (std::vector<LengthLevel>{LengthLevel::kTiny, LengthLevel::kUnlimited}));
+  EXPECT_EQ(d.stories.weights, (std::vector<double>{1, 3.5}));
+  EXPECT_EQ(d.stories.replies_per_conversation, 6);
+  EXPECT_EQ(d.stories.max_conversations, 100);
+  EXPECT_EQ(d.stories.max_reply_length, 500);
+  EXPECT_FALSE(d.story_seed.has_value());  // the run's seed
+  EXPECT_EQ(d.stop_choice_weight, 5);
+  // Story settings decide the samples, so a checkpoint made with others does not resume.
+  auto other = parse_train_config(story + "    story_seed: 2\n", "s.yml");
+  ASSERT_TRUE(other.ok()) << other.error().message();
+  EXPECT_NE(c->data_digest(), other->data_digest());
+
+  const std::string base = "base_model: m\ndatasets:\n  - path: s.txt\n    type: story_roleplay\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {"    story_replies: 0\n", "story_replies must be between 1 and 64, got 0"},
+      {"    story_replies: 100000\n", "story_replies must be between 1 and 64"},
+      {"    story_levels: [tiny, gigantic]\n", "unknown length \"gigantic\""},
+      {"    story_levels: []\n", "story_levels must name at least one"},
+      {"    story_levels: [long, long]\n", "story_levels names long twice"},
+      {"    story_levels: [tiny, long]\n    story_level_weights: [1]\n", "story_level_weights must be a list of 2"},
+      {"    story_level_weights: [1, 1, 1, 1, 1, 1, 1, 0]\n", "story_level_weights[7] must be positive"},
+      {"    story_level_weights: [1, 1, 1, 1, 1, 1, 1, 1e9]\n", "story_level_weights[7]"},
+      {"    story_max_conversations: -5\n", "story_max_conversations must be between 0"},
+      {"    story_max_reply_length: 300\n", "story_max_reply_length"},
+      {"    length_thresholds: [10, 20, 30, 40, 50, 60, 1000]\n    story_max_reply_length: 900\n",
+       "story_max_reply_length"},
+      {"    story_seed: -1\n", "story_seed must not be negative"},
+  };
+  expect_refused(base, cases, "bad.yml: datasets[0]");
+  auto foreign = parse_train_config("base_model: m\ndatasets: [{path: d, type: limarp, story_replies: 3}]\n", "f.yml");
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.error().message().find("datasets[0].story_replies applies only to story_roleplay"),
+            std::string::npos)
+      << foreign.error().message();
+  auto shipped = load_train_config(testing::source_dir() + "/configs/demo-pass2-stories.yml");
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message();
+  EXPECT_EQ(shipped->datasets[0].type, DatasetType::kStoryRoleplay);
+  EXPECT_EQ(shipped->datasets[0].path.find("heldout"), std::string::npos);
+  EXPECT_EQ(shipped->datasets[1].type, DatasetType::kLimarp);
 }
 
 TEST(TrainConfig, ShippedPassConfigsFollowTheCard) {

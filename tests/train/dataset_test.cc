@@ -103,7 +103,7 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
   ASSERT_TRUE(samples.ok()) << samples.error().message();
   ASSERT_EQ(samples->size(), 3u);
   EXPECT_EQ(report.files, 3);
-  std::array<int64_t, kLengthLevels> want_hist{};
+  std::array<int64_t, kLengthLevelCount> want_hist{};
   for (const auto& s : *samples) {
     const std::string file = std::filesystem::path(s.origin).filename().string();
     const ChatState c = conversation("limarp/" + file);
@@ -115,7 +115,7 @@ TEST(LimarpDataset, LossMaskCoversExactlyTheRepliesAtTokenLevel) {
         // The turn ends with the header the chat stops on when the user speaks next.
         if (i + 1 < c.messages.size() && c.messages[i + 1].role == ChatRole::kUser) want += "\n\n### Input:";
         want_turn_ends += i + 1 == c.messages.size() || c.messages[i + 1].role == ChatRole::kUser;
-        ++want_hist[static_cast<size_t>(spec.length.level_for(words(m.text)))];
+        ++want_hist[length_level_index(spec.length.level_for(words(m.text)))];
       }
     // Each reply's end is one trained token: the line break after it, or the final EOS.
     EXPECT_EQ(s.turn_ends.size(), want_turn_ends) << file;

@@ -78,7 +78,7 @@ TEST(LengthVariants, OpeningsStartAtEachLaterUserTurn) {
 
 TEST(LengthVariants, TruncatedCopiesCutRepliesToALowerLevelAtSentenceEnds) {
   const ChatState c = scene();
-  std::set<int> levels_seen;
+  std::set<LengthLevel> levels_seen;
   for (uint64_t seed = 0; seed < 40; ++seed) {
     Rng rng(seed);
     const auto v = length_variants(c, {.openings = true, .truncated_copies = 2}, kRule, kWords, rng);
@@ -90,7 +90,7 @@ TEST(LengthVariants, TruncatedCopiesCutRepliesToALowerLevelAtSentenceEnds) {
       for (size_t i = 0; i < cut.messages.size(); ++i) {
         const std::string& was = base.messages[i].text;
         const std::string& now = cut.messages[i].text;
-        if (base.messages[i].role == ChatRole::kUser || kRule.level_for(count_words(was)) == 0) {
+        if (base.messages[i].role == ChatRole::kUser || kRule.level_for(count_words(was)) == LengthLevel::kTiny) {
           EXPECT_EQ(now, was);
           continue;
         }
@@ -107,7 +107,8 @@ TEST(LengthVariants, TruncatedCopiesCutRepliesToALowerLevelAtSentenceEnds) {
         << "deterministic for a seed";
   }
   // The long reply reaches every lower level it has a sentence end in.
-  EXPECT_EQ(levels_seen, (std::set<int>{1, 2, 3, 5}));
+  EXPECT_EQ(levels_seen, (std::set<LengthLevel>{LengthLevel::kShort, LengthLevel::kMedium, LengthLevel::kLong,
+                                                LengthLevel::kHumongous}));
 }
 
 TEST(LengthVariants, RenderedLabelsFollowTheCutReplies) {
@@ -115,13 +116,13 @@ TEST(LengthVariants, RenderedLabelsFollowTheCutReplies) {
   const auto v = length_variants(scene(), {.truncated_copies = 1}, kRule, kWords, rng);
   ASSERT_EQ(v.size(), 1u);
   const TrainingPrompt p = render_training_prompt(v[0], kRule, kWords);
-  std::vector<int> want;
+  std::vector<LengthLevel> want;
   for (const auto& m : v[0].messages)
     if (m.role == ChatRole::kChar) want.push_back(kRule.level_for(count_words(m.text)));
   EXPECT_EQ(p.reply_levels, want);
   std::string text;
   for (const auto& s : p.segments) text += s.text;
-  EXPECT_NE(text.find("(length = " + std::string(kLengthLevelNames[want[1]]) + ")\nMira: " + v[0].messages[3].text),
+  EXPECT_NE(text.find("(length = " + std::string(length_level_name(want[1])) + ")\nMira: " + v[0].messages[3].text),
             std::string::npos);
 }
 
