@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
+#include "base/text_util.h"
 #include "chat/example_dialogue.h"
 #include "chat/limarp_prompt.h"
 #include "chat/macros.h"
-#include "chat/text_util.h"
 
 namespace limarp {
 namespace {

@@ -1,8 +1,8 @@
 #include "chat/limarp_prompt.h"
 
+#include "base/text_util.h"
 #include "chat/example_dialogue.h"
 #include "chat/macros.h"
-#include "chat/text_util.h"
 
 namespace limarp {
 namespace {

@@ -1,7 +1,7 @@
 #include "chat/stop_strings.h"
 
+#include "base/text_util.h"
 #include "chat/limarp_prompt.h"
-#include "chat/text_util.h"
 #include "sampling/text_match.h"
 
 namespace limarp {

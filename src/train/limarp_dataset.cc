@@ -4,8 +4,8 @@
 // optionally followed by each conversation's length-teaching variants (train/length_augment.h).
 #include <algorithm>
 
+#include "base/text_util.h"
 #include "chat/limarp_yaml.h"
-#include "chat/text_util.h"
 #include "train/dataset.h"
 #include "train/length_augment.h"
 
