@@ -1,19 +1,17 @@
 // `limarp generate`: continue a prompt, streaming the text; --json ends with the ids.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <random>
 
 #include "base/json_util.h"
 #include "base/log.h"
 #include "base/thread_pool.h"
-#include "chat/prompt_tokens.h"
 #include "commands.h"
 #include "grammar_options.h"
 #include "infer/adapter_specs.h"
-#include "infer/generate.h"
+#include "infer/generation.h"
 #include "infer/model_bundle.h"
-#include "sampling/grammar_sampler.h"
 
 namespace limarp::cli {
 namespace {
@@ -50,44 +48,38 @@ Status run_generate(const GenerateCliOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, model));
   ThreadPool pool(o.threads);
   Forward forward(model, pool);
-  KvCache cache(model.config(), ctx, o.kv_type);
-  SamplerChain sampler = make_basic_chain({o.temperature, o.top_k, o.top_p});
-  LIMARP_ASSIGN_OR_RETURN(std::shared_ptr<const Grammar> grammar, o.grammar.load());
-  GrammarSampler* grammar_stage = nullptr;
-  if (grammar) {
-    auto texts = token_text_table(tok);
-    auto stage = std::make_unique<GrammarSampler>(grammar, std::make_shared<const TokenTrie>(*texts), texts, tok.eos());
-    grammar_stage = stage.get();
-    sampler.add_front(std::move(stage));  // before top-k, so it picks among allowed tokens
-  }
-  Rng rng(o.seed_given ? o.seed : static_cast<uint64_t>(std::random_device{}()));
-  StreamDecoder decoder(tok);
-  for (int32_t id : prompt) decoder.push(id);  // so the leading-space rule knows what came before
-  std::string text;
-  GenerateOptions g;
-  g.max_tokens = std::min<int64_t>(o.n, ctx - static_cast<int64_t>(prompt.size()));
-  g.eos_id = tok.eos();
-  g.adapter = adapters.empty() ? nullptr : &adapters;
-  LIMARP_ASSIGN_OR_RETURN(GenerateResult r, generate(forward, cache, prompt, sampler, rng, g, [&](int32_t id) {
-    std::string piece = decoder.push(id);
-    text += piece;
+  Session session(model, ctx, o.kv_type);
+  GenerationRequest req;
+  req.prompt = prompt;
+  req.max_tokens = std::min<int64_t>(o.n, ctx - static_cast<int64_t>(prompt.size()));
+  // The plain chain of this command: top-k, top-p, then temperature, nothing else.
+  req.sampler.temperature = std::max(o.temperature, 0.0f);  // below 0 is greedy too, as 0
+  req.sampler.top_k = o.top_k;
+  req.sampler.top_p = o.top_p;
+  req.sampler.tfs = 1.0f;
+  req.sampler.rep_pen = 1.0f;
+  req.sampler.order = {SamplerStage::kTopK, SamplerStage::kTopP, SamplerStage::kTemperature};
+  if (o.seed_given) req.sampler.seed = o.seed;
+  LIMARP_ASSIGN_OR_RETURN(req.sampler.grammar, o.grammar.load());
+  req.continue_text = true;
+  req.adapter = adapters.empty() ? nullptr : &adapters;
+  req.sync.batch = std::max<int64_t>(1, static_cast<int64_t>(prompt.size()));  // the prompt in one evaluation
+  LIMARP_ASSIGN_OR_RETURN(GenerationResult r, generate_text(session, forward, tok, req, [](std::string_view piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
-    return !(grammar_stage && grammar_stage->finished());  // a complete match ends the text
+    return true;
   }));
-  std::string rest = decoder.flush();
-  text += rest;
-  std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::fputc('\n', stdout);
-  const double tps = r.decode_ms > 0 ? 1000.0 * static_cast<double>(r.tokens.size()) / static_cast<double>(r.decode_ms) : 0;
+  const double tps = r.generation_ms > 0 ? 1000.0 * static_cast<double>(r.tokens.size()) / r.generation_ms : 0;
   log::info("prompt: {} tokens in {} ms; generated {} tokens in {} ms ({:.1f} tok/s); finish: {}", prompt.size(),
-            r.prompt_eval_ms, r.tokens.size(), r.decode_ms, tps, finish_reason_name(r.finish));
+            static_cast<int64_t>(r.prompt_ms), r.tokens.size(), static_cast<int64_t>(r.generation_ms), tps,
+            finish_reason_name(r.reason));
   if (o.json) {
     Json j;
     j["prompt_tokens"] = prompt;
     j["tokens"] = r.tokens;
-    j["text"] = text;
-    j["finish_reason"] = finish_reason_name(r.finish);
+    j["text"] = r.text;
+    j["finish_reason"] = finish_reason_name(r.reason);
     std::printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
   }
   return {};

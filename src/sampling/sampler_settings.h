@@ -120,7 +120,7 @@ Status validate(const SamplerSettings& settings);
 Status check_token_ids(const SamplerSettings& settings, int64_t vocab_size);
 
 struct ChainOptions {
-  // Each token's text, for DRY's sequence breakers (chat: token_text_table(tokenizer)).
+  // Each token's text, for DRY's sequence breakers (infer: token_text_table(tokenizer)).
   std::shared_ptr<const TokenTexts> token_texts;
   // For a grammar: the vocabulary trie (built from token_texts when null) and EOS, which the
   // grammar allows only where its match is complete.
