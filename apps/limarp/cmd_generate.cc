@@ -11,30 +11,25 @@
 #include "grammar_options.h"
 #include "infer/adapter_specs.h"
 #include "infer/generation.h"
-#include "infer/model_bundle.h"
+#include "model_options.h"
 
 namespace limarp::cli {
 namespace {
 
 struct GenerateCliOptions {
-  bool no_repack = false;
-  DType kv_type = DType::kF16;
-  std::string model, tokenizer, prompt;
-  std::vector<std::string> loras;
+  ModelCliOptions model;
+  std::string prompt;
   int64_t n = 128;
   int64_t ctx = 0;
   float temperature = 0.8f, top_p = 0.95f;
   int top_k = 40;
   uint64_t seed = 0;
   bool seed_given = false, json = false, no_bos = false;
-  int threads = 1;
-  RopeOverrides rope;
   GrammarCliOptions grammar;
 };
 
 Status run_generate(const GenerateCliOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack}));
-  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
   const LlamaModel& model = bundle.model;
   const Tokenizer& tok = *bundle.tokenizer;
   log::info("model: {} ({})", model.config().describe(), model.weight_type_name());
@@ -45,10 +40,10 @@ Status run_generate(const GenerateCliOptions& o) {
   if (static_cast<int64_t>(prompt.size()) >= ctx)
     return make_error("the prompt has {} tokens; the context holds {}", prompt.size(), ctx);
 
-  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, model));
-  ThreadPool pool(o.threads);
+  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, model));
+  ThreadPool pool(o.model.threads);
   Forward forward(model, pool);
-  Session session(model, ctx, o.kv_type);
+  Session session(model, ctx, o.model.kv_type);
   GenerationRequest req;
   req.prompt = prompt;
   req.max_tokens = std::min<int64_t>(o.n, ctx - static_cast<int64_t>(prompt.size()));
@@ -90,10 +85,8 @@ Status run_generate(const GenerateCliOptions& o) {
 void register_generate(CLI::App& root, RunState& state) {
   auto o = std::make_shared<GenerateCliOptions>();
   CLI::App* cmd = root.add_subcommand("generate", "Continue a prompt with a model, streaming the text");
-  cmd->add_option("-m,--model", o->model, "Model file or folder")->required();
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
+  add_model_options(*cmd, o->model, WhenNoModel::kError);
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text (empty: start from BOS)");
-  cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE] (PEFT folder or GGUF LoRA); repeatable");
   cmd->add_option("-n,--n-predict", o->n, "Tokens to generate at most")->capture_default_str();
   cmd->add_option("-c,--ctx", o->ctx, "Context length (default: the model's, times its RoPE scaling)");
   cmd->add_option("--temperature,--temp", o->temperature, "Temperature; 0 = greedy")->capture_default_str();
@@ -104,10 +97,6 @@ void register_generate(CLI::App& root, RunState& state) {
   });
   cmd->add_flag("--no-bos", o->no_bos, "Do not start the prompt with BOS");
   cmd->add_flag("--json", o->json, "End with one JSON line: prompt_tokens, tokens, text");
-  add_threads_option(*cmd, o->threads);
-  add_repack_option(*cmd, o->no_repack);
-  add_kv_type_option(*cmd, o->kv_type);
-  add_rope_options(*cmd, o->rope);
   o->grammar.add_to(*cmd);
   cmd->callback([o, &state] { state.exit_code = report(run_generate(*o)); });
 }

@@ -12,6 +12,7 @@
 #include "model/lora_export.h"
 #include "model/lora_merge.h"
 #include "model/lora_random.h"
+#include "model_options.h"
 
 namespace limarp::cli {
 namespace {
