@@ -46,8 +46,6 @@ enum class DrawMode { kRandom, kGreedy };
 class SamplerChain {
  public:
   void add(std::unique_ptr<Sampler> s) { samplers_.push_back(std::move(s)); }
-  // A stage that must see the logits before every other (a grammar mask before truncation).
-  void add_front(std::unique_ptr<Sampler> s) { samplers_.insert(samplers_.begin(), std::move(s)); }
   // Bans ctx.banned_now, runs every sampler, then draws from what is left (argmax, lowest id
   // on ties, when greedy or when ctx.rng is null), then calls every sampler's accept().
   int32_t sample(std::span<const float> logits, SamplerContext& ctx);
