@@ -16,20 +16,17 @@
 #include "kernels/cpu/registry.h"
 #include "infer/adapter_specs.h"
 #include "model/forward.h"
+#include "model_options.h"
 #include "progress_line.h"
 
 namespace limarp::cli {
 namespace {
 
 struct BenchOptions {
-  std::string model;
-  std::vector<std::string> loras;
+  ModelCliOptions model;
   int64_t prompt = 512, gen = 128, depth = 0;
-  DType kv_type = DType::kF16;
   int reps = 3;
-  int threads = 1;
-  bool json = false, skip_bandwidth = false, no_repack = false;
-  RopeOverrides rope;
+  bool json = false, skip_bandwidth = false;
 };
 
 struct Stats {
@@ -61,14 +58,14 @@ uint64_t bytes_per_token(const LlamaModel& m) {
 int64_t bench_context(const BenchOptions& o) { return o.depth + std::max(o.prompt, o.gen) + 1; }
 
 Status run_bench(const BenchOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(const std::string model_path, hub::resolve_model_path(o.model));
+  LIMARP_ASSIGN_OR_RETURN(const std::string model_path, hub::resolve_model_path(o.model.model));
   LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(model_path));
-  LIMARP_TRY(configure_rope(model, o.rope, bench_context(o)));
-  ThreadPool pool(o.threads);
+  LIMARP_TRY(configure_rope(model, o.model.rope, bench_context(o)));
+  ThreadPool pool(o.model.threads);
   CpuBackend cpu(pool);
-  const int64_t repacked = o.no_repack ? 0 : model.prepare_weights(cpu);
+  const int64_t repacked = o.model.no_repack ? 0 : model.prepare_weights(cpu);
   const LlamaConfig& c = model.config();
-  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, model));
+  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, model));
   const LinearAdapter* adapter = adapters.empty() ? nullptr : &adapters;
   Forward fwd(model, cpu);
   Rng rng(1);
@@ -79,11 +76,11 @@ Status run_bench(const BenchOptions& o) {
   };
   const int64_t warmup_tokens = std::min<int64_t>(o.prompt > 0 ? o.prompt : 8, 32);
   const int64_t ctx = std::max(bench_context(o), warmup_tokens);
-  KvCache cache(c, ctx, o.kv_type);
+  KvCache cache(c, ctx, o.model.kv_type);
   std::vector<float> logits;
-  std::fprintf(stderr, "bench: %s\n  %s, %s, %.2f GiB\n  %s, %d threads\n", o.model.c_str(), c.describe().c_str(),
+  std::fprintf(stderr, "bench: %s\n  %s, %s, %.2f GiB\n  %s, %d threads\n", o.model.model.c_str(), c.describe().c_str(),
                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30),
-               kernels::describe_kernels().c_str(), o.threads);
+               kernels::describe_kernels().c_str(), o.model.threads);
   if (repacked > 0)
     std::fprintf(stderr, "  %lld q4_0/q8_0/q4_k matrices regrouped 16 rows at a time (--no-repack: as stored)\n",
                  static_cast<long long>(repacked));
@@ -137,7 +134,7 @@ Status run_bench(const BenchOptions& o) {
   uint64_t bpt = bytes_per_token(model);
   for (size_t i = 0; i < adapters.size(); ++i) bpt += adapters.adapter(i).bytes();
   // Attention reads the keys and values of every cached position, on average depth + gen / 2.
-  const uint64_t kv_read = KvCache::bytes_for(c.n_layers, c.kv_dim(), o.depth + o.gen / 2, o.kv_type);
+  const uint64_t kv_read = KvCache::bytes_for(c.n_layers, c.kv_dim(), o.depth + o.gen / 2, o.model.kv_type);
   bpt += kv_read;
   const double limit = bw > 0 ? bw * 1e9 / static_cast<double>(bpt) : 0;
 
@@ -146,23 +143,23 @@ Status run_bench(const BenchOptions& o) {
   std::printf("| model | type | size GiB | threads | test | t/s |\n|---|---|---|---|---|---|\n");
   if (!pp.empty())
     std::printf("| %s | %s | %.2f | %d | pp%lld%s | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
-                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads,
+                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30), o.model.threads,
                 static_cast<long long>(o.prompt), at_depth.c_str(), p.mean, p.sd);
   if (!tg.empty())
     std::printf("| %s | %s | %.2f | %d | tg%lld%s | %.2f ± %.2f |\n", adapters.empty() ? "" : "+lora",
-                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30), o.threads,
+                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30), o.model.threads,
                 static_cast<long long>(o.gen), at_depth.c_str(), g.mean, g.sd);
   if (bw > 0)
     std::printf("read bandwidth %.1f GB/s (%d threads); %.2f GB read per token (%.2f GB of it KV cache); "
                 "decode limit %.1f tok/s; generation at %.0f %% of it\n",
-                bw, o.threads, static_cast<double>(bpt) / 1e9, static_cast<double>(kv_read) / 1e9, limit,
+                bw, o.model.threads, static_cast<double>(bpt) / 1e9, static_cast<double>(kv_read) / 1e9, limit,
                 limit > 0 ? 100.0 * g.mean / limit : 0.0);
   std::printf("peak memory %.0f MiB (weights %.0f MiB, KV cache %.0f MiB)\n", peak_mib,
               static_cast<double>(model.weight_bytes()) / (1 << 20), static_cast<double>(cache.bytes()) / (1 << 20));
   if (o.json) {
-    Json j = {{"model", o.model},        {"type", model.weight_type_name()}, {"threads", o.threads},
+    Json j = {{"model", o.model.model},        {"type", model.weight_type_name()}, {"threads", o.model.threads},
               {"pp", o.prompt},          {"tg", o.gen},                      {"reps", o.reps},
-              {"depth", o.depth},        {"kv_type", dtype_name(o.kv_type)},
+              {"depth", o.depth},        {"kv_type", dtype_name(o.model.kv_type)},
               {"pp_tok_s", p.mean},      {"pp_sd", p.sd},                    {"tg_tok_s", g.mean},
               {"tg_sd", g.sd},           {"bandwidth_gb_s", bw},             {"bytes_per_token", bpt},
               {"decode_limit_tok_s", limit}, {"peak_rss_mib", peak_mib},     {"kv_cache_mib", static_cast<double>(cache.bytes()) / (1 << 20)},
@@ -177,20 +174,15 @@ Status run_bench(const BenchOptions& o) {
 void register_bench(CLI::App& root, RunState& state) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = root.add_subcommand("bench", "Measure prompt processing and generation speed (like llama-bench)");
-  cmd->add_option("-m,--model", o->model, "Model file")->required();
+  add_model_options(*cmd, o->model, WhenNoModel::kError, TokenizerFlag::kNo);
   cmd->add_option("-p,--n-prompt", o->prompt, "Prompt tokens per prompt-processing test (0 = skip)")->capture_default_str();
   cmd->add_option("-n,--n-gen", o->gen, "Tokens per generation test (0 = skip)")->capture_default_str();
   cmd->add_option("-d,--depth", o->depth, "Tokens already in the context when each test starts (llama-bench's -d)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   cmd->add_option("-r,--repetitions", o->reps, "Repetitions of each test")->capture_default_str()->check(CLI::Range(1, 1000));
-  cmd->add_option("--lora", o->loras, "Apply LoRA adapter PATH[:SCALE] at run time; repeatable");
   cmd->add_flag("--no-bandwidth", o->skip_bandwidth, "Skip the memory bandwidth measurement");
   cmd->add_flag("--json", o->json, "End with one JSON line of the results");
-  add_threads_option(*cmd, o->threads);
-  add_repack_option(*cmd, o->no_repack);
-  add_kv_type_option(*cmd, o->kv_type);
-  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_bench(*o)); });
 }
 

@@ -15,27 +15,22 @@
 #include "chat/chat_session.h"
 #include "chat/limarp_prompt.h"
 #include "commands.h"
-#include "default_model.h"
-#include "infer/adapter_specs.h"
-#include "infer/model_bundle.h"
 #include "grammar_options.h"
+#include "infer/adapter_specs.h"
+#include "model_options.h"
 #include "sampler_options.h"
 
 namespace limarp::cli {
 namespace {
 
 struct ChatOptions {
-  bool no_repack = false;
-  DType kv_type = DType::kF16;
-  std::string model, tokenizer, card, load, save;
-  std::vector<std::string> loras;
+  ModelCliOptions model;
+  std::string card, load, save;
   std::string char_name, char_persona, user_name, user_persona, scenario, length = "medium";
   int64_t ctx = 0, max_reply = 256;
   bool no_shift = false, no_trim = false;
   SamplerCliOptions sampler;
   GrammarCliOptions grammar;
-  int threads = 1;
-  RopeOverrides rope;
 };
 
 constexpr const char* kHelp =
@@ -201,13 +196,11 @@ class ChatRepl {
 
 Status run_chat(const ChatOptions& o) {
   auto interrupted = watch_interrupts();  // before any thread exists, so all inherit the mask
-  LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack, o.threads}));
-  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
-  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, bundle.model));
   ChatSettings settings;
   settings.context = o.ctx;
-  settings.kv_type = o.kv_type;
+  settings.kv_type = o.model.kv_type;
   settings.max_reply_tokens = o.max_reply;
   settings.shift = o.no_shift ? ShiftPolicy::kNever : ShiftPolicy::kAllowed;
   settings.trim_unfinished_sentence = !o.no_trim;
@@ -235,7 +228,7 @@ Status run_chat(const ChatOptions& o) {
     LIMARP_ASSIGN_OR_RETURN(chat.length, parse_length_level(o.length));
   }
 
-  ThreadPool pool(o.threads);
+  ThreadPool pool(o.model.threads);
   ChatSession session(bundle.model, *bundle.tokenizer, pool, settings, adapters.empty() ? nullptr : &adapters);
   session.chat() = std::move(chat);
   ChatRepl repl(session, o, interrupted);
@@ -247,9 +240,7 @@ Status run_chat(const ChatOptions& o) {
 void register_chat(CLI::App& root, RunState& state) {
   auto o = std::make_shared<ChatOptions>();
   CLI::App* cmd = root.add_subcommand("chat", "Roleplay chat in the terminal (LimaRP format, streaming replies)");
-  cmd->add_option("-m,--model", o->model, "Model file or folder (default: the bundled demo model)");
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
-  cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE]; repeatable");
+  add_model_options(*cmd, o->model, WhenNoModel::kDemoModel);
   cmd->add_option("--card", o->card, "SillyTavern character card (PNG or JSON)");
   cmd->add_option("--char", o->char_name, "Character name");
   cmd->add_option("--char-persona", o->char_persona, "Character persona");
@@ -266,10 +257,6 @@ void register_chat(CLI::App& root, RunState& state) {
   cmd->add_flag("--no-trim", o->no_trim, "Keep an unfinished last sentence when a reply hits the limit");
   o->sampler.add_to(*cmd);
   o->grammar.add_to(*cmd);
-  add_threads_option(*cmd, o->threads);
-  add_repack_option(*cmd, o->no_repack);
-  add_kv_type_option(*cmd, o->kv_type);
-  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_chat(*o)); });
 }
 

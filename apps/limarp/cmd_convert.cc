@@ -18,7 +18,8 @@ struct ConvertOptions {
 };
 
 Status run_convert(const ConvertOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.in, {o.tokenizer, false}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle,
+                          load_model_bundle(o.in, {.tokenizer_path = o.tokenizer, .require_tokenizer = false}));
   const std::string stored = bundle.model.weight_type_name();
   if (!o.type.empty() && stored != "f32" && stored != "f16" && stored != "bf16")
     log::warn("{} is stored as {}: quantizing already-quantized weights compounds the error; start from f32, "

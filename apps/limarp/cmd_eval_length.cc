@@ -7,9 +7,8 @@
 #include "chat/length_eval.h"
 #include "chat/limarp_yaml.h"
 #include "commands.h"
-#include "default_model.h"
 #include "infer/adapter_specs.h"
-#include "infer/model_bundle.h"
+#include "model_options.h"
 #include "progress_line.h"
 #include "sampler_options.h"
 
@@ -17,23 +16,17 @@ namespace limarp::cli {
 namespace {
 
 struct EvalLengthOptions {
-  bool no_repack = false;
-  DType kv_type = DType::kF16;
-  std::string model, tokenizer, chats = LIMARP_SOURCE_DIR "/data/roleplay", svg, md;
-  std::vector<std::string> loras;
+  ModelCliOptions model;
+  std::string chats = LIMARP_SOURCE_DIR "/data/roleplay", svg, md;
   int replies = 8, every = 1;
   int64_t max_reply = 400, ctx = 0;
   bool deep = false, json = false;
   SamplerCliOptions sampler;
-  int threads = 1;
-  RopeOverrides rope;
 };
 
 Status run_eval_length(const EvalLengthOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack, o.threads}));
-  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
-  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, bundle.model));
   LIMARP_ASSIGN_OR_RETURN(std::vector<ChatState> all, load_limarp_conversations(o.chats));
   std::vector<ChatState> chats;
   for (size_t i = 0; i < all.size(); i += static_cast<size_t>(std::max(1, o.every))) chats.push_back(all[i]);
@@ -42,12 +35,12 @@ Status run_eval_length(const EvalLengthOptions& o) {
   e.depth = o.deep ? EvalDepth::kDeep : EvalDepth::kStart;
   e.max_reply_tokens = o.max_reply;
   e.context = o.ctx;
-  e.kv_type = o.kv_type;
+  e.kv_type = o.model.kv_type;
   LIMARP_ASSIGN_OR_RETURN(e.sampler, o.sampler.settings());
   if (!e.sampler.seed) e.sampler.seed = 1;  // reproducible unless asked otherwise
   ProgressLine progress("eval-length", "replies");
   e.progress = [&](int done, int total) { progress.update(done, total); };
-  ThreadPool pool(o.threads);
+  ThreadPool pool(o.model.threads);
   LIMARP_ASSIGN_OR_RETURN(LengthEvalReport report,
                           evaluate_length_control(bundle.model, *bundle.tokenizer, pool,
                                                   adapters.empty() ? nullptr : &adapters, chats, e));
@@ -67,9 +60,7 @@ Status run_eval_length(const EvalLengthOptions& o) {
 void register_eval_length(CLI::App& root, RunState& state) {
   auto o = std::make_shared<EvalLengthOptions>();
   CLI::App* cmd = root.add_subcommand("eval-length", "Measure response-length control: reply lengths per level");
-  cmd->add_option("-m,--model", o->model, "Model (default: the bundled demo model)");
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
-  cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE]; repeatable");
+  add_model_options(*cmd, o->model, WhenNoModel::kDemoModel);
   cmd->add_option("--chats", o->chats, "LimaRP YAML conversations: a folder or one file")->capture_default_str();
   cmd->add_option("--every", o->every, "Use every Nth conversation of the folder")->capture_default_str();
   cmd->add_option("--replies", o->replies, "Replies per length level")->capture_default_str();
@@ -80,10 +71,6 @@ void register_eval_length(CLI::App& root, RunState& state) {
   cmd->add_option("--svg", o->svg, "Write the box plot to this SVG file");
   cmd->add_flag("--json", o->json, "End with one JSON line: {\"levels\":[...],\"spearman\":...}");
   o->sampler.add_to(*cmd);
-  add_threads_option(*cmd, o->threads);
-  add_repack_option(*cmd, o->no_repack);
-  add_kv_type_option(*cmd, o->kv_type);
-  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_eval_length(*o)); });
 }
 

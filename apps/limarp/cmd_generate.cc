@@ -1,42 +1,35 @@
 // `limarp generate`: continue a prompt, streaming the text; --json ends with the ids.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <random>
 
 #include "base/json_util.h"
 #include "base/log.h"
 #include "base/thread_pool.h"
-#include "chat/prompt_tokens.h"
 #include "commands.h"
 #include "grammar_options.h"
 #include "infer/adapter_specs.h"
-#include "infer/generate.h"
-#include "infer/model_bundle.h"
-#include "sampling/grammar_sampler.h"
+#include "infer/generation.h"
+#include "model_options.h"
 
 namespace limarp::cli {
 namespace {
 
 struct GenerateCliOptions {
-  bool no_repack = false;
-  DType kv_type = DType::kF16;
-  std::string model, tokenizer, prompt;
-  std::vector<std::string> loras;
+  ModelCliOptions model;
+  std::string prompt;
   int64_t n = 128;
   int64_t ctx = 0;
   float temperature = 0.8f, top_p = 0.95f;
   int top_k = 40;
   uint64_t seed = 0;
   bool seed_given = false, json = false, no_bos = false;
-  int threads = 1;
-  RopeOverrides rope;
   GrammarCliOptions grammar;
 };
 
 Status run_generate(const GenerateCliOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack, o.threads}));
-  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
   const LlamaModel& model = bundle.model;
   const Tokenizer& tok = *bundle.tokenizer;
   log::info("model: {} ({})", model.config().describe(), model.weight_type_name());
@@ -47,47 +40,41 @@ Status run_generate(const GenerateCliOptions& o) {
   if (static_cast<int64_t>(prompt.size()) >= ctx)
     return make_error("the prompt has {} tokens; the context holds {}", prompt.size(), ctx);
 
-  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, model));
-  ThreadPool pool(o.threads);
+  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, model));
+  ThreadPool pool(o.model.threads);
   Forward forward(model, pool);
-  KvCache cache(model.config(), ctx, o.kv_type);
-  SamplerChain sampler = make_basic_chain({o.temperature, o.top_k, o.top_p});
-  LIMARP_ASSIGN_OR_RETURN(std::shared_ptr<const Grammar> grammar, o.grammar.load());
-  GrammarSampler* grammar_stage = nullptr;
-  if (grammar) {
-    auto texts = token_text_table(tok);
-    auto stage = std::make_unique<GrammarSampler>(grammar, std::make_shared<const TokenTrie>(*texts), texts, tok.eos());
-    grammar_stage = stage.get();
-    sampler.add_front(std::move(stage));  // before top-k, so it picks among allowed tokens
-  }
-  Rng rng(o.seed_given ? o.seed : static_cast<uint64_t>(std::random_device{}()));
-  StreamDecoder decoder(tok);
-  for (int32_t id : prompt) decoder.push(id);  // so the leading-space rule knows what came before
-  std::string text;
-  GenerateOptions g;
-  g.max_tokens = std::min<int64_t>(o.n, ctx - static_cast<int64_t>(prompt.size()));
-  g.eos_id = tok.eos();
-  g.adapter = adapters.empty() ? nullptr : &adapters;
-  LIMARP_ASSIGN_OR_RETURN(GenerateResult r, generate(forward, cache, prompt, sampler, rng, g, [&](int32_t id) {
-    std::string piece = decoder.push(id);
-    text += piece;
+  Session session(model, ctx, o.model.kv_type);
+  GenerationRequest req;
+  req.prompt = prompt;
+  req.max_tokens = std::min<int64_t>(o.n, ctx - static_cast<int64_t>(prompt.size()));
+  // The plain chain of this command: top-k, top-p, then temperature, nothing else.
+  req.sampler.temperature = std::max(o.temperature, 0.0f);  // below 0 is greedy too, as 0
+  req.sampler.top_k = o.top_k;
+  req.sampler.top_p = o.top_p;
+  req.sampler.tfs = 1.0f;
+  req.sampler.rep_pen = 1.0f;
+  req.sampler.order = {SamplerStage::kTopK, SamplerStage::kTopP, SamplerStage::kTemperature};
+  if (o.seed_given) req.sampler.seed = o.seed;
+  LIMARP_ASSIGN_OR_RETURN(req.sampler.grammar, o.grammar.load());
+  req.continue_text = true;
+  req.adapter = adapters.empty() ? nullptr : &adapters;
+  req.sync.batch = std::max<int64_t>(1, static_cast<int64_t>(prompt.size()));  // the prompt in one evaluation
+  LIMARP_ASSIGN_OR_RETURN(GenerationResult r, generate_text(session, forward, tok, req, [](std::string_view piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
-    return !(grammar_stage && grammar_stage->finished());  // a complete match ends the text
+    return true;
   }));
-  std::string rest = decoder.flush();
-  text += rest;
-  std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::fputc('\n', stdout);
-  const double tps = r.decode_ms > 0 ? 1000.0 * static_cast<double>(r.tokens.size()) / static_cast<double>(r.decode_ms) : 0;
+  const double tps = r.generation_ms > 0 ? 1000.0 * static_cast<double>(r.tokens.size()) / r.generation_ms : 0;
   log::info("prompt: {} tokens in {} ms; generated {} tokens in {} ms ({:.1f} tok/s); finish: {}", prompt.size(),
-            r.prompt_eval_ms, r.tokens.size(), r.decode_ms, tps, finish_reason_name(r.finish));
+            static_cast<int64_t>(r.prompt_ms), r.tokens.size(), static_cast<int64_t>(r.generation_ms), tps,
+            finish_reason_name(r.reason));
   if (o.json) {
     Json j;
     j["prompt_tokens"] = prompt;
     j["tokens"] = r.tokens;
-    j["text"] = text;
-    j["finish_reason"] = finish_reason_name(r.finish);
+    j["text"] = r.text;
+    j["finish_reason"] = finish_reason_name(r.reason);
     std::printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
   }
   return {};
@@ -98,10 +85,8 @@ Status run_generate(const GenerateCliOptions& o) {
 void register_generate(CLI::App& root, RunState& state) {
   auto o = std::make_shared<GenerateCliOptions>();
   CLI::App* cmd = root.add_subcommand("generate", "Continue a prompt with a model, streaming the text");
-  cmd->add_option("-m,--model", o->model, "Model file or folder")->required();
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
+  add_model_options(*cmd, o->model, WhenNoModel::kError);
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text (empty: start from BOS)");
-  cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE] (PEFT folder or GGUF LoRA); repeatable");
   cmd->add_option("-n,--n-predict", o->n, "Tokens to generate at most")->capture_default_str();
   cmd->add_option("-c,--ctx", o->ctx, "Context length (default: the model's, times its RoPE scaling)");
   cmd->add_option("--temperature,--temp", o->temperature, "Temperature; 0 = greedy")->capture_default_str();
@@ -112,10 +97,6 @@ void register_generate(CLI::App& root, RunState& state) {
   });
   cmd->add_flag("--no-bos", o->no_bos, "Do not start the prompt with BOS");
   cmd->add_flag("--json", o->json, "End with one JSON line: prompt_tokens, tokens, text");
-  add_threads_option(*cmd, o->threads);
-  add_repack_option(*cmd, o->no_repack);
-  add_kv_type_option(*cmd, o->kv_type);
-  add_rope_options(*cmd, o->rope);
   o->grammar.add_to(*cmd);
   cmd->callback([o, &state] { state.exit_code = report(run_generate(*o)); });
 }

@@ -12,6 +12,7 @@
 #include "model/lora_export.h"
 #include "model/lora_merge.h"
 #include "model/lora_random.h"
+#include "model_options.h"
 
 namespace limarp::cli {
 namespace {
@@ -23,7 +24,8 @@ struct MergeOptions {
 };
 
 Status run_merge(const MergeOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, false}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle,
+                          load_model_bundle(o.model, {.tokenizer_path = o.tokenizer, .require_tokenizer = false}));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
   ThreadPool pool(o.threads);
   const LlamaModel::TensorEdit edit = merge_edit(adapters, pool);

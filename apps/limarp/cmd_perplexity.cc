@@ -5,36 +5,31 @@
 #include "base/thread_pool.h"
 #include "commands.h"
 #include "infer/adapter_specs.h"
-#include "infer/model_bundle.h"
-#include "progress_line.h"
 #include "infer/perplexity.h"
+#include "model_options.h"
+#include "progress_line.h"
 
 namespace limarp::cli {
 namespace {
 
 struct PerplexityCliOptions {
-  bool no_repack = false;
-  DType kv_type = DType::kF16;
-  std::string model, tokenizer, file;
-  std::vector<std::string> loras;
+  ModelCliOptions model;
+  std::string file;
   int64_t ctx = 512, stride = 0, max_tokens = 0;
   bool json = false;
-  int threads = 1;
-  RopeOverrides rope;
 };
 
 Status run_perplexity(const PerplexityCliOptions& o) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(o.model, {o.tokenizer, true, !o.no_repack, o.threads}));
-  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
-  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.loras, bundle.model));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, bundle.model));
   LIMARP_ASSIGN_OR_RETURN(std::string text, read_text_file(o.file));
   std::vector<int32_t> tokens = bundle.tokenizer->encode(text);
   if (o.max_tokens > 0 && static_cast<int64_t>(tokens.size()) > o.max_tokens) tokens.resize(static_cast<size_t>(o.max_tokens));
-  ThreadPool pool(o.threads);
+  ThreadPool pool(o.model.threads);
   Forward forward(bundle.model, pool);
   PerplexityOptions p;
   p.context = std::min<int64_t>(o.ctx, bundle.model.config().usable_context());
-  p.kv_type = o.kv_type;
+  p.kv_type = o.model.kv_type;
   p.stride = o.stride;
   p.adapter = adapters.empty() ? nullptr : &adapters;
   ProgressLine progress("perplexity", "tokens");
@@ -46,7 +41,7 @@ Status run_perplexity(const PerplexityCliOptions& o) {
               static_cast<long long>(r.windows));
   if (o.json) {
     Json j = {{"perplexity", r.perplexity}, {"mean_nll", r.mean_nll}, {"tokens", r.scored_tokens},
-              {"context", p.context},      {"windows", r.windows},   {"file", o.file}, {"model", o.model}};
+              {"context", p.context},      {"windows", r.windows},   {"file", o.file}, {"model", o.model.model}};
     std::printf("%s\n", j.dump().c_str());
   }
   return {};
@@ -57,18 +52,12 @@ Status run_perplexity(const PerplexityCliOptions& o) {
 void register_perplexity(CLI::App& root, RunState& state) {
   auto o = std::make_shared<PerplexityCliOptions>();
   CLI::App* cmd = root.add_subcommand("perplexity", "Perplexity of a model on a text file (sliding window)");
-  cmd->add_option("-m,--model", o->model, "Model file or folder")->required();
+  add_model_options(*cmd, o->model, WhenNoModel::kError);
   cmd->add_option("-f,--file", o->file, "Text file")->required();
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
-  cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE]; repeatable");
   cmd->add_option("-c,--ctx", o->ctx, "Window length in tokens")->capture_default_str();
   cmd->add_option("--stride", o->stride, "Tokens between window starts (default: half the window)");
   cmd->add_option("--max-tokens", o->max_tokens, "Score only the first N tokens of the file");
   cmd->add_flag("--json", o->json, "End with one JSON line");
-  add_threads_option(*cmd, o->threads);
-  add_repack_option(*cmd, o->no_repack);
-  add_kv_type_option(*cmd, o->kv_type);
-  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_perplexity(*o)); });
 }
 

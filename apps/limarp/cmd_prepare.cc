@@ -23,7 +23,8 @@ struct PrepareOptions {
 
 Status run_prepare(const PrepareOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(train::TrainConfig c, train::load_train_config(o.config));
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(c.base_model, {c.tokenizer, true}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle,
+                          load_model_bundle(c.base_model, {.tokenizer_path = c.tokenizer, .require_tokenizer = true}));
   const Tokenizer& tok = *bundle.tokenizer;
   std::vector<train::DatasetReport> reports;
   LIMARP_ASSIGN_OR_RETURN(std::vector<train::Sample> samples, train::load_datasets(c, tok, reports));

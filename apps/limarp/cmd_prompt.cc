@@ -12,7 +12,7 @@
 #include "chat/instruct_preset.h"
 #include "chat/instruct_render.h"
 #include "chat/limarp_prompt.h"
-#include "chat/stop_strings.h"
+#include "chat/limarp_stop_strings.h"
 #include "commands.h"
 #include "tokenizer/tokenizer.h"
 

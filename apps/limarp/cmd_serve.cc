@@ -16,7 +16,7 @@
 #include "commands.h"
 #include "default_model.h"
 #include "infer/adapter_specs.h"
-#include "infer/model_bundle.h"
+#include "model_options.h"
 #include "sampler_options.h"
 #include "server/limarp_server.h"
 
@@ -24,10 +24,9 @@ namespace limarp::cli {
 namespace {
 
 struct ServeOptions {
-  bool no_repack = false;
-  DType kv_type = DType::kF16;
-  std::string model, tokenizer, alias, host = "127.0.0.1", api_key;
-  std::vector<std::string> loras, cors;
+  ModelCliOptions model;
+  std::string alias, host = "127.0.0.1", api_key;
+  std::vector<std::string> cors;
   int port = 5001, slots = 1, queue = 16, max_connections = 64, json_depth = 32;
   int64_t ctx = 0, max_tokens = 256, max_tokens_limit = 2048, prefill_chunk = 256;
   size_t max_body = size_t{8} << 20;
@@ -39,8 +38,6 @@ struct ServeOptions {
   std::string slot_save_path;
   bool no_shift = false;
   SamplerCliOptions sampler;
-  int threads = 1;
-  RopeOverrides rope;
 };
 
 bool is_loopback(const std::string& host) {
@@ -115,7 +112,7 @@ Status run_serve(const ServeOptions& o) {
   so.router.extra_hosts = {o.host};
   so.scheduler.slots = o.slots;
   so.scheduler.context = o.ctx;
-  so.scheduler.kv_type = o.kv_type;
+  so.scheduler.kv_type = o.model.kv_type;
   so.scheduler.queue_capacity = o.queue;
   so.scheduler.prefill_chunk = o.prefill_chunk;
   so.scheduler.shift = o.no_shift ? ShiftPolicy::kNever : ShiftPolicy::kAllowed;
@@ -132,21 +129,20 @@ Status run_serve(const ServeOptions& o) {
   log::info("listening on http://{}:{}/ (loading the model)", o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host,
             server.port());
 
-  LIMARP_ASSIGN_OR_RETURN(std::string model_path, model_or_default(o.model));
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(model_path, {o.tokenizer, true, !o.no_repack, o.threads}));
-  LIMARP_TRY(configure_rope(bundle.model, o.rope, o.ctx));
-  LIMARP_ASSIGN_OR_RETURN(std::vector<LoadedAdapter> adapters, load_adapter_list(o.loras, bundle.model));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(std::vector<LoadedAdapter> adapters, load_adapter_list(o.model.loras, bundle.model));
   auto registry = std::make_unique<server::LoraRegistry>();
   for (auto& a : adapters) registry->add(a.spec.path, a.adapter, a.spec.scale);
-  ThreadPool pool(o.threads);
+  ThreadPool pool(o.model.threads);
+  LIMARP_ASSIGN_OR_RETURN(const std::string model_path, model_or_default(o.model.model));
   const std::string name = o.alias.empty() ? std::filesystem::path(model_path).filename().replace_extension().string() : o.alias;
   const LlamaConfig& c = bundle.model.config();
   const int64_t ctx = o.ctx > 0 ? o.ctx : c.usable_context();
-  const double kv_mib = static_cast<double>(KvCache::bytes_for(c.n_layers, c.kv_dim(), ctx, o.kv_type)) / (1 << 20);
+  const double kv_mib = static_cast<double>(KvCache::bytes_for(c.n_layers, c.kv_dim(), ctx, o.model.kv_type)) / (1 << 20);
   server.attach(bundle.model, *bundle.tokenizer, pool, std::move(registry), name);
   signal.ready();
   log::info("serving {} on port {}: {} slot(s) x {} tokens of context ({:.0f} MiB of KV cache each), {} thread(s)", name,
-            server.port(), o.slots, ctx, kv_mib, o.threads);
+            server.port(), o.slots, ctx, kv_mib, o.model.threads);
   signal.wait();
   server.drain(std::chrono::milliseconds(static_cast<int64_t>(o.drain_timeout_s * 1000)));
   log::info("shutting down");
@@ -159,9 +155,9 @@ Status run_serve(const ServeOptions& o) {
 void register_serve(CLI::App& root, RunState& state) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = root.add_subcommand("serve", "Serve the model over HTTP: KoboldCpp, OpenAI and llama.cpp APIs, a web chat page");
-  cmd->add_option("-m,--model", o->model, "Model file or folder (default: the bundled demo model)");
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer, when not inside or beside the model");
-  cmd->add_option("--lora", o->loras, "LoRA adapter PATH[:SCALE]; repeatable (scales change at run time via /lora-adapters)");
+  add_model_options(*cmd, o->model, WhenNoModel::kDemoModel);
+  cmd->get_option("--lora")->description(cmd->get_option("--lora")->get_description() +
+                                         " (scales change at run time via /lora-adapters)");
   cmd->add_option("--alias", o->alias, "Model name the APIs report (default: the file name)");
   cmd->add_option("--host", o->host, "Address to listen on; a non-loopback address exposes the server")->capture_default_str();
   cmd->add_option("--port", o->port, "Port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
@@ -220,10 +216,6 @@ SillyTavern: API "KoboldAI Classic", URL http://127.0.0.1:5001/api; or Text Comp
 Example: limarp serve -m llama2-7b.q4_k_m.gguf --lora limarp-adapter:1.0 --slots 4 --ctx 4096
 See docs/server.md.)");
   o->sampler.add_to(*cmd);
-  add_threads_option(*cmd, o->threads);
-  add_repack_option(*cmd, o->no_repack);
-  add_kv_type_option(*cmd, o->kv_type);
-  add_rope_options(*cmd, o->rope);
   cmd->callback([o, &state] { state.exit_code = report(run_serve(*o)); });
 }
 

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/memory_size.h"
 #include "commands.h"
+#include "model_options.h"
 #include "train/trainer.h"
 
 namespace limarp::cli {

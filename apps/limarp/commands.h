@@ -1,40 +1,13 @@
 // The CLI: one file per subcommand. Each registers its options on the root app and, when
-// chosen, parses nothing more: it calls into the libraries and reports errors as messages.
+// chosen, parses nothing more: it calls into the libraries and reports errors as messages
+// (report.h). main.cc registers them all.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
-#include <string>
-
-#include "base/status.h"
-#include "model/llama_model.h"
-#include "model/rope_options.h"
-#include "tensor/dtype.h"
+#include "report.h"
 
 namespace limarp::cli {
-
-// Shared by all commands: where the chosen command leaves its exit status.
-struct RunState {
-  int exit_code = 0;
-};
-
-// Prints "limarp: error: ..." and returns 1 for a failed status; 0 otherwise.
-int report(const Status& status);
-
-// Adds -t/--threads with the machine's default.
-void add_threads_option(CLI::App& app, int& threads);
-
-// Adds --no-repack: keep q4_0/q8_0/q4_k weights in the file's layout instead of regrouping them at load.
-void add_repack_option(CLI::App& app, bool& no_repack);
-
-// Adds --kv-type f16|f32: the KV cache's element type, f16 unless asked.
-void add_kv_type_option(CLI::App& app, DType& type);
-
-// Adds the RoPE options (--rope-scaling, --rope-scale, --rope-freq-base, --rope-freq-scale,
-// --yarn-*, --ropeconfig) of every command that runs a model.
-void add_rope_options(CLI::App& app, RopeOverrides& o);
-// Applies them for a run of ctx tokens (0: the model's default) and logs the RoPE in use.
-Status configure_rope(LlamaModel& model, const RopeOverrides& o, int64_t ctx);
 
 void register_info(CLI::App& root, RunState& state);
 void register_convert(CLI::App& root, RunState& state);

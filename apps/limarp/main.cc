@@ -2,42 +2,9 @@
 // generate, chat, serve, train and evaluate.
 #include <cstdio>
 #include <exception>
-#include <string>
 
 #include "base/log.h"
-#include "base/thread_pool.h"
 #include "commands.h"
-
-namespace limarp::cli {
-
-int report(const Status& status) {
-  if (status.ok()) return 0;
-  std::fflush(stdout);
-  std::fprintf(stderr, "limarp: error: %s\n", status.error().message().c_str());
-  return 1;
-}
-
-void add_threads_option(CLI::App& app, int& threads) {
-  threads = ThreadPool::default_threads();
-  app.add_option("-t,--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
-}
-
-void add_repack_option(CLI::App& app, bool& no_repack) {
-  app.add_flag("--no-repack", no_repack,
-               "Compute q4_0, q8_0 and q4_k weights in the file's layout instead of regrouping them at load "
-               "(faster load, slower decode; other rounding)");
-}
-
-void add_kv_type_option(CLI::App& app, DType& type) {
-  type = DType::kF16;
-  app.add_option_function<std::string>(
-         "--kv-type", [&type](const std::string& name) { type = name == "f32" ? DType::kF32 : DType::kF16; },
-         "KV cache element type: f16 (default: half the memory and faster long contexts) or f32 (exact)")
-      ->check(CLI::IsMember({"f16", "f32"}))
-      ->type_name("f16|f32");
-}
-
-}  // namespace limarp::cli
 
 int main(int argc, char** argv) {
   using namespace limarp;

@@ -36,7 +36,6 @@ class Rng {
 
   // Uniform in [0, 1).
   double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
-  float uniform_f() { return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f; }
 
   // Standard normal (Box-Muller; the second value is dropped to keep the stream simple).
   double normal() {

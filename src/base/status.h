@@ -50,7 +50,6 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(Error error) : error_(std::move(error)) {}  // NOLINT: implicit by design
-  static Status ok_status() { return Status(); }
   bool ok() const { return !error_.has_value(); }
   const Error& error() const { return *error_; }
   Status with_context(std::string_view context) const {

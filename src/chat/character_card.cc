@@ -1,10 +1,10 @@
 #include "chat/character_card.h"
 
 #include "base/mapped_file.h"
+#include "base/text_util.h"
 #include "chat/base64.h"
 #include "chat/macros.h"
 #include "chat/png_text.h"
-#include "chat/text_util.h"
 
 namespace limarp {
 namespace {

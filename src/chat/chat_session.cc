@@ -1,8 +1,8 @@
 #include "chat/chat_session.h"
 
 #include "chat/limarp_prompt.h"
+#include "chat/limarp_stop_strings.h"
 #include "chat/prompt_tokens.h"
-#include "chat/stop_strings.h"
 
 namespace limarp {
 

@@ -17,8 +17,8 @@
 
 #include "base/rng.h"
 #include "chat/chat_state.h"
-#include "chat/generation.h"
 #include "chat/rendered_prompt.h"
+#include "infer/generation.h"
 
 namespace limarp {
 

@@ -1,6 +1,6 @@
 #include "chat/example_dialogue.h"
 
-#include "chat/text_util.h"
+#include "base/text_util.h"
 
 namespace limarp {
 

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "chat/example_dialogue.h"
+#include "base/text_util.h"
 #include "chat/limarp_prompt.h"
 #include "chat/macros.h"
-#include "chat/text_util.h"
+#include "chat/prompt_turns.h"
 
 namespace limarp {
 namespace {
@@ -68,28 +68,10 @@ RenderedPrompt render_with_preset(const ChatState& chat, const InstructPreset& p
   Ctx c{preset, options, effective_char_name(chat), effective_user_name(chat), preset.wrap ? "\n" : ""};
   const MacroNames names{c.char_name, c.user_name};
 
-  struct Turn {
-    SegmentKind kind;
-    int message_index;
-    ChatRole role;
-    std::string text;
-    LengthLevel length;
-    bool tagged = false;  // the message carries its own level
-  };
-  std::vector<Turn> turns;
-  if (options.examples == ExampleMode::kAsTurns && !preset.skip_examples && !trim_whitespace(chat.examples).empty())
-    for (auto& m : parse_example_dialogue(chat.examples, names))
-      turns.push_back({SegmentKind::kExample, -1, m.role, clean_field(m.text), chat.length});
-  for (size_t i = 0; i < chat.messages.size(); ++i) {
-    const auto& m = chat.messages[i];
-    turns.push_back({SegmentKind::kMessage, static_cast<int>(i), m.role, clean_field(substitute_macros(m.text, names)),
-                     m.length.value_or(chat.length), m.length.has_value()});
-  }
-  PromptTail tail = options.tail;
-  const bool last_is_char_message =
-      !turns.empty() && turns.back().kind == SegmentKind::kMessage && turns.back().role == ChatRole::kChar;
-  if (tail == PromptTail::kContinueLast && !last_is_char_message) tail = PromptTail::kOpenResponse;
-  const bool ends_with_turn = tail != PromptTail::kOpenResponse;
+  const PromptTurns collected = collect_prompt_turns(chat, names, options, preset.skip_examples ? ExampleMode::kOmit : options.examples);
+  const std::vector<PromptTurn>& turns = collected.turns;
+  const PromptTail tail = collected.tail;
+  const bool ends_with_turn = collected.ends_with_turn;
 
   // Ends a non-final segment on a line break.
   auto close_line = [&](std::string s, bool last) {
@@ -141,7 +123,7 @@ RenderedPrompt render_with_preset(const ChatState& chat, const InstructPreset& p
   };
 
   for (size_t t = 0; t < turns.size(); ++t) {
-    const Turn& turn = turns[t];
+    const PromptTurn& turn = turns[t];
     const bool last = t + 1 == turns.size() && ends_with_turn;
     const bool first_message = turn.kind == SegmentKind::kMessage && turn.message_index == 0;
     std::string text;

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <numeric>
 
+#include "base/text_util.h"
 #include "chat/chat_session.h"
 #include "chat/limarp_prompt.h"
-#include "chat/text_util.h"
 
 namespace limarp {
 namespace {

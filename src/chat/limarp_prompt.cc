@@ -1,8 +1,8 @@
 #include "chat/limarp_prompt.h"
 
-#include "chat/example_dialogue.h"
+#include "base/text_util.h"
 #include "chat/macros.h"
-#include "chat/text_util.h"
+#include "chat/prompt_turns.h"
 
 namespace limarp {
 namespace {
@@ -10,16 +10,6 @@ namespace {
 constexpr std::string_view kInstructionHeader = "### Instruction:";
 constexpr std::string_view kInputHeader = "### Input:";
 constexpr std::string_view kResponseHeader = "### Response:";
-
-// One turn before it becomes a segment.
-struct Turn {
-  SegmentKind kind;
-  int message_index;
-  ChatRole role;
-  std::string text;
-  LengthLevel length;
-  bool tagged = false;  // the message carries its own level
-};
 
 }  // namespace
 
@@ -57,21 +47,10 @@ RenderedPrompt render_limarp_prompt(const ChatState& chat, const PromptOptions& 
   const std::string cn = effective_char_name(chat), un = effective_user_name(chat);
   const MacroNames names{cn, un};
 
-  std::vector<Turn> turns;
-  if (options.examples == ExampleMode::kAsTurns && !trim_whitespace(chat.examples).empty())
-    for (auto& m : parse_example_dialogue(chat.examples, names))
-      turns.push_back({SegmentKind::kExample, -1, m.role, clean_field(m.text), chat.length});
-  for (size_t i = 0; i < chat.messages.size(); ++i) {
-    const auto& m = chat.messages[i];
-    turns.push_back({SegmentKind::kMessage, static_cast<int>(i), m.role, clean_field(substitute_macros(m.text, names)),
-                     m.length.value_or(chat.length), m.length.has_value()});
-  }
-  // Continuing only makes sense on the char's own message; otherwise open a new response.
-  PromptTail tail = options.tail;
-  const bool last_is_char_message =
-      !turns.empty() && turns.back().kind == SegmentKind::kMessage && turns.back().role == ChatRole::kChar;
-  if (tail == PromptTail::kContinueLast && !last_is_char_message) tail = PromptTail::kOpenResponse;
-  const bool ends_with_turn = tail != PromptTail::kOpenResponse;
+  const PromptTurns collected = collect_prompt_turns(chat, names, options, options.examples);
+  const std::vector<PromptTurn>& turns = collected.turns;
+  const PromptTail tail = collected.tail;
+  const bool ends_with_turn = collected.ends_with_turn;
 
   RenderedPrompt p;
   std::string instruction = fmt::format("{}\n{}", kInstructionHeader, render_limarp_story(chat));
@@ -79,7 +58,7 @@ RenderedPrompt render_limarp_prompt(const ChatState& chat, const PromptOptions& 
   p.segments.push_back({SegmentKind::kInstruction, std::move(instruction), -1});
 
   for (size_t t = 0; t < turns.size(); ++t) {
-    const Turn& turn = turns[t];
+    const PromptTurn& turn = turns[t];
     const bool last = t + 1 == turns.size();
     std::string header;
     if (turn.role == ChatRole::kUser) {

@@ -24,11 +24,4 @@ bool segments_encode_independently(const Tokenizer& tok, const RenderedPrompt& p
   return joined == tok.encode(prompt.text(), {.add_bos = true});
 }
 
-std::shared_ptr<const TokenTexts> token_text_table(const Tokenizer& tok) {
-  auto t = std::make_shared<TokenTexts>();
-  t->reserve(static_cast<size_t>(tok.n_vocab()));
-  for (int32_t id = 0; id < tok.n_vocab(); ++id) t->push_back(tok.token_bytes(id));
-  return t;
-}
-
 }  // namespace limarp

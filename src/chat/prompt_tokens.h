@@ -1,9 +1,7 @@
-// From rendered text to what the model sees: token ids per prompt segment, and each token's
-// text for samplers that look at text (DRY's sequence breakers).
+// From rendered text to what the model sees: token ids per prompt segment.
 //
 //   std::vector<std::vector<int32_t>> seg = encode_segments(tok, render_limarp_prompt(chat));
 //   // seg[0] starts with BOS; concatenated they equal tok.encode(prompt.text()).
-//   auto texts = token_text_table(tok);   // ChainOptions::token_texts (DRY, grammars)
 //
 // Why segments can be encoded one by one: every segment after the first begins with "\n", and
 // Llama-2's vocabulary has no piece that joins a newline to what precedes it, so no BPE merge
@@ -15,11 +13,9 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "chat/rendered_prompt.h"
-#include "sampling/dry.h"
 #include "tokenizer/tokenizer.h"
 
 namespace limarp {
@@ -32,8 +28,5 @@ std::vector<std::vector<int32_t>> encode_segments(const Tokenizer& tok, const Re
                                                   SegmentEncodeOptions options = {});
 // True when the concatenation of encode_segments equals encoding the whole text.
 bool segments_encode_independently(const Tokenizer& tok, const RenderedPrompt& prompt);
-
-// Tokenizer::token_bytes for every id (control tokens "").
-std::shared_ptr<const TokenTexts> token_text_table(const Tokenizer& tok);
 
 }  // namespace limarp

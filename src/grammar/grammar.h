@@ -75,7 +75,6 @@ class GrammarState {
   bool complete() const;
   // Nothing more can follow: the match is complete and no stack wants another character.
   bool finished() const;
-  size_t stack_count() const { return stacks_.size(); }
 
  private:
   using Stack = std::vector<uint32_t>;

@@ -23,7 +23,6 @@ class TokenTrie {
   explicit TokenTrie(const std::vector<std::string>& texts);
 
   void mark_allowed(const Grammar& g, const GrammarState& state, std::vector<uint8_t>& allowed) const;
-  size_t node_count() const { return nodes_.size(); }
 
  private:
   struct Node {

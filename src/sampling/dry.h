@@ -3,7 +3,7 @@
 // breaker (by default newline, colon, quote, asterisk), so a repeated name tag or a line
 // break alone is never treated as a loop.
 //
-//   auto texts = std::make_shared<const TokenTexts>(...);   // chat: token_text_table(tok)
+//   auto texts = std::make_shared<const TokenTexts>(...);   // infer: token_text_table(tok)
 //   chain.add(make_dry({.multiplier = 0.8f, .base = 1.75f, .allowed_length = 2}, texts));
 //
 // For every earlier position j of the window (the last `penalty_last_n` tokens; <= 0 the whole

@@ -1,8 +1,8 @@
 // Samplers are small objects applied in order to a Candidates set, ending in a pick:
 // bias/bans → penalties → truncation → temperature → draw. Each is testable on a
-// hand-computed distribution. The chat layer builds chains from user settings with
-// build_chain() (sampler_settings.h); `generate` uses the basic chain (temperature, top-k,
-// top-p; temperature 0 is greedy).
+// hand-computed distribution. Generation builds chains from settings with build_chain()
+// (sampler_settings.h); the basic chain (top-k, top-p, temperature; temperature 0 is greedy)
+// is the same as those settings with every other stage off.
 //
 //   SamplerChain chain = make_basic_chain({.temperature = 0.8f, .top_k = 40, .top_p = 0.95f});
 //   Rng rng(seed);
@@ -46,8 +46,6 @@ enum class DrawMode { kRandom, kGreedy };
 class SamplerChain {
  public:
   void add(std::unique_ptr<Sampler> s) { samplers_.push_back(std::move(s)); }
-  // A stage that must see the logits before every other (a grammar mask before truncation).
-  void add_front(std::unique_ptr<Sampler> s) { samplers_.insert(samplers_.begin(), std::move(s)); }
   // Bans ctx.banned_now, runs every sampler, then draws from what is left (argmax, lowest id
   // on ties, when greedy or when ctx.rng is null), then calls every sampler's accept().
   int32_t sample(std::span<const float> logits, SamplerContext& ctx);

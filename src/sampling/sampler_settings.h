@@ -3,7 +3,6 @@
 //
 //   SamplerSettings s;                        // LimaRP defaults: T 0.8, TFS 0.95, rep pen 1.08
 //   s.min_p = 0.05f;
-//   LIMARP_TRY(apply_sampler_json(s, request_body, "request"));   // KoboldCpp / OpenAI keys
 //   ChainOptions options;  options.token_texts = texts;       // for DRY and grammars
 //   LIMARP_ASSIGN_OR_RETURN(SamplerChain chain, build_chain(s, options));
 //   Rng rng = make_sampler_rng(s);
@@ -120,7 +119,7 @@ Status validate(const SamplerSettings& settings);
 Status check_token_ids(const SamplerSettings& settings, int64_t vocab_size);
 
 struct ChainOptions {
-  // Each token's text, for DRY's sequence breakers (chat: token_text_table(tokenizer)).
+  // Each token's text, for DRY's sequence breakers (infer: token_text_table(tokenizer)).
   std::shared_ptr<const TokenTexts> token_texts;
   // For a grammar: the vocabulary trie (built from token_texts when null) and EOS, which the
   // grammar allows only where its match is complete.
@@ -138,16 +137,5 @@ Result<SamplerChain> build_chain(const SamplerSettings& settings, const ChainOpt
 
 // Rng(seed) when a seed is set, else seeded from std::random_device.
 Rng make_sampler_rng(const SamplerSettings& settings);
-
-// Reads the sampler keys of a KoboldCpp /api/v1/generate or OpenAI /v1/completions body into
-// `settings`; other keys are ignored, keys absent leave the setting alone. Wrong types are
-// errors naming the key. KoboldCpp names: temperature, dynatemp_range, dynatemp_exponent,
-// top_k, top_p, min_p, typical, tfs, top_a, rep_pen, rep_pen_range, rep_pen_slope,
-// presence_penalty, frequency_penalty, dry_*, xtc_*, mirostat, mirostat_tau, mirostat_eta,
-// sampler_order, sampler_seed, logit_bias ({"id": bias}), banned_tokens (ids), banned_strings,
-// custom_token_bans ("1954, 13" or [1954, 13]).
-// OpenAI/llama.cpp aliases: typical_p, repetition_penalty, repeat_penalty, repeat_last_n,
-// seed, tfs_z, dry_penalty_range... (see the .cc).
-Status apply_sampler_json(SamplerSettings& settings, const Json& body, std::string_view source);
 
 }  // namespace limarp

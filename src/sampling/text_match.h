@@ -1,4 +1,4 @@
-// Matching strings in streamed text: shared by the stop-string matcher (chat/stop_strings.h)
+// Matching strings in streamed text: shared by the stop-string matcher (infer/stop_strings.h)
 // and the banned-string matcher (banned_strings.h). Both must hold back text that may be the
 // start of a pattern, because the next token may complete it.
 //

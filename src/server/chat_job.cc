@@ -1,7 +1,7 @@
 #include "server/chat_job.h"
 
 #include "chat/chat_session.h"
-#include "chat/stop_strings.h"
+#include "chat/limarp_stop_strings.h"
 #include "server/request_fields.h"
 
 namespace limarp::server {

@@ -1,6 +1,6 @@
 #include "server/chat_messages.h"
 
-#include "chat/text_util.h"
+#include "base/text_util.h"
 #include "server/request_fields.h"
 
 namespace limarp::server {

@@ -133,7 +133,6 @@ class HttpServer {
   // Stops accepting, shuts every connection down and waits for their threads. Handlers still
   // running must return soon after: their writes fail and client_gone() turns true.
   void stop();
-  int active_connections() const { return active_.load(); }
   // Handlers running right now (a drain waits for them to send their last bytes).
   int handlers_running() const { return in_handler_.load(); }
 

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "chat/generation.h"
+#include "infer/generation.h"
 
 namespace limarp::server {
 

@@ -4,6 +4,7 @@
 
 #include "server/grammar_fields.h"
 #include "server/request_fields.h"
+#include "server/sampler_fields.h"
 
 namespace limarp::server {
 

@@ -5,7 +5,7 @@
 //   LIMARP_ASSIGN_OR_RETURN(spec.request.prompt, read_raw_prompt(body, {"prompt"}, *ctx.tokenizer));
 //   bool truncated = fit_raw_prompt(spec.request.prompt, spec.request.max_tokens, ctx.scheduler->context(), n_keep);
 //
-// Shared keys: every sampler key apply_sampler_json knows; the token limit (Kobold max_length;
+// Shared keys: every sampler key apply_sampler_json (sampler_fields.h) knows; the token limit (Kobold max_length;
 // max_tokens, max_new_tokens, max_completion_tokens, n_predict; -1 = the server's limit);
 // stop strings (stop_sequence, stop, stopping_strings); ignore_eos, ban_eos_token and
 // use_default_badwordsids (EOS banned, generation runs to the limit); genkey; lora; id_slot;

@@ -13,13 +13,7 @@ std::string ResponseFormat::stream_error(const ApiError& error) {
   return sse_event({{"error", {{"code", error.status}, {"message", error.message}}}});
 }
 
-const char* finish_reason(const JobResult& r) {
-  switch (r.generation.reason) {
-    case StopReason::kLength:
-    case StopReason::kContextFull: return "length";
-    default: return "stop";
-  }
-}
+const char* finish_reason(const JobResult& r) { return finish_reason_name(r.generation.reason); }
 
 void run_job(const ServerContext& ctx, JobSpec spec, Streaming streaming, ResponseFormat& format, HttpExchange& ex) {
   ExchangeRecord& record = ex.record();

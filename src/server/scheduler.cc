@@ -4,7 +4,7 @@
 
 #include "base/exception_guard.h"
 #include "base/log.h"
-#include "chat/prompt_tokens.h"
+#include "infer/generation.h"
 
 namespace limarp::server {
 namespace {

@@ -34,7 +34,7 @@
 #include <thread>
 #include <vector>
 
-#include "chat/text_generator.h"
+#include "infer/text_generator.h"
 #include "model/adapter_set.h"
 #include "model/forward.h"
 #include "server/job.h"

@@ -34,7 +34,6 @@ class PieceTable {
   const Entry* find(std::string_view piece) const;
 
   size_t size() const { return count_; }
-  size_t max_piece_bytes() const { return max_bytes_; }
 
  private:
   struct Slot {

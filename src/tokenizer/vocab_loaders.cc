@@ -109,10 +109,4 @@ Result<Vocab> load_sentencepiece_vocab(const std::string& path) {
   return with_sibling_config(parse_sentencepiece_vocab(file.bytes(), path), path);
 }
 
-Result<Vocab> load_hf_tokenizer_json(const std::string& path) {
-  LIMARP_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
-  const std::string_view text(reinterpret_cast<const char*>(file.bytes().data()), file.size());
-  return with_sibling_config(parse_hf_tokenizer_json(text, path), path);
-}
-
 }  // namespace limarp

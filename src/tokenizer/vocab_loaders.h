@@ -22,7 +22,6 @@ Result<Vocab> load_vocab(const std::string& path, int64_t vocab_size = -1);
 Result<Vocab> load_llama2c_vocab(const std::string& path, int64_t vocab_size = -1);
 Result<Vocab> load_sentencepiece_vocab(const std::string& path);
 Result<Vocab> parse_sentencepiece_vocab(std::span<const uint8_t> bytes, const std::string& source);
-Result<Vocab> load_hf_tokenizer_json(const std::string& path);
 Result<Vocab> parse_hf_tokenizer_json(std::string_view text, const std::string& source);
 
 // Applies tokenizer_config.json: add_bos_token, add_eos_token, and the bos/eos/unk token

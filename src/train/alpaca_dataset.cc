@@ -62,7 +62,7 @@ Result<std::vector<Sample>> load_alpaca(const DatasetSpec& spec, const TrainConf
                                                : fmt::format(fmt::runtime(kWithInput), instruction, input);
       const std::vector<TrainingSegment> segments = {{.text = prompt, .trained = config.train_on_inputs},
                                                      {.text = output, .trained = true}};
-      Sample s = tokenize_segments(segments, tok, {true, true});
+      Sample s = tokenize_segments(segments, tok, {.append = true, .trained = true});
       s.origin = where;
       if (s.size() > config.sequence_len) {
         ++report.dropped_too_long;

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "chat/text_util.h"
+#include "base/text_util.h"
 
 namespace limarp::train {
 namespace {

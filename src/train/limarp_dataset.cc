@@ -4,8 +4,8 @@
 // optionally followed by each conversation's length-teaching variants (train/length_augment.h).
 #include <algorithm>
 
+#include "base/text_util.h"
 #include "chat/limarp_yaml.h"
-#include "chat/text_util.h"
 #include "train/dataset.h"
 #include "train/length_augment.h"
 
@@ -36,7 +36,7 @@ void add_roleplay_samples(const ChatState& conv, const std::string& origin, cons
       if (config.train_on_inputs) seg.trained = true;
       if (spec.stop_choice_weight != 0 && seg.reply) seg.go_ons = sentence_cuts(seg.text);
     }
-    Sample s = tokenize_segments(prompt.segments, tok, {prompt.ends_with_reply, true});
+    Sample s = tokenize_segments(prompt.segments, tok, {.append = prompt.ends_with_reply, .trained = true});
     if (spec.turn_end_weight != 1.0) {
       s.weight.assign(s.tokens.size(), 1.0f);
       for (int64_t t : s.turn_ends) s.weight[static_cast<size_t>(t)] = static_cast<float>(spec.turn_end_weight);

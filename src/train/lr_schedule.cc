@@ -13,15 +13,6 @@ std::optional<LrScheduler> lr_scheduler_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-const char* lr_scheduler_name(LrScheduler s) {
-  switch (s) {
-    case LrScheduler::kConstant: return "constant";
-    case LrScheduler::kLinear: return "linear";
-    case LrScheduler::kCosine: return "cosine";
-  }
-  return "?";
-}
-
 double LrSchedule::at(int64_t step) const {
   const auto s = static_cast<double>(step);
   const auto warmup = static_cast<double>(warmup_steps);

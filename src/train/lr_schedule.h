@@ -17,7 +17,6 @@ namespace limarp::train {
 enum class LrScheduler { kConstant, kLinear, kCosine };
 
 std::optional<LrScheduler> lr_scheduler_from_name(std::string_view name);
-const char* lr_scheduler_name(LrScheduler s);
 
 struct LrSchedule {
   LrScheduler kind = LrScheduler::kConstant;

@@ -1,8 +1,8 @@
 #include "train/roleplay_prompt.h"
 
 #include "base/status.h"
+#include "base/text_util.h"
 #include "chat/limarp_prompt.h"
-#include "chat/text_util.h"
 
 namespace limarp::train {
 

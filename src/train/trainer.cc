@@ -226,7 +226,8 @@ Status Trainer::Impl::write_outputs(TrainSummary& summary) {
 }
 
 Result<std::unique_ptr<Trainer>> Trainer::create(TrainConfig config, TrainerOptions options) {
-  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_model_bundle(config.base_model, {config.tokenizer, true}));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle,
+                          load_model_bundle(config.base_model, {.tokenizer_path = config.tokenizer, .require_tokenizer = true}));
   options.rope.automatic = false;
   LIMARP_ASSIGN_OR_RETURN(std::string rope, bundle.model.apply_rope_overrides(options.rope, config.sequence_len));
   log::info("{}", rope);

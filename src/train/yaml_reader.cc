@@ -1,7 +1,5 @@
 #include "train/yaml_reader.h"
 
-#include "base/mapped_file.h"
-
 namespace limarp::train {
 namespace {
 
@@ -25,11 +23,6 @@ Result<YAML::Node> parse_yaml(std::string_view text, const std::string& source) 
   } catch (const YAML::Exception& e) {
     return make_error("{}: invalid YAML at line {}, column {}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg);
   }
-}
-
-Result<YAML::Node> read_yaml_file(const std::string& path) {
-  LIMARP_ASSIGN_OR_RETURN(std::string text, read_text_file(path, kMaxYamlBytes));
-  return parse_yaml(text, path);
 }
 
 Result<int64_t> yaml_int(const YAML::Node& node, const std::string& source, std::string_view key) {

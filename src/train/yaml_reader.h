@@ -18,7 +18,6 @@
 namespace limarp::train {
 
 Result<YAML::Node> parse_yaml(std::string_view text, const std::string& source);
-Result<YAML::Node> read_yaml_file(const std::string& path);
 
 // Scalars, with the key named in errors ("config.yml: lora_r must be an integer, got 'x'").
 Result<int64_t> yaml_int(const YAML::Node& node, const std::string& source, std::string_view key);

@@ -3,9 +3,9 @@
 // name the file and key, malformed YAML refused).
 #include <gtest/gtest.h>
 
+#include "base/text_util.h"
 #include "chat/length_eval.h"
 #include "chat/limarp_yaml.h"
-#include "chat/text_util.h"
 
 namespace limarp {
 namespace {

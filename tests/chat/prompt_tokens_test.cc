@@ -6,6 +6,7 @@
 #include "chat/limarp_prompt.h"
 #include "chat/prompt_tokens.h"
 #include "chat_test_util.h"
+#include "infer/generation.h"
 #include "support/test_support.h"
 
 namespace limarp {

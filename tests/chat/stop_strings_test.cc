@@ -2,8 +2,9 @@
 // trimmed, and every way of splitting the text into pieces gives the same result.
 #include <gtest/gtest.h>
 
-#include "chat/stop_strings.h"
+#include "chat/limarp_stop_strings.h"
 #include "chat_test_util.h"
+#include "infer/stop_strings.h"
 
 namespace limarp {
 namespace {

@@ -3,6 +3,7 @@ src/L/ names L itself or a layer that L depends on, directly or through others, 
 `limarp_layer(NAME DEPS ...)` lines of src/CMakeLists.txt (the one place the order is written
 down). CMake links only what those lines say, but every library sees all of src/ as include path,
 so an upward include would compile as long as it used only inline code; this test catches it.
+The tests of a layer, tests/L/, follow the same rule (each test program links only its layer).
 It also checks itself: the same scan over a copy of src/ with one upward include added must fail."""
 import os
 import re
@@ -32,18 +33,21 @@ def below(deps, layer):
     return seen
 
 
-def upward_includes(src):
+def upward_includes(src, roots=None):
+    """Scans each layer's folder under every root (default: src itself) for upward includes."""
     deps = layer_deps(src)
     bad = []
-    for layer in deps:
-        allowed = below(deps, layer) | {layer}
-        for folder, _, files in os.walk(os.path.join(src, layer)):
-            for name in files:
-                path = os.path.join(folder, name)
-                for n, line in enumerate(open(path, errors="replace"), 1):
-                    m = re.match(r'\s*#\s*include\s+"(\w+)/', line)
-                    if m and m.group(1) in deps and m.group(1) not in allowed:
-                        bad.append(f"{os.path.relpath(path, src)}:{n}: {layer} includes {m.group(1)}/, which is not below it")
+    for root in roots or [src]:
+        for layer in deps:
+            allowed = below(deps, layer) | {layer}
+            for folder, _, files in os.walk(os.path.join(root, layer)):
+                for name in files:
+                    path = os.path.join(folder, name)
+                    for n, line in enumerate(open(path, errors="replace"), 1):
+                        m = re.match(r'\s*#\s*include\s+"(\w+)/', line)
+                        if m and m.group(1) in deps and m.group(1) not in allowed:
+                            where = os.path.relpath(path, os.path.dirname(src))
+                            bad.append(f"{where}:{n}: {layer} includes {m.group(1)}/, which is not below it")
     return deps, bad
 
 
@@ -51,6 +55,8 @@ src = os.path.join(SOURCE, "src")
 deps, bad = upward_includes(src)
 c.check(len(deps) >= 12 and "base" in deps and "server" in deps, f"the layers and their dependencies are read ({sorted(deps)})")
 c.check(not bad, "no layer includes one above it" + "".join("\n     " + b for b in bad[:20]))
+_, bad_tests = upward_includes(src, [os.path.join(SOURCE, "tests")])
+c.check(not bad_tests, "no layer's tests include a layer above it" + "".join("\n     " + b for b in bad_tests[:20]))
 
 # The check can fail: the same scan over a copy with tensor including the server.
 with tempfile.TemporaryDirectory() as tmp:

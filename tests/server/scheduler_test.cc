@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "chat/generation.h"
+#include "infer/generation.h"
 #include "infer/model_bundle.h"
 #include "model/lora_random.h"
 #include "server/scheduler.h"

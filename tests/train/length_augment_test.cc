@@ -6,7 +6,7 @@
 
 #include <set>
 
-#include "chat/text_util.h"
+#include "base/text_util.h"
 #include "train/batch_plan.h"
 #include "train/length_augment.h"
 #include "train/train_config.h"

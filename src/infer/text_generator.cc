@@ -1,6 +1,5 @@
-#include "chat/text_generator.h"
+#include "infer/text_generator.h"
 
-#include "chat/prompt_tokens.h"
 #include "sampling/grammar_sampler.h"
 
 namespace limarp {
@@ -36,7 +35,8 @@ TextGenerator::TextGenerator(const Tokenizer& tok, const GenerationRequest& req,
   grammar_ = find_grammar_stage(*chain_);
   // A prompt of only BOS starts the text (SentencePiece drops the first piece's space there), raw
   // completion or not; after anything else the leading space belongs to the text.
-  decoder_->reset(/*at_start=*/prompt_len_ <= 1);
+  const bool only_bos = req.prompt.empty() || (req.prompt.size() == 1 && req.prompt[0] == tok.bos());
+  decoder_->reset(only_bos);
   result_.reason = StopReason::kLength;
 }
 

@@ -1,9 +1,9 @@
-// Stop strings for streamed replies. Fed the decoded text piece by piece, the matcher stops
+// Stop strings for streamed text. Fed the decoded text piece by piece, the matcher stops
 // at the first stop string even when it spans several tokens, never lets part of a stop string
 // reach the screen (text that could be the start of one is held back until it is decided),
 // and leaves the stop string out of the reply.
 //
-//   StopStringMatcher stop(default_stop_strings(chat));
+//   StopStringMatcher stop(default_stop_strings(chat));    // chat/limarp_stop_strings.h
 //   for each token: {
 //     std::string shown = stop.push(decoder.push(id));   // print this
 //     if (stop.stopped()) break;
@@ -20,8 +20,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "chat/chat_state.h"
 
 namespace limarp {
 
@@ -58,13 +56,6 @@ class StopStringMatcher {
   bool finished_ = false;
   bool trim_ = true;
 };
-
-// LimaRP's stop strings: "### Input", "### Response", "### Instruction" (a new block of the
-// format; without the colon and the newline, so the card's "### Input" typo and a block opened
-// mid-line also stop), and the impersonation guards "\n{user}:" and "\n{user} :" (a line
-// where the model starts writing the user's turn). A line that merely begins with the user's
-// name ("\nKazuma walks in") does not stop: narration often starts with a name.
-std::vector<std::string> default_stop_strings(const ChatState& chat);
 
 // Cuts a reply that hit the token limit back to its last complete sentence: after the last
 // ".", "!", "?", "…" followed by closing quotes, brackets or asterisks and then whitespace or

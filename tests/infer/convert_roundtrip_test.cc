@@ -65,7 +65,7 @@ TEST(ConvertRoundTrip, Llama2cToGgufKeepsWeightsAndTokenizer) {
   LIMARP_ASSET(bin, "stories260K/stories260K.bin");
   LIMARP_ASSET(tok, "stories260K/tok512.bin");
   LIMARP_ASSET(gguf_ref, "stories260K/stories260K.gguf");
-  auto bundle = load_model_bundle(bin, {tok, true});
+  auto bundle = load_model_bundle(bin, {.tokenizer_path = tok, .require_tokenizer = true});
   ASSERT_TRUE(bundle.ok()) << bundle.error().message();
   const std::string out = testing::scratch_dir("convert_l2c") + "/s.gguf";
   WriteOptions w;

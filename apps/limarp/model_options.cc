@@ -1,12 +1,63 @@
-// The RoPE options every command that runs a model shares (llama.cpp's names, KoboldCpp's
-// --ropeconfig), in one place so their meaning and help stay identical across commands.
+#include "model_options.h"
+
 #include <fmt/format.h>
 
 #include "base/log.h"
-#include "commands.h"
+#include "base/thread_pool.h"
+#include "default_model.h"
 
 namespace limarp::cli {
+namespace {
 
+void add_repack_option(CLI::App& app, bool& no_repack) {
+  app.add_flag("--no-repack", no_repack,
+               "Compute q4_0, q8_0 and q4_k weights in the file's layout instead of regrouping them at load "
+               "(faster load, slower decode; other rounding)");
+}
+
+void add_kv_type_option(CLI::App& app, DType& type) {
+  type = DType::kF16;
+  app.add_option_function<std::string>(
+         "--kv-type", [&type](const std::string& name) { type = name == "f32" ? DType::kF32 : DType::kF16; },
+         "KV cache element type: f16 (default: half the memory and faster long contexts) or f32 (exact)")
+      ->check(CLI::IsMember({"f16", "f32"}))
+      ->type_name("f16|f32");
+}
+
+}  // namespace
+
+void add_model_options(CLI::App& cmd, ModelCliOptions& o, WhenNoModel when_no_model, TokenizerFlag tokenizer) {
+  if (when_no_model == WhenNoModel::kError)
+    cmd.add_option("-m,--model", o.model, "Model file or folder")->required();
+  else
+    cmd.add_option("-m,--model", o.model, "Model file or folder (default: the bundled demo model)");
+  if (tokenizer == TokenizerFlag::kYes)
+    cmd.add_option("--tokenizer", o.tokenizer, "Tokenizer, when not inside or beside the model");
+  cmd.add_option("--lora", o.loras, "LoRA adapter PATH[:SCALE] (PEFT folder or GGUF LoRA); repeatable");
+  add_threads_option(cmd, o.threads);
+  add_repack_option(cmd, o.no_repack);
+  add_kv_type_option(cmd, o.kv_type);
+  add_rope_options(cmd, o.rope);
+}
+
+Result<ModelBundle> load_inference_model(const ModelCliOptions& o, int64_t ctx) {
+  // Commands without the demo model require -m, so an empty name means the demo model here.
+  LIMARP_ASSIGN_OR_RETURN(const std::string path, model_or_default(o.model));
+  LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle,
+                          load_model_bundle(path, {.tokenizer_path = o.tokenizer,
+                                                   .require_tokenizer = true,
+                                                   .interleave_for_decode = !o.no_repack,
+                                                   .threads = o.threads}));
+  LIMARP_TRY(configure_rope(bundle.model, o.rope, ctx));
+  return bundle;
+}
+
+void add_threads_option(CLI::App& app, int& threads) {
+  threads = ThreadPool::default_threads();
+  app.add_option("-t,--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
+}
+
+// llama.cpp's names and KoboldCpp's --ropeconfig.
 void add_rope_options(CLI::App& app, RopeOverrides& o) {
   const std::string group = "RoPE scaling (docs/context.md)";
   auto real = [&](const char* name, std::optional<float>& slot, const char* help) {

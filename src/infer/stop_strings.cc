@@ -1,7 +1,6 @@
-#include "chat/stop_strings.h"
+#include "infer/stop_strings.h"
 
-#include "chat/limarp_prompt.h"
-#include "chat/text_util.h"
+#include "base/text_util.h"
 #include "sampling/text_match.h"
 
 namespace limarp {
@@ -66,11 +65,6 @@ std::string StopStringMatcher::finish() {
   std::string out = emit(rest);
   held_.clear();
   return out;
-}
-
-std::vector<std::string> default_stop_strings(const ChatState& chat) {
-  const std::string user = effective_user_name(chat);
-  return {"### Input", "### Response", "### Instruction", "\n" + user + ":", "\n" + user + " :"};
 }
 
 std::string trim_unfinished_sentence(std::string_view text) {

@@ -1,10 +1,10 @@
-// The streaming generation loop shared by the terminal chat and the server: sync the prompt
-// into a session (only new tokens are evaluated), then sample token by token through the
-// sampler chain, rewinding and resampling when a banned string appears, decoding to whole
-// UTF-8 characters, holding back text that may become a stop string, and streaming the rest
-// to a callback that can cancel by returning false.
+// The one generation loop, shared by `limarp generate`, the terminal chat and the server: sync
+// the prompt into a session (only new tokens are evaluated), then sample token by token through
+// the sampler chain, rewinding and resampling when a banned string appears, decoding to whole
+// UTF-8 characters, holding back text that may become a stop string, and streaming the rest to
+// a callback that can cancel by returning false.
 //
-//   GenerationRequest req;  req.prompt = ids;  req.stop = default_stop_strings(chat);
+//   GenerationRequest req;  req.prompt = ids;  req.stop = default_stop_strings(chat);  // chat's
 //   LIMARP_ASSIGN_OR_RETURN(GenerationResult r, generate_text(session, forward, tok, req,
 //       [](std::string_view piece) { std::fwrite(piece.data(), 1, piece.size(), stdout); return true; }));
 #pragma once
@@ -18,6 +18,7 @@
 
 #include "base/status.h"
 #include "infer/session.h"
+#include "sampling/dry.h"
 #include "sampling/sampler_settings.h"
 #include "sampling/token_probs.h"
 #include "tokenizer/tokenizer.h"
@@ -27,6 +28,13 @@ namespace limarp {
 // kEos also ends a reply whose grammar is complete with nothing more allowed.
 enum class StopReason { kEos, kLength, kStopString, kCancelled, kContextFull };
 const char* stop_reason_name(StopReason r);  // "eos", "length", "stop", "cancelled", "context"
+// The two-valued finish_reason of the OpenAI and KoboldCpp APIs, also printed by `generate`:
+// "length" when the token limit or the context ended the text, else "stop".
+const char* finish_reason_name(StopReason r);
+
+// Tokenizer::token_bytes for every id (control tokens ""): what DRY's sequence breakers and
+// grammars match tokens by (GenerationRequest::token_texts, ChainOptions::token_texts).
+std::shared_ptr<const TokenTexts> token_text_table(const Tokenizer& tok);
 
 struct GenerationRequest {
   std::vector<int32_t> prompt;           // BOS included

@@ -1,6 +1,6 @@
 // One reply's generation as a state machine advanced one token at a time, so that whoever
-// evaluates the model decides when: the terminal chat evaluates right away (generate_text),
-// the server batches the evaluation steps of many replies into one forward pass.
+// evaluates the model decides when: `limarp generate` and the terminal chat evaluate right away
+// (generate_text), the server batches the evaluation steps of many replies into one forward pass.
 //
 //   LIMARP_ASSIGN_OR_RETURN(TextGenerator gen, TextGenerator::create(tok, request));
 //   session.sync(request.prompt, forward, logits, request.adapter);
@@ -23,8 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "chat/generation.h"
-#include "chat/stop_strings.h"
+#include "infer/generation.h"
+#include "infer/stop_strings.h"
 #include "sampling/banned_strings.h"
 #include "sampling/grammar_sampler.h"
 

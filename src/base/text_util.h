@@ -1,4 +1,4 @@
-// Small text helpers shared by the chat layer.
+// Small text helpers: whitespace, newlines, case-insensitive prefixes, word counts.
 #pragma once
 
 #include <cstdint>

@@ -1,8 +1,8 @@
-#include "chat/generation.h"
+#include "infer/generation.h"
 
 #include <chrono>
 
-#include "chat/text_generator.h"
+#include "infer/text_generator.h"
 
 namespace limarp {
 
@@ -15,6 +15,17 @@ const char* stop_reason_name(StopReason r) {
     case StopReason::kContextFull: return "context";
   }
   return "?";
+}
+
+const char* finish_reason_name(StopReason r) {
+  return r == StopReason::kLength || r == StopReason::kContextFull ? "length" : "stop";
+}
+
+std::shared_ptr<const TokenTexts> token_text_table(const Tokenizer& tok) {
+  auto t = std::make_shared<TokenTexts>();
+  t->reserve(static_cast<size_t>(tok.n_vocab()));
+  for (int32_t id = 0; id < tok.n_vocab(); ++id) t->push_back(tok.token_bytes(id));
+  return t;
 }
 
 Result<GenerationResult> generate_text(Session& session, Forward& forward, const Tokenizer& tok,
