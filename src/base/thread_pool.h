@@ -2,10 +2,12 @@
 // parallel operations, so threads are created once and woken per operation (spin briefly,
 // then sleep on a futex) instead of being created per op.
 //
-// The calling thread takes part as worker 0; every thread has a scratch arena of its own
-// (base/scratch_arena.h), so kernels need no allocation per call. Work is split by output index, and every output
+// The calling thread takes part as worker 0. Work is split by output index, and every output
 // element is computed by exactly one thread in a fixed order, so results do not depend on the
-// thread count.
+// thread count. Every thread has a scratch arena of its own (base/scratch_arena.h), so kernels
+// need no allocation per call; the calling thread uses worker 0's, which is why one thread
+// drives a pool at a time (the scheduler's, a command's main thread): two threads sharing a
+// pool would share that memory.
 #pragma once
 
 #include <atomic>

@@ -4,7 +4,7 @@
 #include <array>
 #include <string>
 
-#include "chat/text_util.h"
+#include "base/text_util.h"
 
 namespace limarp::train {
 namespace {

@@ -43,6 +43,17 @@ def delta(before, after, name, **labels):
     return value(after, name, **labels) - value(before, name, **labels)
 
 
+def scrape_settled(s, before, expected, timeout=3.0):
+    """A scrape that shows every expected count: the server counts an exchange once it has
+    written the response, which can be a moment after the client has read it."""
+    deadline = time.time() + timeout
+    while True:
+        after = scrape(s)
+        if all(delta(before, after, name, **labels) >= n for name, labels, n in expected) or time.time() > deadline:
+            return after
+        time.sleep(0.05)
+
+
 def log_lines(s, since):
     return [line for line in s.log[since:] if line.strip()]
 
@@ -56,7 +67,9 @@ with Server("-m", MODEL, "-t", "1", "--metrics", "--log-format", "json") as s:
     usage = body["usage"]
     s.post("/v1/completions", {"prompt": "x", "top_p": 7})  # a 400
     s.get("/no/such/route")                                 # a 404 on an unknown path
-    after = scrape(s)
+    after = scrape_settled(s, before, [("limarp_requests_total", {"route": "/v1/completions", "status": "200"}, 1),
+                                       ("limarp_requests_total", {"route": "/v1/completions", "status": "400"}, 1),
+                                       ("limarp_requests_total", {"route": "other", "status": "404"}, 1)])
     c.check(status == 200 and usage["completion_tokens"] == 8, f"a known request: {usage}")
     c.check(delta(before, after, "limarp_requests_total", route="/v1/completions", status="200") == 1,
             "requests_total{route=/v1/completions,status=200} moved by 1")

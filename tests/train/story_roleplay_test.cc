@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "chat/text_util.h"
+#include "base/text_util.h"
 #include "support/test_support.h"
 #include "train/dataset.h"
 #include "train/sentence_split.h"
