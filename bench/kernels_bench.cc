@@ -43,12 +43,22 @@ Tensor random_weights(DType type, int64_t rows, int64_t cols) {
 
 // A copy of w in the layout the model computes it in: regrouped 16 rows at a time where its
 // type has such a layout (tensor/row_interleave.h), else as stored.
-Tensor regrouped_copy(const Tensor& w) {
+struct LaidOut {
+  Tensor w;
+  RowLayout layout = RowLayout::kStored;
+  TensorView view() const {
+    TensorView v = w.view();
+    v.layout = layout;
+    return v;
+  }
+};
+
+LaidOut regrouped_copy(const Tensor& w) {
   const TensorView v = w.view();
-  const DType type = interleaved_type(v.type).value_or(v.type);
-  Tensor out(type, v.shape);
-  if (type != v.type) interleave_rows(v.type, w.bytes(), v.rows(), v.cols(), out.bytes());
-  else std::memcpy(out.bytes(), w.bytes(), w.nbytes());
+  const bool rows16 = has_interleaved_layout(v.type);
+  LaidOut out{Tensor(v.type, v.shape), rows16 ? RowLayout::kInterleaved16 : RowLayout::kStored};
+  if (rows16) interleave_rows(v.type, w.bytes(), v.rows(), v.cols(), out.w.bytes());
+  else std::memcpy(out.w.bytes(), w.bytes(), w.nbytes());
   return out;
 }
 
@@ -80,10 +90,10 @@ void BM_Matmul(benchmark::State& state, DType type, kernels::Isa isa, int thread
 void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
   const int64_t n = 4096, rows = 64, tokens = state.range(0);
   const Tensor w = random_weights(stored, rows, n);
-  const Tensor regrouped = interleave ? regrouped_copy(w) : Tensor();
-  const DType type = interleave ? regrouped.view().type : stored;
-  const uint8_t* data = interleave ? regrouped.bytes() : w.bytes();
-  const kernels::WeightKernel* k = kernels::select_kernel(type, n);
+  const LaidOut regrouped = interleave ? regrouped_copy(w) : LaidOut{};
+  const RowLayout layout = interleave ? RowLayout::kInterleaved16 : RowLayout::kStored;
+  const uint8_t* data = interleave ? regrouped.w.bytes() : w.bytes();
+  const kernels::WeightKernel* k = kernels::select_kernel(stored, n, layout);
   state.SetLabel(k->name);
   std::vector<float> x(static_cast<size_t>(tokens * n), 0.5f), y(static_cast<size_t>(tokens * rows));
   const size_t ldx = k->prepared_bytes(n);
@@ -105,15 +115,14 @@ void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
 void BM_MatmulFromMemory(benchmark::State& state, DType stored, int threads) {
   const int64_t n = 4096, rows = 4096;
   const Tensor w = random_weights(stored, rows, n);
-  const DType type = interleaved_type(stored).value_or(stored);
   const size_t bytes = w.nbytes();
   const int copies = static_cast<int>((size_t{512} << 20) / bytes) + 1;
-  std::vector<Tensor> mats;
+  std::vector<LaidOut> mats;
   for (int c = 0; c < copies; ++c) mats.push_back(regrouped_copy(w));
   ThreadPool pool(threads);
   const double probe = kernels::measure_read_bandwidth(pool).gb_per_s;
   std::vector<float> x(static_cast<size_t>(n), 0.5f), y(static_cast<size_t>(rows));
-  state.SetLabel(kernels::select_kernel(type, n)->name);
+  state.SetLabel(kernels::select_kernel(stored, n, mats[0].layout)->name);
   size_t next = 0;
   for (auto _ : state) {
     kernels::matmul(y.data(), x.data(), mats[next].view(), 1, pool);
@@ -215,7 +224,7 @@ void register_all() {
   if (kernels::active_isa() != kernels::Isa::kScalar)
     for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K})
       for (bool interleave : {false, true}) {
-        if (interleave && !interleaved_type(t)) continue;
+        if (interleave && !has_interleaved_layout(t)) continue;
         const std::string name =
             std::string("kernel_compute/") + dtype_name(t) + (interleave ? "/interleaved" : "/stored");
         benchmark::RegisterBenchmark(name.c_str(), BM_KernelCompute, t, interleave)->Arg(1)->Arg(4)->UseRealTime();

@@ -5,9 +5,9 @@
 //
 // Activations are [rows, width] f32 arrays obtained from workspace(); the model only offsets
 // into them and passes them back, never reads them, so a device backend can hand out device
-// pointers. The exceptions are named: logits are copied out with read_rows(), and the KV cache
-// (model/kv_cache.h) is still host memory (docs/architecture.md says how a GPU backend takes
-// it over). Weights are TensorViews in the backend's layout after prepare_weights().
+// pointers. The exception is named: logits are copied out with read_rows(). KV caches keep
+// their rows in a KvStorage the backend makes, and weights are TensorViews in the backend's
+// layout after prepare_weights().
 //
 // Every operation is deterministic and independent of the thread count: each output element
 // has one writer and a fixed summation order (the kernels' contract).
@@ -22,6 +22,8 @@
 #include <span>
 #include <string>
 
+#include "backend/kv_storage.h"
+#include "backend/rotary_table.h"
 #include "kernels/attention.h"
 #include "kernels/lora.h"
 #include "kernels/rope.h"
@@ -33,13 +35,6 @@ namespace limarp {
 struct SequenceSpan {
   int64_t start = 0;
   int64_t length = 0;
-};
-
-// The rotary frequencies of a run (model/rope_scaling.h computes them from the config).
-struct RotaryTable {
-  const float* inv_freq = nullptr;  // [head_dim / 2]
-  int64_t head_dim = 0;
-  float mscale = 1.0f;
 };
 
 // Weight matrices handed to prepare_weights, and where they came from.
@@ -81,6 +76,8 @@ class Backend {
   // (the views then point into PreparedWeights::memory). For inference only: training,
   // merging and writing read the stored layout.
   virtual PreparedWeights prepare_weights(std::span<TensorView* const> matrices, const WeightOrigin& origin) = 0;
+  // Storage for a KV cache of this shape, read by attention_cached.
+  virtual std::unique_ptr<KvStorage> make_kv_storage(const KvShape& shape) = 0;
 
   // ---- Forward operations
   // x[r] = row tokens[r] of the embedding table.
@@ -97,8 +94,9 @@ class Backend {
   // Rotates every head of each row in place by the row's entry of cos_sin.
   virtual void rope(float* x, const float* cos_sin, int64_t rows, int64_t n_heads, int64_t head_dim,
                     RopeLayout layout) = 0;
-  // Causal attention of `rows` new queries at positions pos0.. over a KV cache's keys and values.
-  virtual void attention_cached(float* out, const float* q, kernels::KvHeads k, kernels::KvHeads v, int64_t rows,
+  // Causal attention of `rows` new queries at positions pos0.. over layer `layer` of a KV cache
+  // (storage this backend made; the new rows already stored).
+  virtual void attention_cached(float* out, const float* q, const KvStorage& kv, int64_t layer, int64_t rows,
                                 int64_t pos0, kernels::AttentionShape shape) = 0;
   // Causal attention within each sequence of a batch (keys and values are the batch's own
   // rows); lse [rows, n_heads] receives each score row's log-sum-exp for the backward pass.

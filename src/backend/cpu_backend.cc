@@ -75,9 +75,10 @@ PreparedWeights CpuBackend::prepare_weights(std::span<TensorView* const> matrice
   // Only where the active level has a SIMD kernel for the regrouped layout: the scalar twins
   // regather every row and would be slower than the stored layout's kernels.
   for (TensorView* t : matrices) {
-    const auto regrouped = interleaved_type(t->type);
-    if (!regrouped || t->shape.size() != 2 || t->rows() % kInterleaveRows != 0) continue;
-    const kernels::WeightKernel* k = kernels::select_kernel(*regrouped, t->cols());
+    if (!has_interleaved_layout(t->type) || t->layout != RowLayout::kStored || t->shape.size() != 2 ||
+        t->rows() % kInterleaveRows != 0)
+      continue;
+    const kernels::WeightKernel* k = kernels::select_kernel(t->type, t->cols(), RowLayout::kInterleaved16);
     if (k && k->isa != kernels::Isa::kScalar) todo.push_back(t);
   }
   if (todo.empty()) return {};
@@ -109,7 +110,7 @@ PreparedWeights CpuBackend::prepare_weights(std::span<TensorView* const> matrice
     }
   });
   for (size_t i = 0; i < todo.size(); ++i) {
-    todo[i]->type = *interleaved_type(todo[i]->type);
+    todo[i]->layout = RowLayout::kInterleaved16;
     todo[i]->data = out[i];
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -177,10 +178,16 @@ void CpuBackend::rope(float* x, const float* cos_sin, int64_t rows, int64_t n_he
   for_rows(rows, [&](int64_t r) { kernels::rope_apply(x + r * width, cos_sin + r * head_dim, n_heads, head_dim, layout); });
 }
 
-void CpuBackend::attention_cached(float* out, const float* q, kernels::KvHeads k, kernels::KvHeads v, int64_t rows,
+std::unique_ptr<KvStorage> CpuBackend::make_kv_storage(const KvShape& shape) {
+  return std::make_unique<CpuKvStorage>(shape);
+}
+
+void CpuBackend::attention_cached(float* out, const float* q, const KvStorage& kv, int64_t layer, int64_t rows,
                                   int64_t pos0, kernels::AttentionShape shape) {
   OpTimer t(profiling_, times_.attention);
-  kernels::attention(out, q, k, v, rows, pos0, shape, pool_);
+  const auto* cpu = dynamic_cast<const CpuKvStorage*>(&kv);
+  LIMARP_CHECK(cpu != nullptr);  // a cache made by another backend
+  kernels::attention(out, q, cpu->keys(layer), cpu->values(layer), rows, pos0, shape, pool_);
 }
 
 void CpuBackend::attention_causal(float* out, float* lse, const float* q, const float* k, const float* v,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu_kv_storage.h"
 #include "base/thread_pool.h"
 
 namespace limarp {
@@ -25,6 +26,7 @@ class CpuBackend final : public Backend {
   void zero(float* x, int64_t n) override;
   void read_rows(float* host, const float* rows, int64_t floats) override;
   PreparedWeights prepare_weights(std::span<TensorView* const> matrices, const WeightOrigin& origin) override;
+  std::unique_ptr<KvStorage> make_kv_storage(const KvShape& shape) override;
 
   void embed(float* x, const TensorView& table, const int32_t* tokens, int64_t rows) override;
   void rope_table(float* cos_sin, const RotaryTable& table, int64_t pos0, int64_t rows) override;
@@ -34,8 +36,8 @@ class CpuBackend final : public Backend {
             int64_t rows, const kernels::LoraScratch& scratch) override;
   void rope(float* x, const float* cos_sin, int64_t rows, int64_t n_heads, int64_t head_dim,
             RopeLayout layout) override;
-  void attention_cached(float* out, const float* q, kernels::KvHeads k, kernels::KvHeads v, int64_t rows,
-                        int64_t pos0, kernels::AttentionShape shape) override;
+  void attention_cached(float* out, const float* q, const KvStorage& kv, int64_t layer, int64_t rows, int64_t pos0,
+                        kernels::AttentionShape shape) override;
   void attention_causal(float* out, float* lse, const float* q, const float* k, const float* v,
                         std::span<const SequenceSpan> sequences, kernels::AttentionShape shape) override;
   void swiglu(float* out, const float* gate, const float* up, int64_t n) override;

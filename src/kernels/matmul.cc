@@ -36,7 +36,7 @@ constexpr int64_t kTokenTile = 256;
 
 void weight_row(float* out, const TensorView& w, int64_t r) {
   // The interleaved layouts are only made for projections, never for embeddings.
-  LIMARP_CHECK(!stored_type(w.type));
+  LIMARP_CHECK(w.layout == RowLayout::kStored);
   dequantize_row(w.type, w.row(r), out, w.cols());
 }
 
@@ -52,7 +52,7 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
     return;
   }
   const bool parallel = n_out * n * T >= kMinParallelWork;
-  const WeightKernel* k = select_kernel(w.type, n);
+  const WeightKernel* k = select_kernel(w.type, n, w.layout);
   LIMARP_CHECK(k != nullptr);
   const size_t ldx = k->prepared_bytes(n);
   auto* px = static_cast<uint8_t*>(pool.arena(0).bytes(ScratchSlot::kMatmulActivations, ldx * static_cast<size_t>(T)));
@@ -67,7 +67,7 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
   // multiples of 16 rows, the groups of the interleaved layouts.
   const int64_t stream_rows = static_cast<int64_t>((256 << 10) / std::max<size_t>(ldw, 1)) / 16 * 16;
   const int64_t row_chunk = T <= 4 ? std::max<int64_t>(kRowChunk, stream_rows) : kRowChunk;
-  LIMARP_CHECK(!stored_type(w.type) || n_out % kInterleaveRows == 0);
+  LIMARP_CHECK(w.layout == RowLayout::kStored || n_out % kInterleaveRows == 0);
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
     const int64_t tb = std::min(kTokenChunk, T - t0);
@@ -82,7 +82,7 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
 void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& w, int64_t T, ThreadPool& pool) {
   const int64_t n_out = w.rows(), n_in = w.cols();
   // Training keeps weights in their stored layout; the interleaved ones are for inference only.
-  LIMARP_CHECK(!stored_type(w.type));
+  LIMARP_CHECK(w.layout == RowLayout::kStored);
   const DTypeTraits& traits = dtype_traits(w.type);
   const int64_t block = traits.block_elems;
   // Column chunks hold whole quantization blocks, so a chunk of a row dequantizes on its own.

@@ -13,6 +13,7 @@
 
 #include "kernels/cpu/cpu_features.h"
 #include "tensor/dtype.h"
+#include "tensor/tensor.h"
 
 namespace limarp::kernels {
 
@@ -32,19 +33,21 @@ struct WeightKernel {
   // Integer kernels: elements per activation scale (kernels/activation_quant.h). A type's levels
   // may differ here; a kernel's scalar twin is the one with the same value.
   int act_block = 32;
+  // The weight rows' layout the kernel reads (tensor/row_interleave.h for the regrouped one).
+  RowLayout layout = RowLayout::kStored;
 };
 
 // The best kernel for a weight type at `isa` or below (in its family, cpu/registry.h) that
 // accepts rows of n; never null for types the scalar level supports (all types dequantize_row
 // supports). isa must be runnable here; without it, the active level.
-const WeightKernel* select_kernel(DType type, int64_t n, Isa isa);
-const WeightKernel* select_kernel(DType type, int64_t n);
+const WeightKernel* select_kernel(DType type, int64_t n, Isa isa, RowLayout layout = RowLayout::kStored);
+const WeightKernel* select_kernel(DType type, int64_t n, RowLayout layout = RowLayout::kStored);
 
 // The kernel for exactly this type and level, or null (also when the level is not runnable
 // here). Tests enumerate twins with it.
-const WeightKernel* find_kernel(DType type, Isa isa);
+const WeightKernel* find_kernel(DType type, Isa isa, RowLayout layout = RowLayout::kStored);
 
-// The scalar kernel computing the same math as k: of k's type and act_block; null if none.
+// The scalar kernel computing the same math as k: of k's type, layout and act_block; null if none.
 const WeightKernel* find_twin(const WeightKernel& k);
 
 // The scalar level's table (cpu/generic); the other levels' tables are reached through

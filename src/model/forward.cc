@@ -40,7 +40,7 @@ class Forward::Hooks final : public LayerHooks {
       KvCache& cache = *batch_[i].cache;
       const int64_t r0 = row_start_[i], n = row_start_[i + 1] - r0, pos0 = cache.size();
       cache.store(layer, pos0, n, k + r0 * kv, v + r0 * kv);
-      be_.attention_cached(att + r0 * dim, q + r0 * dim, cache.keys(layer), cache.values(layer), n, pos0,
+      be_.attention_cached(att + r0 * dim, q + r0 * dim, cache.storage(), layer, n, pos0,
                            {c.n_heads, c.n_kv_heads, c.head_dim()});
     }
   }

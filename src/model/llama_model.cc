@@ -154,7 +154,7 @@ std::string LlamaModel::weight_type_name() const {
   for (const auto& l : weights_.layers)
     for (Projection p : kAllProjections) {
       const DType t = l.projection(p).type;
-      bytes[stored_type(t).value_or(t)] += l.projection(p).nbytes;
+      bytes[t] += l.projection(p).nbytes;
     }
   if (bytes.size() == 1) return dtype_name(bytes.begin()->first);
   DType best = bytes.begin()->first;
@@ -229,6 +229,8 @@ std::vector<OutTensor> LlamaModel::tensors_in_layout(const QuantRecipe* recipe, 
   const bool permute = config_.rope_layout != layout;
   const bool to_interleaved = layout == RopeLayout::kInterleaved;
   auto add = [&](const std::string& canonical, const TensorView& v, int64_t heads = 0) {
+    // Weights put in a backend's layout are for inference only; files keep the stored one.
+    LIMARP_CHECK(v.layout == RowLayout::kStored);
     std::string name = hf_names ? *hf_tensor_name(canonical) : canonical;
     out.push_back(out_tensor(std::move(name), canonical, v, recipe, edit, config_.n_layers, permute ? heads : 0,
                              to_interleaved));

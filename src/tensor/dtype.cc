@@ -27,18 +27,13 @@ constexpr std::array kTraits = {
     DTypeTraits{DType::kF64, "f64", 1, 8, false},
     DTypeTraits{DType::kBF16, "bf16", 1, 2, false},
     DTypeTraits{DType::kNF4, "nf4", 64, 36, true},
-    DTypeTraits{DType::kQ4_0R16, "q4_0 (interleaved)", 32, 18, true},
-    DTypeTraits{DType::kQ8_0R16, "q8_0 (interleaved)", 32, 34, true},
-    DTypeTraits{DType::kQ4_KR16, "q4_k (interleaved)", 256, 144, true},
 };
-
-bool file_type(DType t) { return t != DType::kQ4_0R16 && t != DType::kQ8_0R16 && t != DType::kQ4_KR16; }
 
 }  // namespace
 
 std::optional<DTypeTraits> dtype_traits_for_id(uint32_t id) {
   for (const auto& t : kTraits)
-    if (static_cast<uint32_t>(t.type) == id && file_type(t.type)) return t;
+    if (static_cast<uint32_t>(t.type) == id) return t;
   return std::nullopt;
 }
 
@@ -50,12 +45,12 @@ const DTypeTraits& dtype_traits(DType type) {
 
 std::optional<DType> dtype_from_name(std::string_view name) {
   for (const auto& t : kTraits)
-    if (name == t.name && file_type(t.type)) return t.type;
+    if (name == t.name) return t.type;
   // Accept upper-case spellings users copy from llama.cpp ("Q4_0", "F16").
   std::string lower(name);
   for (auto& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   for (const auto& t : kTraits)
-    if (lower == t.name && file_type(t.type)) return t.type;
+    if (lower == t.name) return t.type;
   return std::nullopt;
 }
 

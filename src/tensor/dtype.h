@@ -34,11 +34,6 @@ enum class DType : uint32_t {
   // limarp's own: bitsandbytes NF4, blocks of 64 = f32 absmax + 32 bytes (first value in the
   // high nibble). Outside ggml's id range so no GGUF reader mistakes it for one of its types.
   kNF4 = 1024,
-  // Q4_0, Q8_0 and Q4_K regrouped in memory for the kernels (tensor/row_interleave.h): never
-  // read from or written to a file, so no reader or writer accepts their ids.
-  kQ4_0R16 = 1025,
-  kQ8_0R16 = 1026,
-  kQ4_KR16 = 1027,
 };
 
 struct DTypeTraits {

@@ -37,27 +37,15 @@ void for_each_piece(const BlockParts& p, int64_t lane, Copy copy) {
 
 }  // namespace
 
-std::optional<DType> interleaved_type(DType stored) {
-  if (stored == DType::kQ4_0) return DType::kQ4_0R16;
-  if (stored == DType::kQ8_0) return DType::kQ8_0R16;
-  if (stored == DType::kQ4_K) return DType::kQ4_KR16;
-  return std::nullopt;
-}
+bool has_interleaved_layout(DType type) { return type == DType::kQ4_0 || type == DType::kQ8_0 || type == DType::kQ4_K; }
 
-std::optional<DType> stored_type(DType interleaved) {
-  if (interleaved == DType::kQ4_0R16) return DType::kQ4_0;
-  if (interleaved == DType::kQ8_0R16) return DType::kQ8_0;
-  if (interleaved == DType::kQ4_KR16) return DType::kQ4_K;
-  return std::nullopt;
-}
-
-size_t interleaved_column_bytes(DType interleaved) {
-  return static_cast<size_t>(kInterleaveRows * dtype_traits(interleaved).block_bytes);
+size_t interleaved_column_bytes(DType type) {
+  return static_cast<size_t>(kInterleaveRows * dtype_traits(type).block_bytes);
 }
 
 void interleave_rows(DType stored, const uint8_t* src, int64_t rows, int64_t n, uint8_t* dst) {
   const BlockParts p = parts(stored);
-  LIMARP_CHECK(interleaved_type(stored).has_value() && rows % kInterleaveRows == 0 && n % p.elems == 0);
+  LIMARP_CHECK(has_interleaved_layout(stored) && rows % kInterleaveRows == 0 && n % p.elems == 0);
   const int64_t blocks = n / p.elems;
   const size_t block_bytes = static_cast<size_t>(dtype_traits(stored).block_bytes);
   const size_t ldw = static_cast<size_t>(blocks) * block_bytes, column = kInterleaveRows * block_bytes;
@@ -74,13 +62,12 @@ void interleave_rows(DType stored, const uint8_t* src, int64_t rows, int64_t n, 
   }
 }
 
-void deinterleave_row(DType interleaved, const uint8_t* data, int64_t r, int64_t n, uint8_t* out) {
-  const auto stored = stored_type(interleaved);
-  LIMARP_CHECK(stored.has_value());
-  const BlockParts p = parts(*stored);
+void deinterleave_row(DType type, const uint8_t* data, int64_t r, int64_t n, uint8_t* out) {
+  LIMARP_CHECK(has_interleaved_layout(type));
+  const BlockParts p = parts(type);
   LIMARP_CHECK(n % p.elems == 0);
   const int64_t blocks = n / p.elems;
-  const size_t block_bytes = static_cast<size_t>(dtype_traits(*stored).block_bytes);
+  const size_t block_bytes = static_cast<size_t>(dtype_traits(type).block_bytes);
   const size_t ldw = static_cast<size_t>(blocks) * block_bytes, column = kInterleaveRows * block_bytes;
   const uint8_t* group = data + static_cast<size_t>(r / kInterleaveRows) * kInterleaveRows * ldw;
   for (int64_t b = 0; b < blocks; ++b) {

@@ -1,5 +1,6 @@
 // Q4_0, Q8_0 and Q4_K weights regrouped in memory so the decode kernels read sixteen rows at
-// once, one row per 32-bit vector lane (DType::kQ4_0R16, kQ8_0R16, kQ4_KR16). In the stored
+// once, one row per 32-bit vector lane (a view's RowLayout::kInterleaved16; its type stays the
+// stored one). In the stored
 // layout each row's blocks lie one after another, so a SIMD kernel must gather every block's
 // code bytes and spread its scales over the lanes its products land in; here sixteen rows'
 // scales convert with one instruction and each code vector multiplies a broadcast of four
@@ -26,17 +27,16 @@ namespace limarp {
 
 constexpr int64_t kInterleaveRows = 16;
 
-// The interleaved form of a stored type (q4_0, q8_0, q4_k), and back; nullopt for other types.
-std::optional<DType> interleaved_type(DType stored);
-std::optional<DType> stored_type(DType interleaved);
+// Whether a type has the 16-row layout (q4_0, q8_0, q4_k).
+bool has_interleaved_layout(DType type);
 
 // Bytes of one block column of a 16-row group.
-size_t interleaved_column_bytes(DType interleaved);
+size_t interleaved_column_bytes(DType type);
 
 // src: a [rows, n] matrix of the stored type; rows a multiple of 16, n of its block; no overlap.
 void interleave_rows(DType stored, const uint8_t* src, int64_t rows, int64_t n, uint8_t* dst);
 
-// Row r of an interleaved [rows, n] matrix, back in the stored type's blocks.
-void deinterleave_row(DType interleaved, const uint8_t* data, int64_t r, int64_t n, uint8_t* out);
+// Row r of an interleaved [rows, n] matrix of `type`, back in the stored layout's blocks.
+void deinterleave_row(DType type, const uint8_t* data, int64_t r, int64_t n, uint8_t* out);
 
 }  // namespace limarp

@@ -20,11 +20,16 @@ using Shape = std::vector<int64_t>;
 int64_t shape_elements(const Shape& shape);
 std::string shape_string(const Shape& shape);  // "[4096, 11008]"
 
+// How a matrix's rows lie in memory: as stored in files, or regrouped 16 rows at a time for the
+// CPU kernels (tensor/row_interleave.h; only in memory, only for Q4_0, Q8_0 and Q4_K).
+enum class RowLayout : uint8_t { kStored, kInterleaved16 };
+
 struct TensorView {
   DType type = DType::kF32;
   Shape shape;
   const void* data = nullptr;
   uint64_t nbytes = 0;
+  RowLayout layout = RowLayout::kStored;
 
   int64_t elements() const { return shape_elements(shape); }
   int64_t rows() const;  // product of all but the last dimension

@@ -35,6 +35,7 @@ const Case kCases[] = {
 
 struct Problem {
   Tensor w;                // quantized weights [rows, n]
+  RowLayout layout = RowLayout::kStored;  // how w's rows lie
   std::vector<float> wf;   // the same dequantized
   std::vector<float> x;    // [tokens, n]
   int64_t rows, n, tokens;
@@ -42,7 +43,7 @@ struct Problem {
 
 Problem make_problem(DType type, int64_t rows, int64_t n, int64_t tokens, uint64_t seed) {
   Rng rng(seed);
-  Problem p{Tensor(), {}, {}, rows, n, tokens};
+  Problem p{Tensor(), RowLayout::kStored, {}, {}, rows, n, tokens};
   std::vector<float> w(static_cast<size_t>(rows * n));
   for (auto& v : w) v = static_cast<float>(rng.normal());
   // Outliers and an all-zero row, as real weights have.
@@ -104,12 +105,13 @@ std::span<const KernelLevel> simd_levels() { return runnable_levels().subspan(1)
 
 // The scalar kernels of a type: the fallback first, then twins of SIMD kernels that quantize
 // activations otherwise (act_block).
+// The scalar kernels of a type in the stored layout (the regrouped ones have their own test).
 std::vector<const WeightKernel*> scalar_twins(DType type) {
   size_t count = 0;
   const WeightKernel* table = scalar_kernels(&count);
   std::vector<const WeightKernel*> out;
   for (size_t i = 0; i < count; ++i)
-    if (table[i].type == type) out.push_back(&table[i]);
+    if (table[i].type == type && table[i].layout == RowLayout::kStored) out.push_back(&table[i]);
   return out;
 }
 
@@ -155,8 +157,7 @@ TEST(WeightKernels, EveryLevelMatchesItsScalarTwinAndTheReference) {
 
 // The same Q4_0, Q8_0 or Q4_K problem with its weights regrouped 16 rows at a time.
 Problem interleaved(const Problem& p) {
-  const DType type = *interleaved_type(p.w.view().type);
-  Problem q{Tensor(type, {p.rows, p.n}), p.wf, p.x, p.rows, p.n, p.tokens};
+  Problem q{Tensor(p.w.view().type, {p.rows, p.n}), RowLayout::kInterleaved16, p.wf, p.x, p.rows, p.n, p.tokens};
   interleave_rows(p.w.view().type, static_cast<const uint8_t*>(p.w.view().data), p.rows, p.n, q.w.bytes());
   return q;
 }
@@ -171,8 +172,6 @@ TEST(WeightKernels, InterleavedLayoutsRoundTripEveryRow) {
       deinterleave_row(q.w.view().type, q.w.bytes(), r, p.n, row.data());
       ASSERT_EQ(0, std::memcmp(row.data(), p.w.view().row(r), row.size())) << dtype_name(stored) << " row " << r;
     }
-    // The layouts are in-memory only: no file reader maps an id to them.
-    EXPECT_FALSE(dtype_traits_for_id(static_cast<uint32_t>(q.w.view().type)).has_value());
   }
 }
 
@@ -183,14 +182,14 @@ TEST(WeightKernels, InterleavedLayoutsMatchTheStoredOnes) {
   int checked_simd = 0;
   const std::pair<DType, std::vector<int64_t>> cases[] = {
       {DType::kQ4_0, {32, 96, 384, 4096}}, {DType::kQ8_0, {32, 96, 384, 4096}}, {DType::kQ4_K, {256, 768, 11008}}};
+  constexpr RowLayout kRows16 = RowLayout::kInterleaved16;
   for (const auto& [stored_type, lengths] : cases) {
-    const DType type = *interleaved_type(stored_type);
     const WeightKernel* stored = find_kernel(stored_type, Isa::kScalar);
-    const WeightKernel* twin = find_kernel(type, Isa::kScalar);
+    const WeightKernel* twin = find_kernel(stored_type, Isa::kScalar, kRows16);
     ASSERT_NE(twin, nullptr);
     std::vector<const WeightKernel*> simd;
     for (const KernelLevel& level : simd_levels())
-      if (find_kernel(type, level.isa)) simd.push_back(find_kernel(type, level.isa));
+      if (find_kernel(stored_type, level.isa, kRows16)) simd.push_back(find_kernel(stored_type, level.isa, kRows16));
     for (int64_t n : lengths)
       for (int64_t tokens : {1, 3, 5, 9}) {
         const Problem p = make_problem(stored_type, 48, n, tokens, static_cast<uint64_t>(n + tokens));
@@ -264,15 +263,21 @@ TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
   for (const KernelLevel& level : runnable_levels())
     if (level.prompt_gemm && level.prompt_gemm->available()) amx = level.prompt_gemm;
   if (!amx) GTEST_SKIP() << "no AMX-BF16 on this CPU";
-  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kBF16, DType::kQ4_0R16, DType::kQ8_0R16,
-                     DType::kQ4_KR16}) {
+  const std::pair<DType, RowLayout> cases[] = {
+      {DType::kQ4_0, RowLayout::kStored},         {DType::kQ8_0, RowLayout::kStored},
+      {DType::kQ4_K, RowLayout::kStored},         {DType::kBF16, RowLayout::kStored},
+      {DType::kQ4_0, RowLayout::kInterleaved16}, {DType::kQ8_0, RowLayout::kInterleaved16},
+      {DType::kQ4_K, RowLayout::kInterleaved16}};
+  for (const auto& [type, layout] : cases) {
     // The interleaved layouts need whole groups of 16 rows: 208 = 6.5 panels of 32.
-    const auto stored_as = stored_type(type);
-    Problem stored = make_problem(stored_as.value_or(type), stored_as ? 208 : 203, 512, 70, 7);
-    const Problem p = stored_as ? interleaved(stored) : std::move(stored);
+    const bool rows16 = layout == RowLayout::kInterleaved16;
+    Problem stored = make_problem(type, rows16 ? 208 : 203, 512, 70, 7);
+    const Problem p = rows16 ? interleaved(stored) : std::move(stored);
     std::vector<float> y(static_cast<size_t>(p.rows * p.tokens));
     ThreadPool pool(2);
-    amx->run(y.data(), p.rows, p.x.data(), p.tokens, p.w.view(), pool);
+    TensorView w = p.w.view();
+    w.layout = p.layout;
+    amx->run(y.data(), p.rows, p.x.data(), p.tokens, w, pool);
     std::vector<double> ref, bound;
     reference(p, 0, ref, bound);
     for (size_t i = 0; i < y.size(); ++i) {

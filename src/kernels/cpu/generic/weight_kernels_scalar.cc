@@ -133,12 +133,12 @@ void int_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows,
 
 // q4_0, q8_0 and q4_k interleaved 16 rows at a time: each row regathered into its stored blocks,
 // then the stored type's dot. w is the first row of a group of 16.
-template <DType kInterleaved, auto kView, auto kDot>
+template <DType kType, auto kView, auto kDot>
 void interleaved_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px,
                       size_t ldx, int64_t tokens, int64_t n) {
   std::vector<uint8_t> row(ldw);
   for (int64_t r = 0; r < rows; ++r) {
-    deinterleave_row(kInterleaved, w, r, n, row.data());
+    deinterleave_row(kType, w, r, n, row.data());
     for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = kDot(row.data(), kView(px + t * ldx, n), n);
   }
 }
@@ -221,16 +221,16 @@ const WeightKernel kKernels[] = {
     FLOAT_KERNEL(DType::kQ5_K, "q5_k", 256),
     {"q8_0/scalar", DType::kQ8_0, Isa::kScalar, 32, int_act_bytes, prepare_int_act, int_tile<int_act_view, dot_q8_0>},
     {"q4_0/scalar", DType::kQ4_0, Isa::kScalar, 32, int_act_bytes, prepare_int_act, int_tile<int_act_view, dot_q4_0>},
-    {"q4_0r16/scalar", DType::kQ4_0R16, Isa::kScalar, 32, int_act_bytes, prepare_int_act,
-     interleaved_tile<DType::kQ4_0R16, int_act_view, dot_q4_0>},
-    {"q8_0r16/scalar", DType::kQ8_0R16, Isa::kScalar, 32, int_act_bytes, prepare_int_act,
-     interleaved_tile<DType::kQ8_0R16, int_act_view, dot_q8_0>},
+    {"q4_0r16/scalar", DType::kQ4_0, Isa::kScalar, 32, int_act_bytes, prepare_int_act,
+     interleaved_tile<DType::kQ4_0, int_act_view, dot_q4_0>, 32, RowLayout::kInterleaved16},
+    {"q8_0r16/scalar", DType::kQ8_0, Isa::kScalar, 32, int_act_bytes, prepare_int_act,
+     interleaved_tile<DType::kQ8_0, int_act_view, dot_q8_0>, 32, RowLayout::kInterleaved16},
     {"q4_k/scalar", DType::kQ4_K, Isa::kScalar, 256, int_act_bytes, prepare_int_act, int_tile<int_act_view, dot_q4_k>},
-    {"q4_kr16/scalar", DType::kQ4_KR16, Isa::kScalar, 256, int_act_bytes, prepare_int_act,
-     interleaved_tile<DType::kQ4_KR16, int_act_view, dot_q4_k>},
+    {"q4_kr16/scalar", DType::kQ4_K, Isa::kScalar, 256, int_act_bytes, prepare_int_act,
+     interleaved_tile<DType::kQ4_K, int_act_view, dot_q4_k>, 32, RowLayout::kInterleaved16},
     // After the one above, so it is the fallback's choice; find_twin() finds it by act_block.
-    {"q4_kr16-super/scalar", DType::kQ4_KR16, Isa::kScalar, 256, super_act_bytes, prepare_super_act,
-     interleaved_tile<DType::kQ4_KR16, super_view, dot_q4_k_super>, 256},
+    {"q4_kr16-super/scalar", DType::kQ4_K, Isa::kScalar, 256, super_act_bytes, prepare_super_act,
+     interleaved_tile<DType::kQ4_K, super_view, dot_q4_k_super>, 256, RowLayout::kInterleaved16},
     {"q6_k/scalar", DType::kQ6_K, Isa::kScalar, 256, int_act_bytes, prepare_int_act, int_tile<int_act_view, dot_q6_k>},
     {"q6_k-super/scalar", DType::kQ6_K, Isa::kScalar, 256, super_act_bytes, prepare_super_act,
      int_tile<super_view, dot_q6_k_super>, 256},

@@ -92,7 +92,7 @@ inline void pack_tile(uint16_t* tile, const float* rows, int64_t K) {
 // a transpose. Tile row kk holds k = 2kk, 2kk + 1, which are bytes 2c, 2c + 1 of each lane of
 // one code vector (Q4_0: low nibbles for kk < 8, high nibbles after).
 void pack_group_interleaved(uint16_t* panel, int64_t j, const uint8_t* group, int64_t steps, DType type) {
-  const bool q4 = type == DType::kQ4_0R16;
+  const bool q4 = type == DType::kQ4_0;
   const int64_t column = static_cast<int64_t>(interleaved_column_bytes(type));
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512 offset = _mm512_set1_ps(q4 ? 8.0f : 0.0f);
@@ -133,8 +133,8 @@ void pack_group_interleaved(uint16_t* panel, int64_t j, const uint8_t* group, in
 // row: scratch for one stored row (interleaved layouts other than Q4_0/Q8_0).
 void pack_panel(uint16_t* panel, float* rowbuf, uint8_t* row, const TensorView& w, int64_t o0) {
   const int64_t K = w.cols(), rows = w.rows();
-  const auto stored_as = stored_type(w.type);
-  if (w.type == DType::kQ4_0R16 || w.type == DType::kQ8_0R16) {
+  const bool interleaved = w.layout == RowLayout::kInterleaved16;
+  if (interleaved && (w.type == DType::kQ4_0 || w.type == DType::kQ8_0)) {
     static_assert(kStepK == 32 && kPanelRows == 2 * kInterleaveRows);
     for (int64_t j = 0; j < 2; ++j) {
       const int64_t r0 = o0 + j * kInterleaveRows;
@@ -148,7 +148,7 @@ void pack_panel(uint16_t* panel, float* rowbuf, uint8_t* row, const TensorView& 
   }
   // Other interleaved layouts (Q4_K, whose sub-block scales differ per row) go back to stored
   // rows first.
-  const DType type = stored_as.value_or(w.type);
+  const DType type = w.type;
   for (int64_t r = 0; r < kPanelRows; ++r) {
     float* f = rowbuf + r * K;
     if (o0 + r >= rows) {
@@ -156,7 +156,7 @@ void pack_panel(uint16_t* panel, float* rowbuf, uint8_t* row, const TensorView& 
       continue;
     }
     const void* src = w.row(o0 + r);
-    if (stored_as) {
+    if (interleaved) {
       deinterleave_row(w.type, static_cast<const uint8_t*>(w.data), o0 + r, K, row);
       src = row;
     }

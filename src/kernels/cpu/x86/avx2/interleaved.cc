@@ -45,7 +45,7 @@ inline void half_column(__m256 acc[TB], const uint8_t* col, int h, const uint8_t
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + 16 * h)));
   const uint8_t* codes = col + 32 + 32 * h;
-  if constexpr (kType == DType::kQ4_0R16) {
+  if constexpr (kType == DType::kQ4_0) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256i u[8];  // u[j] pairs with activations 4j..4j+3: low nibbles, then high ones
     for (int j = 0; j < 4; ++j) {
@@ -93,7 +93,7 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
   for (int64_t b = 0; b < blocks; ++b) {
     const uint8_t* col = w + b * column;
     for (int64_t line = 0; line < column; line += 64) {
-      if constexpr (kType == DType::kQ8_0R16) {
+      if constexpr (kType == DType::kQ8_0) {
         // Q8_0 computes at about three times the bandwidth one core gets, and the L2 hint far
         // ahead only competed with the hardware prefetcher: without it, 7B decode on Zen 3 ran
         // 1.12x faster (3.55 -> 3.97 tok/s, alternated; Q4_0 measured slower without it).
@@ -279,18 +279,19 @@ void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, con
 }  // namespace
 
 const WeightKernel kQ4_KR16 = {"q4_kr16/avx2",
-                               DType::kQ4_KR16,
+                               DType::kQ4_K,
                                Isa::kAvx2,
                                256,
                                super_act_bytes,
                                prepare_super_act,
                                tile<q4_k_group<1>, q4_k_group<2>, 256>,
-                               256};
-const WeightKernel kQ4_0R16 = {"q4_0r16/avx2", DType::kQ4_0R16, Isa::kAvx2, kBlock, interleaved_act_bytes,
-                               prepare_interleaved_q4_0,
-                               tile<group<DType::kQ4_0R16, 1>, group<DType::kQ4_0R16, 2>, kBlock>};
-const WeightKernel kQ8_0R16 = {"q8_0r16/avx2", DType::kQ8_0R16, Isa::kAvx2, kBlock, interleaved_act_bytes,
-                               prepare_interleaved_q8_0,
-                               tile<group<DType::kQ8_0R16, 1>, group<DType::kQ8_0R16, 2>, kBlock>};
+                               256,
+                               RowLayout::kInterleaved16};
+const WeightKernel kQ4_0R16 = {"q4_0r16/avx2",           DType::kQ4_0, Isa::kAvx2, kBlock, interleaved_act_bytes,
+                               prepare_interleaved_q4_0, tile<group<DType::kQ4_0, 1>, group<DType::kQ4_0, 2>, kBlock>,
+                               32,                       RowLayout::kInterleaved16};
+const WeightKernel kQ8_0R16 = {"q8_0r16/avx2",           DType::kQ8_0, Isa::kAvx2, kBlock, interleaved_act_bytes,
+                               prepare_interleaved_q8_0, tile<group<DType::kQ8_0, 1>, group<DType::kQ8_0, 2>, kBlock>,
+                               32,                       RowLayout::kInterleaved16};
 
 }  // namespace limarp::kernels::avx2

@@ -20,7 +20,7 @@ constexpr int64_t kBlock = 32;
 // 4u..4u+3 (Q4_0: low nibbles of code bytes 4u.. for u < 4, high nibbles of 4(u-4).. after).
 template <DType kType>
 inline void unpack(const uint8_t* codes, __m512i u[8]) {
-  if constexpr (kType == DType::kQ4_0R16) {
+  if constexpr (kType == DType::kQ4_0) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     for (int j = 0; j < 4; ++j) {
       const __m512i q = _mm512_loadu_si512(codes + 64 * j);
@@ -82,9 +82,11 @@ void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, con
 
 }  // namespace
 
-const WeightKernel kQ4_0R16 = {"q4_0r16/avx512", DType::kQ4_0R16, Isa::kAvx512, kBlock, interleaved_act_bytes,
-                               prepare_interleaved_q4_0, tile<DType::kQ4_0R16>};
-const WeightKernel kQ8_0R16 = {"q8_0r16/avx512", DType::kQ8_0R16, Isa::kAvx512, kBlock, interleaved_act_bytes,
-                               prepare_interleaved_q8_0, tile<DType::kQ8_0R16>};
+const WeightKernel kQ4_0R16 = {"q4_0r16/avx512",         DType::kQ4_0, Isa::kAvx512, kBlock, interleaved_act_bytes,
+                               prepare_interleaved_q4_0, tile<DType::kQ4_0>,
+                               32,                       RowLayout::kInterleaved16};
+const WeightKernel kQ8_0R16 = {"q8_0r16/avx512",         DType::kQ8_0, Isa::kAvx512, kBlock, interleaved_act_bytes,
+                               prepare_interleaved_q8_0, tile<DType::kQ8_0>,
+                               32,                       RowLayout::kInterleaved16};
 
 }  // namespace limarp::kernels::avx512

@@ -115,7 +115,8 @@ void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, con
 
 }  // namespace
 
-const WeightKernel kQ4_KR16 = {"q4_kr16/avx512", DType::kQ4_KR16, Isa::kAvx512, kSuper, interleaved_q4_k_act_bytes,
-                               prepare_interleaved_q4_k, tile};
+const WeightKernel kQ4_KR16 = {"q4_kr16/avx512",         DType::kQ4_K, Isa::kAvx512, kSuper, interleaved_q4_k_act_bytes,
+                               prepare_interleaved_q4_k, tile,
+                               32,                       RowLayout::kInterleaved16};
 
 }  // namespace limarp::kernels::avx512
