@@ -1,13 +1,12 @@
 // Size arithmetic on numbers read from untrusted files. A tensor's byte size is a product of
 // dimensions the file chose; wrapping past 2^64 would turn a hostile header into a small,
-// plausible size. Every reader multiplies and adds through these, so overflow is an error
-// naming what was being sized instead of a wrapped number.
+// plausible size. Every reader multiplies through this, so overflow is an error naming what
+// was being sized instead of a wrapped number.
 //
 //   LIMARP_ASSIGN_OR_RETURN(uint64_t n, checked_mul(rows, row_bytes, "tensor blk.0.attn_q.weight"));
 #pragma once
 
 #include <cstdint>
-#include <initializer_list>
 #include <string_view>
 
 #include "base/status.h"
@@ -18,23 +17,6 @@ inline Result<uint64_t> checked_mul(uint64_t a, uint64_t b, std::string_view wha
   uint64_t out = 0;
   if (__builtin_mul_overflow(a, b, &out)) return make_error("{}: size {} x {} overflows 64 bits", what, a, b);
   return out;
-}
-
-inline Result<uint64_t> checked_add(uint64_t a, uint64_t b, std::string_view what) {
-  uint64_t out = 0;
-  if (__builtin_add_overflow(a, b, &out)) return make_error("{}: size {} + {} overflows 64 bits", what, a, b);
-  return out;
-}
-
-// The element count of a shape: every dimension non-negative, the product within 64 bits.
-template <typename Dims>
-Result<uint64_t> checked_elements(const Dims& dims, std::string_view what) {
-  uint64_t n = 1;
-  for (auto d : dims) {
-    if (d < 0) return make_error("{}: negative dimension {}", what, static_cast<int64_t>(d));
-    LIMARP_ASSIGN_OR_RETURN(n, checked_mul(n, static_cast<uint64_t>(d), what));
-  }
-  return n;
 }
 
 }  // namespace limarp

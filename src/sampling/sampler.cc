@@ -2,8 +2,6 @@
 
 #include <limits>
 
-#include "sampling/temperature.h"
-#include "sampling/truncation.h"
 
 namespace limarp {
 
@@ -48,18 +46,6 @@ std::string SamplerChain::describe() const {
   }
   out += greedy_ ? "greedy" : "draw";
   return out;
-}
-
-SamplerChain make_basic_chain(const BasicSamplerParams& p) {
-  SamplerChain chain;
-  if (p.temperature <= 0) {
-    chain.set_draw_mode(DrawMode::kGreedy);
-    return chain;
-  }
-  chain.add(make_top_k(p.top_k));
-  chain.add(make_top_p(p.top_p));
-  chain.add(make_temperature(p.temperature));
-  return chain;
 }
 
 }  // namespace limarp

@@ -1,10 +1,9 @@
 // Samplers are small objects applied in order to a Candidates set, ending in a pick:
 // bias/bans → penalties → truncation → temperature → draw. Each is testable on a
 // hand-computed distribution. Generation builds chains from settings with build_chain()
-// (sampler_settings.h); the basic chain (top-k, top-p, temperature; temperature 0 is greedy)
-// is the same as those settings with every other stage off.
+// (sampler_settings.h).
 //
-//   SamplerChain chain = make_basic_chain({.temperature = 0.8f, .top_k = 40, .top_p = 0.95f});
+//   SamplerChain chain;  chain.add(make_top_k(40));  chain.add(make_temperature(0.8f));
 //   Rng rng(seed);
 //   SamplerContext ctx{history, &rng};
 //   int32_t id = chain.sample(logits, ctx);   // every sampler's accept(id) is called too
@@ -62,13 +61,6 @@ class SamplerChain {
   Candidates work_;
   bool greedy_ = false;
 };
-
-struct BasicSamplerParams {
-  float temperature = 0.8f;  // 0 = greedy
-  int top_k = 40;            // 0 = off
-  float top_p = 0.95f;       // 1 = off
-};
-SamplerChain make_basic_chain(const BasicSamplerParams& params);
 
 // Draws an index from candidates' probabilities (after softmax) with one uniform number.
 int32_t draw_from(Candidates& c, Rng& rng);

@@ -117,11 +117,5 @@ TEST(Chain, EverythingBannedStillReturnsAToken) {
   EXPECT_EQ(greedy->sample(kHalvingLogits, ctx), 0);  // lowest id among equals
 }
 
-TEST(Chain, BasicChainIsUnchanged) {
-  // `limarp generate` relies on it: top-k → top-p → temperature, greedy at temperature 0.
-  EXPECT_EQ(make_basic_chain({0.8f, 40, 0.95f}).describe(), "top_k -> top_p -> temperature -> draw");
-  EXPECT_EQ(make_basic_chain({0.0f, 40, 0.95f}).describe(), "greedy");
-}
-
 }  // namespace
 }  // namespace limarp
