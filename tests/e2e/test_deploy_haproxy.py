@@ -4,7 +4,8 @@ deploy/haproxy.cfg (only its addresses rewritten), on loopback:
      replicas' /metrics show as prompt-cache hits;
   2. 32 concurrent streaming chats, and one replica SIGKILLed mid-load: every request completes,
      or gets a clean HTTP error, or its stream ends early; none hangs, and no stream carries
-     another's pieces (one completion id per stream, its text the chat's own greedy reply);
+     another's pieces (one completion id per stream, its text its own chat's greedy reply up to
+     near ties);
   3. requests after the failure all succeed on the survivor;
   4. the killed replica, restarted, rejoins and receives traffic;
   5. a SIGTERMed replica drains: its running streams finish whole, it exits 0, and new requests
@@ -208,7 +209,7 @@ try:
         for prompt, want in ((t1, a), (t2, b)):
             out = request(lb_port, dict(greedy, prompt=prompt), stream=True, timeout=30)
             with lock:
-                results.append((i, want, out))
+                results.append((i, want, out, prompt))
                 finished[0] += 1
 
     threads = [threading.Thread(target=chat, args=(i,)) for i in range(chats)]
@@ -223,33 +224,55 @@ try:
         t.join(timeout=max(1, DEADLINE - time.time()))
     hung = [t for t in threads if t.is_alive()]
     c.check(not hung and len(results) == 2 * chats, f"no request hung ({len(hung)} threads left, {len(results)} answers)")
-    complete = [r for r in results if r[2][0] == 200 and not r[2][4]]
+    completed = [r for r in results if r[2][0] == 200 and not r[2][4]]
     clean_errors = [r for r in results if r[2][0] not in (200, -1)]
     cut = [r for r in results if r[2][0] == 200 and r[2][4]]
     timed_out = [r for r in results if r[2][0] == -1]
     c.check(not timed_out, f"no request timed out ({[r[2][4] for r in timed_out][:3]})")
-    mixed = [(i, out[3]) for i, want, out in results if len(out[3]) > 1]
+    mixed = [(i, out[3]) for i, _, out, _ in results if len(out[3]) > 1]
     c.check(not mixed, f"each stream carries one completion id ({mixed[:2]})")
-    all_ids = [next(iter(out[3])) for _, _, out in results if len(out[3]) == 1]
+    all_ids = [next(iter(out[3])) for _, _, out, _ in results if len(out[3]) == 1]
     c.check(len(all_ids) == len(set(all_ids)), "and no two streams share one")
-    # Batched steps round differently from the lone reference run, so a near tie can flip a
-    # greedy choice late in a reply; pieces of another stream would show from the start. Hence:
-    # most replies equal their reference, and every one agrees with it for its first half.
-    def agreed(want, got):
-        n = 0
-        while n < min(len(want), len(got)) and want[n] == got[n]:
-            n += 1
-        return n
+    # Batched steps round differently from the lone reference run, and more rows can move a
+    # product onto the CPU's matrix engine (AMX), which rounds activations to bf16 in every
+    # layer: in the flat distributions of this small model the choices' log-probabilities move
+    # by tenths of a nat, so where two tokens nearly tie a greedy choice flips, early or late.
+    # So a stream must follow its own chat's greedy path except at near ties: wherever it leaves
+    # the path, the token it took is among its own prompt's choices there, within NEAR_TIE nats
+    # of the best, and from that token on the path is followed again. Pieces of another stream
+    # leave the path for a token its own prompt does not nearly choose.
+    NEAR_TIE = 1.0
 
-    exact = [r for r in complete if r[2][1] == r[1]]
-    diverged = [(i, want, out[1]) for i, want, out in complete + cut
-                if agreed(want, out[1]) < min(len(out[1]), len(want) // 2)]
-    c.check(len(exact) >= 0.9 * len(complete) and not diverged,
-            f"streams carry their own chat's greedy reply: {len(exact)} of {len(complete)} exactly, none diverging "
-            f"in its first half ({diverged[:2]})")
-    print(f"   killed replica 1 after {killed_at} finished streams: {len(complete)} complete, {len(cut)} cut short, "
+    def leaves_own_path(prompt, got):
+        """None when `got` is its prompt's greedy reply up to near ties, else where it is not."""
+        context, rest = prompt, got
+        for _ in range(8):  # at most 7 near ties in a reply of 24 tokens
+            j = complete(r2.port, dict(greedy, prompt=context, logprobs=100))
+            lp = j["choices"][0]["logprobs"]
+            for tok, top in zip(lp["tokens"], lp["top_logprobs"]):
+                if not rest or tok.startswith(rest):
+                    return None
+                if tok and rest.startswith(tok):
+                    context, rest = context + tok, rest[len(tok):]
+                    continue
+                best = max(top.values())
+                took = sorted((t for t, l in top.items() if t and rest.startswith(t) and best - l <= NEAR_TIE), key=len)[::-1]
+                if not took:
+                    return f"at {got[:len(got) - len(rest)]!r}: took {rest[:12]!r}, its greedy {tok!r}, top {top}"
+                context, rest = context + took[0], rest[len(took[0]):]
+                break
+            else:
+                return None if not rest else f"{rest!r} after its greedy reply ended"
+        return f"more than 7 near ties in {got!r}"
+
+    exact = [r for r in completed if r[2][1] == r[1]]
+    off_path = [(i, note) for i, want, out, prompt in completed + cut if out[1] != want
+                for note in [leaves_own_path(prompt, out[1])] if note]
+    c.check(not off_path, f"every stream is its own chat's greedy reply up to near ties ({len(exact)} of "
+            f"{len(completed)} exactly; {off_path[:2]})")
+    print(f"   killed replica 1 after {killed_at} finished streams: {len(completed)} complete, {len(cut)} cut short, "
           f"{len(clean_errors)} HTTP errors {sorted(set(r[2][0] for r in clean_errors))}")
-    c.check(len(complete) >= chats, f"most requests completed ({len(complete)} of {2 * chats})")
+    c.check(len(completed) >= chats, f"most requests completed ({len(completed)} of {2 * chats})")
 
     # 3. After the failure: all on the survivor.
     after = [request(lb_port, dict(greedy, prompt=chat_prompt(100 + i, [("Hi!", None)])), stream=False) for i in range(8)]
