@@ -14,6 +14,11 @@ namespace limarp {
 
 constexpr uint32_t kGgufDefaultAlignment = 32;
 
+// The block layouts of the quantized types that ggml defines as version 2 (its
+// GGML_QNT_VERSION, `general.quantization_version`); files of version 1 hold other Q4/Q8
+// layouts and are refused.
+constexpr uint32_t kGgmlQuantizationVersion = 2;
+
 // Caps on metadata, checked while reading so a hostile file is refused before it is held:
 // an array may have at most 2^24 elements (64 times the largest vocabulary in use, 256k
 // tokens), and all metadata together may take at most 256 MiB of memory (arrays are kept

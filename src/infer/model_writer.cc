@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "base/atomic_folder.h"
@@ -72,10 +74,46 @@ Status check_safetensors_types(const std::vector<OutTensor>& tensors, const std:
   return {};
 }
 
-Metadata gguf_metadata(const LlamaConfig& config, const WriteOptions& o) {
+// llama.cpp's number for a matrix type in its `general.file_type` (enum llama_ftype).
+std::optional<uint32_t> llama_ftype_of(DType t, bool with_q6_k) {
+  switch (t) {
+    case DType::kF32: return 0;
+    case DType::kF16: return 1;
+    case DType::kQ4_0: return 2;
+    case DType::kQ4_1: return 3;
+    case DType::kQ8_0: return 7;
+    case DType::kQ5_0: return 8;
+    case DType::kQ5_1: return 9;
+    case DType::kQ4_K: return with_q6_k ? 15 : 14;  // Q4_K_M : Q4_K_S
+    case DType::kQ6_K: return 18;
+    case DType::kBF16: return 32;
+    default: return std::nullopt;
+  }
+}
+
+// What llama.cpp shows as the file's type. Without the key it guesses from the type most
+// tensors have and labels the file "guessed"; this is the same rule, written down. A Q4_K
+// file with Q6_K matrices beside (our q4_k_m recipe, or one llama.cpp wrote) is Q4_K_M.
+// NF4 has no llama.cpp number: such files get no key (llama.cpp cannot read them anyway).
+std::optional<uint32_t> llama_file_type(const std::vector<OutTensor>& tensors) {
+  std::map<DType, int> matrices;
+  for (const auto& t : tensors)
+    if (t.shape.size() == 2) ++matrices[t.type];
+  if (matrices.empty()) return std::nullopt;
+  if (matrices.contains(DType::kNF4)) return std::nullopt;
+  auto most = std::max_element(matrices.begin(), matrices.end(),
+                               [](const auto& a, const auto& b) { return a.second < b.second; });
+  return llama_ftype_of(most->first, matrices.contains(DType::kQ6_K));
+}
+
+Metadata gguf_metadata(const LlamaConfig& config, const std::vector<OutTensor>& tensors, const WriteOptions& o) {
   Metadata m;
   m.set("general.architecture", MetaValue::str("llama"));
   m.set("general.name", MetaValue::str(o.name.empty() ? "limarp model" : o.name));
+  // Both keys as llama.cpp's quantizer and converter write them (u32), so llama.cpp names the
+  // type instead of guessing it.
+  if (auto ftype = llama_file_type(tensors)) m.set("general.file_type", MetaValue::u32(*ftype));
+  m.set("general.quantization_version", MetaValue::u32(kGgmlQuantizationVersion));
   config.to_metadata(m);
   if (o.vocab) o.vocab->to_gguf_metadata(m);
   return m;
@@ -103,7 +141,7 @@ Status write_model(const LlamaModel& model, const std::string& path, const Write
   if (output_kind(path) == OutputKind::kGguf) {
     std::vector<OutTensor> tensors = model.canonical_tensors(recipe, o.edit);
     report_progress(tensors, path);
-    return write_gguf(path, gguf_metadata(model.config(), o), tensors);
+    return write_gguf(path, gguf_metadata(model.config(), tensors, o), tensors);
   }
   std::vector<OutTensor> hf = model.hf_tensors(recipe, o.edit);
   // Stored quantized types cannot go into safetensors: widen them to f32.
@@ -115,7 +153,7 @@ Status write_model(const LlamaModel& model, const std::string& path, const Write
 
 Status write_model_tensors(const LlamaConfig& config, const std::vector<OutTensor>& canonical, const std::string& path,
                            const WriteOptions& o) {
-  if (output_kind(path) == OutputKind::kGguf) return write_gguf(path, gguf_metadata(config, o), canonical);
+  if (output_kind(path) == OutputKind::kGguf) return write_gguf(path, gguf_metadata(config, canonical, o), canonical);
   std::vector<OutTensor> hf;
   for (const auto& t : canonical) {
     auto name = hf_tensor_name(t.name);

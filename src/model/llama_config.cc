@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "formats/gguf.h"
+
 namespace limarp {
 
 int64_t LlamaConfig::parameter_count() const {
@@ -42,6 +44,9 @@ Result<LlamaConfig> LlamaConfig::from_metadata(const Metadata& m, const std::str
   auto arch = m.get_string("general.architecture");
   if (!arch) return make_error("{}: no general.architecture (not a model file?)", source);
   if (*arch != "llama") return make_error("{}: architecture {} is not supported (only llama)", source, *arch);
+  if (auto qv = m.get_int("general.quantization_version"); qv && *qv != kGgmlQuantizationVersion)
+    return make_error("{}: general.quantization_version {}: limarp reads the block layouts of version {}", source, *qv,
+                      kGgmlQuantizationVersion);
   LlamaConfig c;
   auto need = [&](const char* key, int64_t& out) -> Status {
     auto v = m.get_int(key);

@@ -5,8 +5,10 @@
 
 #include <cstring>
 
+#include "formats/gguf.h"
 #include "infer/model_bundle.h"
 #include "infer/model_writer.h"
+#include "model/random_init.h"
 #include "model/reference_model.h"
 
 namespace limarp {
@@ -81,6 +83,63 @@ TEST(ConvertRoundTrip, Llama2cToGgufKeepsWeightsAndTokenizer) {
   EXPECT_TRUE(converted->model.config().tied_output);
   const std::string text = "Once upon a time, Lily met a big dog.";
   EXPECT_EQ(converted->tokenizer->encode(text), bundle->tokenizer->encode(text));
+}
+
+// llama.cpp names a file's type from `general.file_type` and says "guessed" without it; our
+// files carry it, with the numbers of llama.cpp's enum, and the quantization version.
+TEST(ConvertRoundTrip, GgufCarriesLlamaCppFileType) {
+  LIMARP_ASSET(ollama, "llama-2-tiny-random/llama-2-tiny-random.gguf");
+  const std::string dir = testing::scratch_dir("convert_ftype");
+  auto meta = [](const std::string& path) { return read_gguf(path).value().metadata; };
+  // A file from a real producer (F16, file_type 1) keeps the same key, type and value.
+  auto f16 = LlamaModel::load(ollama);
+  ASSERT_TRUE(f16.ok()) << f16.error().message();
+  ASSERT_TRUE(write_model(*f16, dir + "/f16.gguf", {}).ok());
+  const Metadata published = meta(ollama), ours = meta(dir + "/f16.gguf");
+  ASSERT_NE(published.find("general.file_type"), nullptr);
+  ASSERT_NE(ours.find("general.file_type"), nullptr);
+  EXPECT_EQ(*ours.find("general.file_type"), *published.find("general.file_type"));
+  ASSERT_NE(ours.find("general.quantization_version"), nullptr);
+  EXPECT_EQ(*ours.find("general.quantization_version"), MetaValue::u32(2));
+
+  // llama.cpp's numbers (include/llama.h, enum llama_ftype) for each recipe we write.
+  const LlamaConfig shape = named_shape("small").value();
+  const std::pair<const char*, uint32_t> expected[] = {{"f32", 0},  {"f16", 1},  {"q4_0", 2},    {"q8_0", 7},
+                                                       {"q4_k", 14}, {"q6_k", 18}, {"q4_k_m", 15}, {"bf16", 32}};
+  for (const auto& [recipe, ftype] : expected) {
+    const std::string path = dir + "/" + recipe + ".gguf";
+    const QuantRecipe r = QuantRecipe::parse(recipe).value();
+    WriteOptions w;
+    w.recipe = r;
+    ASSERT_TRUE(write_model_tensors(shape, random_llama_tensors(shape, r, 5), path, w).ok()) << recipe;
+    const Metadata m = meta(path);
+    ASSERT_NE(m.find("general.file_type"), nullptr) << recipe;
+    EXPECT_EQ(*m.find("general.file_type"), MetaValue::u32(ftype)) << recipe;
+    // Re-writing with the stored types names the same type.
+    auto loaded = LlamaModel::load(path);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+    ASSERT_TRUE(write_model(*loaded, dir + "/again.gguf", {}).ok());
+    EXPECT_EQ(*meta(dir + "/again.gguf").find("general.file_type"), MetaValue::u32(ftype)) << recipe;
+  }
+  // NF4 has no number in llama.cpp: no key rather than a wrong one.
+  WriteOptions w;
+  w.recipe = QuantRecipe::parse("nf4").value();
+  ASSERT_TRUE(write_model_tensors(shape, random_llama_tensors(shape, *w.recipe, 5), dir + "/nf4.gguf", w).ok());
+  EXPECT_EQ(meta(dir + "/nf4.gguf").find("general.file_type"), nullptr);
+}
+
+// Block layouts other than ggml's version 2 are refused by name, not misread.
+TEST(ConvertRoundTrip, OtherQuantizationVersionIsRefused) {
+  const LlamaConfig shape = named_shape("tiny").value();
+  const std::string path = testing::scratch_dir("convert_qv") + "/v1.gguf";
+  Metadata m;
+  m.set("general.architecture", MetaValue::str("llama"));
+  m.set("general.quantization_version", MetaValue::u32(1));
+  shape.to_metadata(m);
+  ASSERT_TRUE(write_gguf(path, m, random_llama_tensors(shape, QuantRecipe::parse("f32").value(), 5)).ok());
+  auto loaded = LlamaModel::load(path);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.error().message().find("quantization_version 1"), std::string::npos) << loaded.error().message();
 }
 
 }  // namespace
