@@ -14,6 +14,7 @@ Bounded: every request has a timeout and the whole test a deadline. Skips when h
 installed (fails under CI=true: scripts/setup.sh installs it)."""
 import http.client
 import json
+import math
 import os
 import re
 import shutil
@@ -109,8 +110,13 @@ def request(port, body, stream, timeout=30, headers=None):
 
 def complete(port, body):
     """A non-streamed completion's JSON (an AssertionError when it fails)."""
+    return complete_at(port, "/v1/completions", body)
+
+
+def complete_at(port, path, body):
+    """A POST's JSON answer (an AssertionError when it fails)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("POST", "/v1/completions", body=json.dumps(body), headers={"Content-Type": "application/json"})
+    conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
     r = conn.getresponse()
     data = r.read()
     conn.close()
@@ -235,36 +241,46 @@ try:
     c.check(len(all_ids) == len(set(all_ids)), "and no two streams share one")
     # Batched steps round differently from the lone reference run, and more rows can move a
     # product onto the CPU's matrix engine (AMX), which rounds activations to bf16 in every
-    # layer: in the flat distributions of this small model the choices' log-probabilities move
-    # by tenths of a nat, so where two tokens nearly tie a greedy choice flips, early or late.
-    # So a stream must follow its own chat's greedy path except at near ties: wherever it leaves
-    # the path, the token it took is among its own prompt's choices there, within NEAR_TIE nats
-    # of the best, and from that token on the path is followed again. Pieces of another stream
-    # leave the path for a token its own prompt does not nearly choose.
-    NEAR_TIE = 1.0
+    # layer, so where two tokens nearly tie a greedy choice can flip, early or late. So a stream
+    # must follow its own chat's greedy path except at near ties: wherever it leaves the path,
+    # the token it took is among its own prompt's choices there, within NEAR_TIE nats of the
+    # best, and from that token on the path is followed again. Rounding moves log-probabilities
+    # by hundredths of a nat; another chat's reply (the chats differ only in their numbers)
+    # mostly needs tenths to whole nats, which the swap check below shows.
+    NEAR_TIE = 0.15
 
     def leaves_own_path(prompt, got):
-        """None when `got` is its prompt's greedy reply up to near ties, else where it is not."""
-        context, rest = prompt, got
+        """None when `got` is its prompt's greedy reply up to near ties, else where it is not.
+        The walk extends the prompt by token ids (llama.cpp's /completion with n_probs), so the
+        text taken is never tokenized again."""
+        ids = complete_at(r2.port, "/tokenize", {"content": prompt, "add_special": True})["tokens"]
+        rest = got
         for _ in range(8):  # at most 7 near ties in a reply of 24 tokens
-            j = complete(r2.port, dict(greedy, prompt=context, logprobs=100))
-            lp = j["choices"][0]["logprobs"]
-            for tok, top in zip(lp["tokens"], lp["top_logprobs"]):
+            j = complete_at(r2.port, "/completion", {"prompt": ids, "n_predict": greedy["max_tokens"], "temperature": 0,
+                                                     "stop": greedy["stop"], "n_probs": 100})
+            for step in j["completion_probabilities"]:
+                tok = step["content"]
                 if not rest or tok.startswith(rest):
                     return None
                 if tok and rest.startswith(tok):
-                    context, rest = context + tok, rest[len(tok):]
+                    ids, rest = ids + [step["id"]], rest[len(tok):]
                     continue
-                best = max(top.values())
-                took = sorted((t for t, l in top.items() if t and rest.startswith(t) and best - l <= NEAR_TIE), key=len)[::-1]
+                best = max(p["prob"] for p in step["probs"])
+                took = sorted((p for p in step["probs"] if p["tok_str"] and rest.startswith(p["tok_str"])
+                               and math.log(best / p["prob"]) <= NEAR_TIE), key=lambda p: -len(p["tok_str"]))
                 if not took:
-                    return f"at {got[:len(got) - len(rest)]!r}: took {rest[:12]!r}, its greedy {tok!r}, top {top}"
-                context, rest = context + took[0], rest[len(took[0]):]
+                    return f"at {got[:len(got) - len(rest)]!r}: took {rest[:12]!r}, its greedy {tok!r}"
+                ids, rest = ids + [took[0]["id"]], rest[len(took[0]["tok_str"]):]
                 break
             else:
                 return None if not rest else f"{rest!r} after its greedy reply ended"
         return f"more than 7 near ties in {got!r}"
 
+    # The walk itself tells chats apart: another chat's reply, given as this one's, leaves the path.
+    swapped = [(i, leaves_own_path(refs[i][0], refs[(i + 1) % chats][1])) for i in range(chats)
+               if refs[i][1] != refs[(i + 1) % chats][1]]
+    rejected = sum(1 for _, note in swapped if note)
+    c.check(rejected >= len(swapped) / 2, f"the walk refuses another chat's reply ({rejected} of {len(swapped)} swaps)")
     exact = [r for r in completed if r[2][1] == r[1]]
     off_path = [(i, note) for i, want, out, prompt in completed + cut if out[1] != want
                 for note in [leaves_own_path(prompt, out[1])] if note]
