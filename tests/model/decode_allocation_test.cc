@@ -74,6 +74,7 @@ void free(void* p) { __libc_free(p); }
 namespace limarp {
 namespace {
 
+#if LIMARP_COUNTS_ALLOCATIONS
 LlamaModel random_model(const char* type) {
   LlamaConfig c = named_shape("tiny").value();
   c.dim = 256;  // a whole Q4_K super-block per row, and rows in groups of 16 for the regrouped layouts
@@ -89,6 +90,7 @@ LlamaModel random_model(const char* type) {
   }
   return std::move(LlamaModel::from_store(std::move(store)).value());
 }
+#endif
 
 class DecodeAllocations : public ::testing::TestWithParam<const char*> {};
 
