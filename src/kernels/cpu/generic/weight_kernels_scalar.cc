@@ -5,6 +5,7 @@
 //     for interleaved q4_k and q6_k also the ones with a scale per super-block (see
 //     dot_q4_k_super and dot_q6_k_super).
 // Prepared integer layout: cpu/generic/int_act.h.
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -26,20 +27,27 @@ namespace {
 size_t float_bytes(int64_t n) { return round_up_64(static_cast<size_t>(n) * sizeof(float)); }
 void float_prepare(const float* x, int64_t n, uint8_t* out) { std::memcpy(out, x, static_cast<size_t>(n) * 4); }
 
+// A weight row is dequantized a chunk at a time into a buffer on the stack, so the kernel
+// allocates nothing (attention runs it per head and token over an f16 KV cache where no SIMD
+// f16 kernel exists). A chunk of 256 elements is whole blocks of every type.
 template <DType kType>
 void float_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
                 int64_t tokens, int64_t n) {
-  std::vector<float> row(static_cast<size_t>(kType == DType::kF32 ? 0 : n));
+  constexpr int64_t kChunk = 256;
+  float chunk[kChunk];
   for (int64_t r = 0; r < rows; ++r) {
-    const float* wr;
     if constexpr (kType == DType::kF32) {
-      wr = reinterpret_cast<const float*>(w + r * ldw);
+      const auto* wr = reinterpret_cast<const float*>(w + r * ldw);
+      for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = dot_f32(reinterpret_cast<const float*>(px + t * ldx), wr, n);
     } else {
-      dequantize_row(kType, w + r * ldw, row.data(), n);
-      wr = row.data();
+      for (int64_t t = 0; t < tokens; ++t) y[t * ldy + r] = 0.0f;
+      for (int64_t c = 0; c < n; c += kChunk) {
+        const int64_t m = std::min(kChunk, n - c);
+        dequantize_row(kType, w + r * ldw + *row_bytes(kType, c), chunk, m);
+        for (int64_t t = 0; t < tokens; ++t)
+          y[t * ldy + r] += dot_f32(reinterpret_cast<const float*>(px + t * ldx) + c, chunk, m);
+      }
     }
-    for (int64_t t = 0; t < tokens; ++t)
-      y[t * ldy + r] = dot_f32(reinterpret_cast<const float*>(px + t * ldx), wr, n);
   }
 }
 
