@@ -76,27 +76,32 @@ ScaleMin fit_scale_min(const float* x, int n, int nmax) {
 
 uint8_t to_u6(float v, float inv) { return static_cast<uint8_t>(std::clamp<long>(std::lround(v * inv), 0, 63)); }
 
-int nearest(float v) { return static_cast<int>(std::lrint(v)); }
+// Nearest level in [lo, hi], inline: adding a half and truncating a non-negative value rounds
+// it, where std::lround would be a library call for every value of every candidate tried.
+// NaN gives lo.
+template <int kLo, int kHi>
+int level(float v) {
+  const float t = v - static_cast<float>(kLo) + 0.5f;
+  return kLo + (t >= static_cast<float>(kHi - kLo) ? kHi - kLo : t > 0 ? static_cast<int>(t) : 0);
+}
 
 // Squared error of x[0..n) stored as levels 0..15 with step s and offset m (x ~= q*s - m).
-double error_q4(const float* x, int n, float s, float m) {
+float error_q4(const float* x, int n, float s, float m) {
   const float inv = s > 0 ? 1.0f / s : 0.0f;
-  double e = 0;
+  float e = 0;
   for (int i = 0; i < n; ++i) {
-    const int q = std::clamp(nearest((x[i] + m) * inv), 0, 15);
-    const double d = static_cast<double>(q) * s - m - x[i];
+    const float d = static_cast<float>(level<0, 15>((x[i] + m) * inv)) * s - m - x[i];
     e += d * d;
   }
   return e;
 }
 
 // Squared error of x[0..n) stored as levels -32..31 with step s.
-double error_q6(const float* x, int n, float s) {
+float error_q6(const float* x, int n, float s) {
   const float inv = s != 0 ? 1.0f / s : 0.0f;
-  double e = 0;
+  float e = 0;
   for (int i = 0; i < n; ++i) {
-    const int q = std::clamp(nearest(x[i] * inv), -32, 31);
-    const double d = static_cast<double>(q) * s - x[i];
+    const float d = static_cast<float>(level<-32, 31>(x[i] * inv)) * s - x[i];
     e += d * d;
   }
   return e;
@@ -122,7 +127,7 @@ float fit_scale_q6(const float* x, int n) {
       const float inv = (static_cast<float>(end) + 0.1f * static_cast<float>(end < 0 ? -step : step)) / vmax;
       float sum_qx = 0, sum_qq = 0;
       for (int i = 0; i < n; ++i) {
-        const auto q = static_cast<float>(std::clamp(nearest(x[i] * inv), -32, 31));
+        const auto q = static_cast<float>(level<-32, 31>(x[i] * inv));
         sum_qx += q * x[i];
         sum_qq += q * q;
       }
@@ -159,11 +164,11 @@ void quantize_q4_k(const float* x, void* dst, int64_t n) {
       sc[j] = dr > 0 ? to_u6(sm[j].scale, 1.0f / dr) : 0;
       mn[j] = dminr > 0 ? to_u6(sm[j].min, 1.0f / dminr) : 0;
       // Rounding the 6-bit scale and min separately need not give the least error together.
-      double best = error_q4(x + 32 * j, 32, dr * sc[j], dminr * mn[j]);
+      float best = error_q4(x + 32 * j, 32, dr * sc[j], dminr * mn[j]);
       const int sc0 = sc[j], mn0 = mn[j];
       for (int a = std::max(sc0 - 1, 0); a <= std::min(sc0 + 1, 63); ++a)
         for (int m = std::max(mn0 - 1, 0); m <= std::min(mn0 + 1, 63); ++m) {
-          const double e = error_q4(x + 32 * j, 32, dr * static_cast<float>(a), dminr * static_cast<float>(m));
+          const float e = error_q4(x + 32 * j, 32, dr * static_cast<float>(a), dminr * static_cast<float>(m));
           if (e < best) {
             best = e;
             sc[j] = static_cast<uint8_t>(a);
@@ -186,7 +191,7 @@ void quantize_q4_k(const float* x, void* dst, int64_t n) {
       // The levels exactly as error_q4 judged them.
       const float s = dr * sc[j], m = dminr * mn[j], inv = s > 0 ? 1.0f / s : 0.0f;
       for (int l = 0; l < 32; ++l)
-        q[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest((x[32 * j + l] + m) * inv), 0, 15));
+        q[32 * j + l] = static_cast<uint8_t>(level<0, 15>((x[32 * j + l] + m) * inv));
     }
     for (int j = 0; j < 4; ++j)
       for (int l = 0; l < 32; ++l)
@@ -212,14 +217,14 @@ void quantize_q6_k(const float* x, void* dst, int64_t n) {
     const float dr = f16_to_f32(b.d);
     uint8_t q[kQK_K];
     for (int s = 0; s < 16; ++s) {
-      int sc = dr != 0 ? std::clamp<int>(nearest(scales[s] / dr), -128, 127) : 0;
+      int sc = dr != 0 ? level<-128, 127>(scales[s] / dr) : 0;
       // A small sub-block's scale has few integer steps: its neighbours may fit better.
       if (dr != 0) {
-        double best = error_q6(x + 16 * s, 16, dr * static_cast<float>(sc));
+        float best = error_q6(x + 16 * s, 16, dr * static_cast<float>(sc));
         const int sc0 = sc;
         for (int c : {sc0 - 1, sc0 + 1}) {
           if (c < -128 || c > 127) continue;
-          const double e = error_q6(x + 16 * s, 16, dr * static_cast<float>(c));
+          const float e = error_q6(x + 16 * s, 16, dr * static_cast<float>(c));
           if (e < best) {
             best = e;
             sc = c;
@@ -228,7 +233,7 @@ void quantize_q6_k(const float* x, void* dst, int64_t n) {
       }
       b.scales[s] = static_cast<int8_t>(sc);
       const float step = dr * static_cast<float>(sc), inv = step != 0 ? 1.0f / step : 0.0f;
-      for (int l = 0; l < 16; ++l) q[16 * s + l] = static_cast<uint8_t>(std::clamp(nearest(x[16 * s + l] * inv), -32, 31) + 32);
+      for (int l = 0; l < 16; ++l) q[16 * s + l] = static_cast<uint8_t>(level<-32, 31>(x[16 * s + l] * inv) + 32);
     }
     uint8_t* ql = b.ql;
     uint8_t* qh = b.qh;
