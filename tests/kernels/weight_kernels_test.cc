@@ -224,6 +224,35 @@ TEST(WeightKernels, InterleavedLayoutsMatchTheStoredOnes) {
   if (checked_simd == 0) GTEST_SKIP() << "no SIMD level on this CPU; only the scalar twins checked";
 }
 
+// Speculative decoding verifies drafted tokens in one call and must pick what decoding them one
+// at a time picks: a token's result may not depend on how many tokens share the call (bit for
+// bit, every level, both layouts).
+TEST(WeightKernels, ATokensResultDoesNotDependOnTheBatch) {
+  int checked = 0;
+  for (const KernelLevel& level : runnable_levels())
+    for (const Case& c : kCases)
+      for (RowLayout layout : {RowLayout::kStored, RowLayout::kInterleaved16}) {
+        const WeightKernel* k = find_kernel(c.type, level.isa, layout);
+        if (!k || k->isa != level.isa) continue;
+        const int64_t n = 4096, tokens = 9;
+        Problem stored = make_problem(c.type, 48, n, tokens, 17);
+        const Problem p = layout == RowLayout::kStored ? std::move(stored) : interleaved(stored);
+        const std::vector<float> all = run(*k, p);
+        int64_t differing = 0;
+        for (int64_t t = 0; t < tokens; ++t) {
+          Problem one{Tensor(), p.layout, {}, {}, p.rows, n, 1};
+          one.w = Tensor(p.w.view().type, {p.rows, n});
+          std::memcpy(one.w.bytes(), p.w.view().data, p.w.nbytes());
+          one.x.assign(p.x.begin() + t * n, p.x.begin() + (t + 1) * n);
+          const std::vector<float> single = run(*k, one);
+          for (int64_t r = 0; r < p.rows; ++r) differing += single[static_cast<size_t>(r)] != all[static_cast<size_t>(t * p.rows + r)];
+        }
+        EXPECT_EQ(differing, 0) << k->name << ": results of " << tokens << " tokens in one call differ from one at a time";
+        ++checked;
+      }
+  EXPECT_GE(checked, 8);
+}
+
 TEST(WeightKernels, SelectionFallsBackForLengthsASimdKernelDeclines) {
   // 96 is a whole number of Q4_0 blocks but not of the AVX-512 kernel's 128-element groups.
   const WeightKernel* k = select_kernel(DType::kQ4_0, 96);

@@ -45,12 +45,14 @@ inline __m512 block_dot(const __m512i u[8], const uint8_t* x) {
   return _mm512_mul_ps(_mm512_cvtepi32_ps(sum), broadcast_float(x + 32));
 }
 
-// 16 rows × TB tokens. One token alternates two accumulators between block columns so
+// 16 rows × TB tokens. Each token alternates two accumulators between block columns so
 // consecutive columns do not wait on each other's multiply-add.
 template <DType kType, int TB>
 void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t blocks) {
   const int64_t column = static_cast<int64_t>(interleaved_column_bytes(kType));
-  constexpr int kAccs = TB == 1 ? 2 : 1;
+  // Two accumulators for every batch size, not only for one token: a token's sum must come out
+  // the same whatever shares the call (speculative decoding compares them).
+  constexpr int kAccs = 2;
   __m512 acc[kAccs][TB];
   for (int a = 0; a < kAccs; ++a)
     for (int t = 0; t < TB; ++t) acc[a][t] = _mm512_setzero_ps();
@@ -69,13 +71,15 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
     _mm512_storeu_ps(y + t * ldy, kAccs == 2 ? _mm512_add_ps(acc[0][t], acc[kAccs - 1][t]) : acc[0][t]);
 }
 
+constexpr int64_t kMaxTokens = 8;
+
 // w is the first row of a group; rows is a multiple of 16 (the model regroups only such matrices).
 template <DType kType>
 void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
           int64_t tokens, int64_t n) {
   for (int64_t r = 0; r < rows; r += kInterleaveRows)
-    for (int64_t t0 = 0; t0 < tokens; t0 += 4)
-      dispatch_tokens<4>(std::min<int64_t>(4, tokens - t0), [&]<int TB>() {
+    for (int64_t t0 = 0; t0 < tokens; t0 += kMaxTokens)
+      dispatch_tokens<kMaxTokens>(std::min<int64_t>(kMaxTokens, tokens - t0), [&]<int TB>() {
         group<kType, TB>(y + t0 * ldy + r, ldy, w + r * ldw, px + t0 * ldx, ldx, n / kBlock);
       });
 }

@@ -65,7 +65,7 @@ inline Unpacked split(__m512i qs, __m512 d) {
 // RB rows × TB tokens per call: each group of four weight blocks is unpacked once and used for
 // TB tokens; each activation group is loaded once and used for RB rows. The main loop takes two
 // groups (144 bytes) per step, so one permutation gathers all eight block scales: measured
-// 1.1x the one-group step when decoding. One token on one row keeps two accumulators, so the
+// 1.1x the one-group step when decoding. Each token and row keeps two accumulators, so the
 // two groups' sums do not wait on each other.
 template <int RB, int TB>
 void rows(float* y, int64_t ldy, const uint8_t* w, size_t ldw, const uint8_t* px, size_t ldx, int64_t groups) {
@@ -74,7 +74,9 @@ void rows(float* y, int64_t ldy, const uint8_t* w, size_t ldw, const uint8_t* px
   const __m512i idx_qs_next = byte_index([](int p) { return 8 + (p / 16) * 18 + 2 + p % 16; });
   const __m512i idx_d = byte_index([](int p) { return p < 32 ? (p / 8) * 18 + (p % 2) : 0; });
   const __m512i idx_d_pair = byte_index([](int p) { return (p / 32) * 72 + (p % 32 / 8) * 18 + p % 2; });
-  constexpr int kAccs = RB * TB == 1 ? 2 : 1;
+  // Two accumulators for every batch size, not only for one token: a token's sum must come out
+  // the same whatever shares the call (speculative decoding compares them).
+  constexpr int kAccs = 2;
   __m512 acc[kAccs][RB][TB];
   for (int a = 0; a < kAccs; ++a)
     for (int r = 0; r < RB; ++r)

@@ -44,7 +44,7 @@ inline void accumulate(__m512& acc, __m512i wu, __m512 dw, const uint8_t* xg) {
 }
 
 // The main loop takes two groups (136 bytes) per step, so one permutation gathers all four
-// block scales (as in q4_0.cc); one token keeps two accumulators so the groups' sums overlap.
+// block scales (as in q4_0.cc); each token keeps two accumulators so the groups' sums overlap.
 template <int TB>
 void row(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t groups) {
   const __m512i idx_qs = byte_index([](int p) { return (p / 32) * 34 + 2 + p % 32; });
@@ -53,7 +53,9 @@ void row(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx,
   const __m512i idx_d = byte_index([](int p) { return p < 32 ? (p / 16) * 34 + (p % 2) : 0; });
   const __m512i idx_d_pair = byte_index([](int p) { return (p / 32) * 68 + (p % 32 / 16) * 34 + p % 2; });
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  constexpr int kAccs = TB == 1 ? 2 : 1;
+  // Two accumulators for every batch size, not only for one token: a token's sum must come out
+  // the same whatever shares the call (speculative decoding compares them).
+  constexpr int kAccs = 2;
   __m512 acc[kAccs][TB];
   for (int a = 0; a < kAccs; ++a)
     for (int t = 0; t < TB; ++t) acc[a][t] = _mm512_setzero_ps();
