@@ -136,7 +136,7 @@ void BM_MatmulFromMemory(benchmark::State& state, DType stored, int threads) {
 
 // `rows` rows of `width` random normal values in a KV cache's element type.
 AlignedBuffer random_kv_rows(DType type, int64_t rows, int64_t width, Rng& rng) {
-  const size_t row_bytes = static_cast<size_t>(width) * kernels::kv_element_bytes(type);
+  const size_t row_bytes = kernels::kv_bytes(type, width);
   AlignedBuffer out = allocate_aligned(row_bytes * static_cast<size_t>(rows));
   std::vector<float> row(static_cast<size_t>(width));
   for (int64_t r = 0; r < rows; ++r) {
@@ -150,12 +150,12 @@ AlignedBuffer random_kv_rows(DType type, int64_t rows, int64_t width, Rng& rng) 
 constexpr kernels::AttentionShape kLlama7bHeads{32, 32, 128};
 
 // Decoding one token's attention over a KV cache of `positions` tokens, Llama-2-7B's heads (32
-// of 128), f32 against f16 elements. 32 layers' caches (1-2 GiB), visited in turn, so the reads come
+// of 128), in each KV element type. 32 layers' caches (1-2 GiB), visited in turn, so the reads come
 // from memory as in a real model rather than from cache. Reported as cache bytes read per second.
 void BM_AttentionDecode(benchmark::State& state, DType type) {
   const kernels::AttentionShape shape = kLlama7bHeads;
   const int64_t positions = state.range(0), layers = 32, kv = shape.n_kv_heads * shape.head_dim;
-  const size_t layer_bytes = static_cast<size_t>(positions * kv) * kernels::kv_element_bytes(type);
+  const size_t layer_bytes = kernels::kv_bytes(type, positions * kv);
   Rng rng(3);
   AlignedBuffer keys = random_kv_rows(type, positions * layers, kv, rng);
   AlignedBuffer values = random_kv_rows(type, positions * layers, kv, rng);
@@ -218,7 +218,7 @@ void register_all() {
     benchmark::RegisterBenchmark((std::string("attention_prompt/") + dtype_name(t)).c_str(), BM_AttentionPrompt, t)
         ->Args({512, 0})->Args({512, 1536})->Unit(benchmark::kMillisecond)->UseRealTime();
 
-  for (DType t : {DType::kF32, DType::kF16})
+  for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0})
     benchmark::RegisterBenchmark((std::string("attention_decode/") + dtype_name(t)).c_str(), BM_AttentionDecode, t)
         ->Arg(512)->Arg(2048)->Unit(benchmark::kMicrosecond)->UseRealTime();
   if (kernels::active_isa() != kernels::Isa::kScalar)
@@ -227,7 +227,7 @@ void register_all() {
         if (interleave && !has_interleaved_layout(t)) continue;
         const std::string name =
             std::string("kernel_compute/") + dtype_name(t) + (interleave ? "/interleaved" : "/stored");
-        benchmark::RegisterBenchmark(name.c_str(), BM_KernelCompute, t, interleave)->Arg(1)->Arg(4)->UseRealTime();
+        benchmark::RegisterBenchmark(name.c_str(), BM_KernelCompute, t, interleave)->Arg(1)->Arg(4)->Arg(8)->Arg(16)->UseRealTime();
       }
   const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16, DType::kF32, DType::kNF4};
   for (DType t : types)

@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "base/json_util.h"
+#include "base/mapped_file.h"
 #include "base/rng.h"
 #include "base/thread_pool.h"
 #include "commands.h"
@@ -16,7 +18,9 @@
 #include "kernels/cpu/registry.h"
 #include "infer/adapter_specs.h"
 #include "model/forward.h"
+#include "bench_speculative.h"
 #include "model_options.h"
+#include "speculative_options.h"
 #include "progress_line.h"
 
 namespace limarp::cli {
@@ -27,6 +31,9 @@ struct BenchOptions {
   int64_t prompt = 512, gen = 128, depth = 0;
   int reps = 3;
   bool json = false, skip_bandwidth = false;
+  std::vector<int64_t> verify;  // tokens per verification pass to time
+  SpeculativeCliOptions speculative;
+  std::string spec_prompt_file;
 };
 
 struct Stats {
@@ -42,10 +49,6 @@ Stats stats(const std::vector<double>& v) {
   return s;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 // Weight bytes one decoded token reads: every matrix once, but one row of the embedding.
 uint64_t bytes_per_token(const LlamaModel& m) {
   const auto& e = m.weights().token_embd;
@@ -55,12 +58,23 @@ uint64_t bytes_per_token(const LlamaModel& m) {
 }
 
 // The cache a run needs: the depth plus the longest test and one token.
-int64_t bench_context(const BenchOptions& o) { return o.depth + std::max(o.prompt, o.gen) + 1; }
+int64_t bench_context(const BenchOptions& o) {
+  const int64_t verify = o.verify.empty() ? 0 : *std::max_element(o.verify.begin(), o.verify.end());
+  return o.depth + std::max({o.prompt, o.gen, verify}) + 1;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 Status run_bench(const BenchOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(const std::string model_path, hub::resolve_model_path(o.model.model));
   LIMARP_ASSIGN_OR_RETURN(LlamaModel model, LlamaModel::load(model_path));
   LIMARP_TRY(configure_rope(model, o.model.rope, bench_context(o)));
+  LIMARP_TRY(check_kv_type(o.model.kv_type, model.config()));
   ThreadPool pool(o.model.threads);
   CpuBackend cpu(pool);
   const int64_t repacked = o.model.no_repack ? 0 : model.prepare_weights(cpu);
@@ -124,6 +138,25 @@ Status run_bench(const BenchOptions& o) {
     tg.push_back(static_cast<double>(o.gen) / seconds_since(t0));
     std::fprintf(stderr, "  tg%lld rep %d: %.2f tok/s\n", static_cast<long long>(o.gen), r + 1, tg.back());
   }
+  std::vector<VerifyCost> verify;
+  if (!o.verify.empty()) {
+    std::fprintf(stderr, "  timing verification passes\n");
+    LIMARP_ASSIGN_OR_RETURN(verify, bench_verify(fwd, cache, o.depth, o.verify, o.reps, adapter));
+  }
+  std::optional<SpeculativeBench> spec;
+  std::string spec_source;
+  if (!o.speculative.draft_model.empty() || o.speculative.lookup > 0) {
+    LIMARP_ASSIGN_OR_RETURN(Tokenizer tok, find_tokenizer(model_path, model, ""));
+    LIMARP_ASSIGN_OR_RETURN(DraftSource drafts, load_draft_source(o.speculative, o.model, tok, pool));
+    std::string text = default_speculative_prompt();
+    if (!o.spec_prompt_file.empty()) {
+      LIMARP_ASSIGN_OR_RETURN(text, read_text_file(o.spec_prompt_file));
+    }
+    spec_source = drafts.describe();
+    std::fprintf(stderr, "  speculative decoding (%s), alternated with plain decoding\n", spec_source.c_str());
+    LIMARP_ASSIGN_OR_RETURN(spec, bench_speculative(fwd, tok, drafts, tok.encode(text), std::max<int64_t>(o.gen, 16),
+                                                    o.reps, o.model.kv_type));
+  }
   if (fwd.profile().calls > 0) std::fprintf(stderr, "%s\n", fwd.profile().describe().c_str());
   // The model's peak, read before the bandwidth probe allocates its own 1 GiB buffer.
   struct rusage ru {};
@@ -154,6 +187,22 @@ Status run_bench(const BenchOptions& o) {
                 "decode limit %.1f tok/s; generation at %.0f %% of it\n",
                 bw, o.model.threads, static_cast<double>(bpt) / 1e9, static_cast<double>(kv_read) / 1e9, limit,
                 limit > 0 ? 100.0 * g.mean / limit : 0.0);
+  if (!verify.empty()) {
+    std::printf("\n| tokens per pass | ms per pass%s | x one token |\n|---|---|---|\n", at_depth.c_str());
+    for (const VerifyCost& v : verify) std::printf("| %lld | %.2f | %.2f |\n", static_cast<long long>(v.tokens), v.ms, v.ratio);
+  }
+  if (spec) {
+    const Stats ps = stats(spec->plain_tok_s), ss = stats(spec->spec_tok_s);
+    const SpeculativeStats& st = spec->stats;
+    std::printf("\nspeculative decoding, %s: plain %.2f ± %.2f tok/s, speculative %.2f ± %.2f tok/s; "
+                "median ratio %.2f over %zu alternated pairs; %lld of %lld guesses kept (%.0f %%), %.2f tokens per "
+                "verification pass; same tokens: %s\n",
+                spec_source.c_str(), ps.mean, ps.sd, ss.mean, ss.sd, median(spec->ratios), spec->ratios.size(),
+                static_cast<long long>(st.accepted), static_cast<long long>(st.drafted),
+                st.drafted ? 100.0 * static_cast<double>(st.accepted) / static_cast<double>(st.drafted) : 0.0,
+                st.rounds ? static_cast<double>(st.accepted + st.rounds) / static_cast<double>(st.rounds) : 0.0,
+                spec->same_text ? "yes" : "NO");
+  }
   std::printf("peak memory %.0f MiB (weights %.0f MiB, KV cache %.0f MiB)\n", peak_mib,
               static_cast<double>(model.weight_bytes()) / (1 << 20), static_cast<double>(cache.bytes()) / (1 << 20));
   if (o.json) {
@@ -164,6 +213,19 @@ Status run_bench(const BenchOptions& o) {
               {"tg_sd", g.sd},           {"bandwidth_gb_s", bw},             {"bytes_per_token", bpt},
               {"decode_limit_tok_s", limit}, {"peak_rss_mib", peak_mib},     {"kv_cache_mib", static_cast<double>(cache.bytes()) / (1 << 20)},
               {"kernels", kernels::isa_name(kernels::active_isa())}, {"repacked_matrices", repacked}};
+    if (!verify.empty()) {
+      j["verify"] = Json::array();
+      for (const VerifyCost& v : verify) j["verify"].push_back({{"tokens", v.tokens}, {"ms", v.ms}, {"ratio", v.ratio}});
+    }
+    if (spec)
+      j["speculative"] = {{"source", spec_source},
+                          {"plain_tok_s", spec->plain_tok_s},
+                          {"speculative_tok_s", spec->spec_tok_s},
+                          {"median_ratio", median(spec->ratios)},
+                          {"rounds", spec->stats.rounds},
+                          {"drafted", spec->stats.drafted},
+                          {"accepted", spec->stats.accepted},
+                          {"same_tokens", spec->same_text}};
     std::printf("%s\n", j.dump().c_str());
   }
   return {};
@@ -183,6 +245,17 @@ void register_bench(CLI::App& root, RunState& state) {
   cmd->add_option("-r,--repetitions", o->reps, "Repetitions of each test")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_flag("--no-bandwidth", o->skip_bandwidth, "Skip the memory bandwidth measurement");
   cmd->add_flag("--json", o->json, "End with one JSON line of the results");
+  cmd->add_option("--verify", o->verify,
+                  "Time one pass over K new tokens with all their logits (what verifying K-1 guesses costs) next to "
+                  "one token, for each K of a list, e.g. 2,4,8")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{1}, int64_t{512}))
+      ->group("Speculative decoding (docs/performance.md; same output, fewer passes)");
+  add_speculative_options(*cmd, o->speculative);
+  cmd->add_option("--spec-prompt", o->spec_prompt_file,
+                  "Text file to continue when measuring --draft-model or --lookup (default: a LimaRP roleplay prompt); "
+                  "-n tokens greedy, plain and speculative alternated -r times")
+      ->group("Speculative decoding (docs/performance.md; same output, fewer passes)");
   cmd->callback([o, &state] { state.exit_code = report(run_bench(*o)); });
 }
 

@@ -18,6 +18,7 @@
 #include "grammar_options.h"
 #include "infer/adapter_specs.h"
 #include "model_options.h"
+#include "speculative_options.h"
 #include "sampler_options.h"
 
 namespace limarp::cli {
@@ -31,6 +32,7 @@ struct ChatOptions {
   bool no_shift = false, no_trim = false;
   SamplerCliOptions sampler;
   GrammarCliOptions grammar;
+  SpeculativeCliOptions speculative;
 };
 
 constexpr const char* kHelp =
@@ -229,6 +231,10 @@ Status run_chat(const ChatOptions& o) {
   }
 
   ThreadPool pool(o.model.threads);
+  LIMARP_ASSIGN_OR_RETURN(DraftSource drafts, load_draft_source(o.speculative, o.model, *bundle.tokenizer, pool));
+  const std::unique_ptr<Drafter> drafter =
+      drafts.make(o.ctx > 0 ? o.ctx : bundle.model.config().usable_context());
+  settings.speculative = {drafter.get(), drafts.draft_n()};
   ChatSession session(bundle.model, *bundle.tokenizer, pool, settings, adapters.empty() ? nullptr : &adapters);
   session.chat() = std::move(chat);
   ChatRepl repl(session, o, interrupted);
@@ -257,6 +263,7 @@ void register_chat(CLI::App& root, RunState& state) {
   cmd->add_flag("--no-trim", o->no_trim, "Keep an unfinished last sentence when a reply hits the limit");
   o->sampler.add_to(*cmd);
   o->grammar.add_to(*cmd);
+  add_speculative_options(*cmd, o->speculative);
   cmd->callback([o, &state] { state.exit_code = report(run_chat(*o)); });
 }
 

@@ -12,6 +12,7 @@
 #include "infer/adapter_specs.h"
 #include "infer/generation.h"
 #include "model_options.h"
+#include "speculative_options.h"
 
 namespace limarp::cli {
 namespace {
@@ -26,6 +27,7 @@ struct GenerateCliOptions {
   uint64_t seed = 0;
   bool seed_given = false, json = false, no_bos = false;
   GrammarCliOptions grammar;
+  SpeculativeCliOptions speculative;
 };
 
 Status run_generate(const GenerateCliOptions& o) {
@@ -44,6 +46,8 @@ Status run_generate(const GenerateCliOptions& o) {
   ThreadPool pool(o.model.threads);
   Forward forward(model, pool);
   Session session(model, ctx, o.model.kv_type);
+  LIMARP_ASSIGN_OR_RETURN(DraftSource drafts, load_draft_source(o.speculative, o.model, tok, pool));
+  std::unique_ptr<Drafter> drafter = drafts.make(ctx);
   GenerationRequest req;
   req.prompt = prompt;
   req.max_tokens = std::min<int64_t>(o.n, ctx - static_cast<int64_t>(prompt.size()));
@@ -59,6 +63,7 @@ Status run_generate(const GenerateCliOptions& o) {
   req.continue_text = true;
   req.adapter = adapters.empty() ? nullptr : &adapters;
   req.sync.batch = std::max<int64_t>(1, static_cast<int64_t>(prompt.size()));  // the prompt in one evaluation
+  req.speculative = {drafter.get(), drafts.draft_n()};
   LIMARP_ASSIGN_OR_RETURN(GenerationResult r, generate_text(session, forward, tok, req, [](std::string_view piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
@@ -69,12 +74,15 @@ Status run_generate(const GenerateCliOptions& o) {
   log::info("prompt: {} tokens in {} ms; generated {} tokens in {} ms ({:.1f} tok/s); finish: {}", prompt.size(),
             static_cast<int64_t>(r.prompt_ms), r.tokens.size(), static_cast<int64_t>(r.generation_ms), tps,
             finish_reason_name(r.reason));
+  if (drafter) log_speculative_stats(r.speculative);
   if (o.json) {
     Json j;
     j["prompt_tokens"] = prompt;
     j["tokens"] = r.tokens;
     j["text"] = r.text;
     j["finish_reason"] = finish_reason_name(r.reason);
+    if (drafter) j["speculative"] = {{"rounds", r.speculative.rounds}, {"drafted", r.speculative.drafted},
+                                     {"accepted", r.speculative.accepted}};
     std::printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
   }
   return {};
@@ -98,6 +106,7 @@ void register_generate(CLI::App& root, RunState& state) {
   cmd->add_flag("--no-bos", o->no_bos, "Do not start the prompt with BOS");
   cmd->add_flag("--json", o->json, "End with one JSON line: prompt_tokens, tokens, text");
   o->grammar.add_to(*cmd);
+  add_speculative_options(*cmd, o->speculative);
   cmd->callback([o, &state] { state.exit_code = report(run_generate(*o)); });
 }
 

@@ -17,6 +17,7 @@
 #include "default_model.h"
 #include "infer/adapter_specs.h"
 #include "model_options.h"
+#include "speculative_options.h"
 #include "sampler_options.h"
 #include "server/limarp_server.h"
 
@@ -38,6 +39,7 @@ struct ServeOptions {
   std::string slot_save_path;
   bool no_shift = false;
   SamplerCliOptions sampler;
+  SpeculativeCliOptions speculative;
 };
 
 bool is_loopback(const std::string& host) {
@@ -134,12 +136,13 @@ Status run_serve(const ServeOptions& o) {
   auto registry = std::make_unique<server::LoraRegistry>();
   for (auto& a : adapters) registry->add(a.spec.path, a.adapter, a.spec.scale);
   ThreadPool pool(o.model.threads);
+  LIMARP_ASSIGN_OR_RETURN(const DraftSource drafts, load_draft_source(o.speculative, o.model, *bundle.tokenizer, pool));
   LIMARP_ASSIGN_OR_RETURN(const std::string model_path, model_or_default(o.model.model));
   const std::string name = o.alias.empty() ? std::filesystem::path(model_path).filename().replace_extension().string() : o.alias;
   const LlamaConfig& c = bundle.model.config();
   const int64_t ctx = o.ctx > 0 ? o.ctx : c.usable_context();
   const double kv_mib = static_cast<double>(KvCache::bytes_for(c.n_layers, c.kv_dim(), ctx, o.model.kv_type)) / (1 << 20);
-  server.attach(bundle.model, *bundle.tokenizer, pool, std::move(registry), name);
+  server.attach(bundle.model, *bundle.tokenizer, pool, std::move(registry), name, &drafts);
   signal.ready();
   log::info("serving {} on port {}: {} slot(s) x {} tokens of context ({:.0f} MiB of KV cache each), {} thread(s)", name,
             server.port(), o.slots, ctx, kv_mib, o.model.threads);
@@ -156,6 +159,7 @@ void register_serve(CLI::App& root, RunState& state) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = root.add_subcommand("serve", "Serve the model over HTTP: KoboldCpp, OpenAI and llama.cpp APIs, a web chat page");
   add_model_options(*cmd, o->model, WhenNoModel::kDemoModel);
+  add_speculative_options(*cmd, o->speculative);
   cmd->get_option("--lora")->description(cmd->get_option("--lora")->get_description() +
                                          " (scales change at run time via /lora-adapters)");
   cmd->add_option("--alias", o->alias, "Model name the APIs report (default: the file name)");

@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/thread_pool.h"
 #include "default_model.h"
+#include "kernels/kv_rows.h"
 
 namespace limarp::cli {
 namespace {
@@ -18,10 +19,11 @@ void add_repack_option(CLI::App& app, bool& no_repack) {
 void add_kv_type_option(CLI::App& app, DType& type) {
   type = DType::kF16;
   app.add_option_function<std::string>(
-         "--kv-type", [&type](const std::string& name) { type = name == "f32" ? DType::kF32 : DType::kF16; },
-         "KV cache element type: f16 (default: half the memory and faster long contexts) or f32 (exact)")
-      ->check(CLI::IsMember({"f16", "f32"}))
-      ->type_name("f16|f32");
+         "--kv-type", [&type](const std::string& name) { type = dtype_from_name(name).value_or(DType::kF16); },
+         "KV cache element type: f16 (default: half the memory of f32), f32 (exact), q8_0 (about half of f16's "
+         "memory and reads), q4_0 (about a quarter; less exact); docs/context.md states each one's error")
+      ->check(CLI::IsMember({"f16", "f32", "q8_0", "q4_0"}))
+      ->type_name("f16|f32|q8_0|q4_0");
 }
 
 }  // namespace
@@ -49,7 +51,15 @@ Result<ModelBundle> load_inference_model(const ModelCliOptions& o, int64_t ctx) 
                                                    .interleave_for_decode = !o.no_repack,
                                                    .threads = o.threads}));
   LIMARP_TRY(configure_rope(bundle.model, o.rope, ctx));
+  LIMARP_TRY(check_kv_type(o.kv_type, bundle.model.config()));
   return bundle;
+}
+
+Status check_kv_type(DType kv_type, const LlamaConfig& config) {
+  if (!kernels::kv_type_fits(kv_type, config.head_dim()))
+    return make_error("--kv-type {} stores blocks of 32 elements per head, but this model's heads have {}; use f16 "
+                      "or f32", dtype_name(kv_type), config.head_dim());
+  return {};
 }
 
 void add_threads_option(CLI::App& app, int& threads) {

@@ -45,6 +45,10 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o, WhenNoModel when_no_mo
 // (0: the model's default).
 Result<ModelBundle> load_inference_model(const ModelCliOptions& o, int64_t ctx);
 
+// An error when the model's heads cannot be stored as --kv-type (the block types need multiples
+// of 32 elements).
+Status check_kv_type(DType kv_type, const LlamaConfig& config);
+
 // Adds -t/--threads with the machine's default.
 void add_threads_option(CLI::App& app, int& threads);
 

@@ -15,7 +15,7 @@ CpuKvStorage::CpuKvStorage(const KvShape& shape) : KvStorage(shape) {
 }
 
 uint64_t CpuKvStorage::row_bytes() const {
-  return static_cast<uint64_t>(shape().head_dim) * kernels::kv_element_bytes(shape().type);
+  return kernels::kv_bytes(shape().type, shape().head_dim);
 }
 
 uint64_t CpuKvStorage::layer_bytes() const {

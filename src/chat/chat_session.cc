@@ -65,6 +65,7 @@ Result<ChatReply> ChatSession::reply(const TextCallback& on_text) {
   req.adapter = adapter_;
   req.sync.shift = settings_.shift;
   req.token_texts = token_texts_;
+  req.speculative = settings_.speculative;
   if (!token_texts_ && req.sampler.dry_multiplier > 0) token_texts_ = req.token_texts = token_text_table(tok_);
   LIMARP_ASSIGN_OR_RETURN(GenerationResult gen, generate_text(session_, forward_, tok_, req, on_text, &rng_));
   if (!gen.text.empty() || gen.reason != StopReason::kCancelled)

@@ -31,6 +31,7 @@ struct ChatSettings {
   ShiftPolicy shift = ShiftPolicy::kAllowed;
   bool trim_unfinished_sentence = true;
   std::vector<std::string> extra_stops;
+  SpeculativeOptions speculative;  // its drafter, when set, outlives the session
 };
 
 struct BudgetedPrompt {

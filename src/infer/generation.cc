@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "infer/speculative.h"
 #include "infer/text_generator.h"
 
 namespace limarp {
@@ -32,12 +33,19 @@ Result<GenerationResult> generate_text(Session& session, Forward& forward, const
                                        const GenerationRequest& req, const TextCallback& on_text, Rng* shared_rng) {
   using Clock = std::chrono::steady_clock;
   LIMARP_ASSIGN_OR_RETURN(TextGenerator gen, TextGenerator::create(tok, req, shared_rng));
+  if (req.speculative.drafter) LIMARP_TRY(req.speculative.drafter->begin(req.sampler));
   std::vector<float> logits;
   const auto t0 = Clock::now();
   LIMARP_ASSIGN_OR_RETURN(SyncStats prompt, session.sync(req.prompt, forward, logits, req.adapter, req.sync));
   const auto t1 = Clock::now();
-  while (auto next = gen.step(session, logits, on_text)) LIMARP_TRY(session.append(*next, forward, logits, req.adapter));
+  SpeculativeStats spec;
+  std::optional<int32_t> next = gen.step(session, logits, on_text);
+  while (next) {
+    LIMARP_ASSIGN_OR_RETURN(next, speculative_round(gen, session, forward, *next, req.speculative, req.adapter,
+                                                    on_text, logits, spec));
+  }
   GenerationResult result = gen.finish(on_text);
+  result.speculative = spec;
   result.prompt = prompt;
   result.prompt_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
   result.generation_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();

@@ -36,6 +36,19 @@ const char* finish_reason_name(StopReason r);
 // grammars match tokens by (GenerationRequest::token_texts, ChainOptions::token_texts).
 std::shared_ptr<const TokenTexts> token_text_table(const Tokenizer& tok);
 
+class Drafter;  // infer/speculative.h
+
+struct SpeculativeOptions {
+  Drafter* drafter = nullptr;  // null: plain decoding
+  int64_t draft_n = 8;         // most tokens drafted per round
+};
+
+struct SpeculativeStats {
+  int64_t rounds = 0;    // verification passes
+  int64_t drafted = 0;   // tokens proposed and verified
+  int64_t accepted = 0;  // of those, kept
+};
+
 struct GenerationRequest {
   std::vector<int32_t> prompt;           // BOS included
   int64_t max_tokens = 256;
@@ -55,6 +68,8 @@ struct GenerationRequest {
   // When set, each generated token's probability and this many most likely alternatives are
   // recorded (sampling/token_probs.h says of which distribution).
   std::optional<size_t> probs_top;
+  // Speculative decoding (infer/speculative.h); the output is what plain decoding gives.
+  SpeculativeOptions speculative;
 };
 
 struct GenerationResult {
@@ -65,6 +80,7 @@ struct GenerationResult {
   SyncStats prompt;              // reused / shifted / evaluated prompt tokens
   double prompt_ms = 0, generation_ms = 0;
   int rewinds = 0;               // banned-string resamples
+  SpeculativeStats speculative;  // drafted and accepted tokens, with a drafter
   std::vector<TokenProbs> probs; // one per entry of `tokens`, when request.probs_top is set
 };
 

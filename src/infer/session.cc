@@ -31,6 +31,7 @@ Session::Session(const LlamaModel& model, int64_t context, DType kv_type)
     : model_(model), cache_(model.config(), context, kv_type) {}
 
 void Session::truncate(int64_t n) {
+  drop_trial();
   n = std::clamp<int64_t>(n, 0, static_cast<int64_t>(tokens_.size()));
   tokens_.resize(static_cast<size_t>(n));
   cache_.truncate(n);
@@ -38,6 +39,7 @@ void Session::truncate(int64_t n) {
 
 Result<SyncStats> Session::begin_sync(std::span<const int32_t> prompt, const LinearAdapter* adapter,
                                       ShiftPolicy shift) {
+  drop_trial();
   if (prompt.empty()) return make_error("empty prompt");
   if (static_cast<int64_t>(prompt.size()) > context())
     return make_error("the prompt has {} tokens; the context holds {}", prompt.size(), context());
@@ -80,19 +82,44 @@ Status Session::eval_batch(std::span<const EvalStep> steps, Forward& forward) {
   items.reserve(steps.size());
   for (const EvalStep& s : steps) {
     LIMARP_CHECK(s.session != nullptr);
+    LIMARP_CHECK(!s.trial || s.logits != nullptr);
     // Two steps of one session would both write at the same cache positions.
     for (const BatchItem& other : items) LIMARP_CHECK(other.cache != &s.session->cache_);
-    items.push_back(BatchItem{s.tokens, &s.session->cache_, s.logits ? LogitsWanted::kLast : LogitsWanted::kNone,
-                              s.logits, s.session->adapter_});
+    const LogitsWanted wanted = s.trial ? LogitsWanted::kAll : s.logits ? LogitsWanted::kLast : LogitsWanted::kNone;
+    items.push_back(BatchItem{s.tokens, &s.session->cache_, wanted, s.logits, s.session->adapter_});
   }
+  for (const EvalStep& s : steps) s.session->drop_trial();
   LIMARP_TRY(forward.eval(items));
-  for (const EvalStep& s : steps) s.session->tokens_.insert(s.session->tokens_.end(), s.tokens.begin(), s.tokens.end());
+  for (const EvalStep& s : steps) {
+    if (s.trial) {
+      s.session->trial_.assign(s.tokens.begin(), s.tokens.end());
+      s.session->cache_.set_size(static_cast<int64_t>(s.session->tokens_.size()));
+    } else {
+      s.session->tokens_.insert(s.session->tokens_.end(), s.tokens.begin(), s.tokens.end());
+    }
+  }
   return {};
+}
+
+Status Session::eval_trial(std::span<const int32_t> tokens, Forward& forward, std::vector<float>& rows,
+                           const LinearAdapter* adapter) {
+  if (adapter != adapter_) return make_error("session: a different adapter than the cached tokens were computed with");
+  if (cache_.size() + static_cast<int64_t>(tokens.size()) > cache_.capacity())
+    return make_error("context full ({} tokens)", cache_.capacity());
+  const EvalStep step{this, tokens, &rows, true};
+  return eval_batch(std::span<const EvalStep>(&step, 1), forward);
+}
+
+void Session::accept_trial() {
+  LIMARP_CHECK(trial_taken_ < trial_.size());
+  tokens_.push_back(trial_[trial_taken_++]);
+  cache_.set_size(static_cast<int64_t>(tokens_.size()));
 }
 
 Status Session::append(int32_t token, Forward& forward, std::vector<float>& logits, const LinearAdapter* adapter) {
   if (adapter != adapter_) return make_error("session: a different adapter than the cached tokens were computed with");
   if (cache_.size() >= cache_.capacity()) return make_error("context full ({} tokens)", cache_.capacity());
+  drop_trial();
   const int32_t one[1] = {token};
   LIMARP_TRY(forward.eval(one, cache_, logits, LogitsWanted::kLast, adapter));
   tokens_.push_back(token);
@@ -101,6 +128,7 @@ Status Session::append(int32_t token, Forward& forward, std::vector<float>& logi
 
 void Session::adopt_restored(std::vector<int32_t> tokens) {
   LIMARP_CHECK(static_cast<int64_t>(tokens.size()) <= cache_.capacity());
+  drop_trial();
   cache_.set_size(static_cast<int64_t>(tokens.size()));
   tokens_ = std::move(tokens);
   adapter_ = nullptr;

@@ -56,6 +56,9 @@ class Session {
     Session* session = nullptr;
     std::span<const int32_t> tokens;
     std::vector<float>* logits = nullptr;
+    // Speculative decoding: the tokens are evaluated on trial (see eval_trial), and `logits`
+    // gets the rows of all of them.
+    bool trial = false;
   };
   // Evaluates every step in one Forward::eval call, so the weights are read once for all the
   // sessions (decoding is bound by weight reads; a batch of decode steps costs little more
@@ -64,6 +67,20 @@ class Session {
 
   // Evaluates one more token (a generated one) and leaves its logits.
   Status append(int32_t token, Forward& forward, std::vector<float>& logits, const LinearAdapter* adapter = nullptr);
+  // Speculative decoding verifies several tokens in one pass: they are evaluated "on trial",
+  // their keys and values written past the cache's filled size and `rows` given the logits of
+  // every one ([tokens.size(), vocab]), but tokens() leaves them out until accept_trial() takes
+  // the next. Rejecting the rest is dropping them: the cache rewinds to the accepted tokens,
+  // and whatever comes next overwrites the rows. Any other change to the session drops them too.
+  Status eval_trial(std::span<const int32_t> tokens, Forward& forward, std::vector<float>& rows,
+                    const LinearAdapter* adapter = nullptr);
+  std::span<const int32_t> trial() const { return std::span<const int32_t>(trial_).subspan(trial_taken_); }
+  void accept_trial();
+  void drop_trial() {
+    trial_.clear();
+    trial_taken_ = 0;
+  }
+
   // Forgets everything after the first n tokens (regenerate, undo).
   void truncate(int64_t n);
   void clear() { truncate(0); }
@@ -83,6 +100,8 @@ class Session {
   const LlamaModel& model_;
   KvCache cache_;
   std::vector<int32_t> tokens_;
+  std::vector<int32_t> trial_;  // evaluated past the cache's size; trial_[trial_taken_] is next
+  size_t trial_taken_ = 0;
   const LinearAdapter* adapter_ = nullptr;
 };
 

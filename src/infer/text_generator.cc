@@ -58,13 +58,18 @@ void TextGenerator::feed(size_t upto, const TextCallback& on_text) {
 
 std::optional<int32_t> TextGenerator::step(Session& session, std::span<const float> logits,
                                            const TextCallback& on_text) {
+  return step(session, logits, on_text, DraftProposal{});
+}
+
+std::optional<int32_t> TextGenerator::step(Session& session, std::span<const float> logits,
+                                           const TextCallback& on_text, const DraftProposal& draft) {
   if (finished_) return std::nullopt;
   if (steps_ >= max_tokens_) {
     finished_ = true;  // kLength
     return std::nullopt;
   }
   SamplerContext ctx{session.tokens(), &rng(), banned_->bans_at(banned_->size())};
-  const int32_t id = chain_->sample(logits, ctx);
+  const int32_t id = chain_->sample(logits, ctx, draft);
   if (stop_at_eos_ && id == tok_->eos()) {
     result_.reason = StopReason::kEos;
     finished_ = true;

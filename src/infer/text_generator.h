@@ -40,6 +40,12 @@ class TextGenerator {
   // Given the logits of the session's last token (the prompt's, then each returned token's),
   // advances by one token. Returns the token to evaluate next, or nullopt when finished.
   std::optional<int32_t> step(Session& session, std::span<const float> logits, const TextCallback& on_text);
+  // The same step where speculative decoding proposed `draft` for this position: the token is
+  // drawn by the accept-or-resample rule (SamplerChain::sample), so it keeps the distribution
+  // plain decoding has (infer/speculative.h runs the rounds).
+  std::optional<int32_t> step(Session& session, std::span<const float> logits, const TextCallback& on_text,
+                              const DraftProposal& draft);
+  int64_t max_tokens() const { return max_tokens_; }
 
   // Ends the reply early for a reason decided outside (a time limit: kLength, whose held-back
   // text is still shown; a client gone: kCancelled). No effect once finished.

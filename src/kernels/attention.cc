@@ -19,7 +19,7 @@ namespace {
 
 // Bytes from a KvHeads' start to its element `elements`.
 size_t kv_row_offset(const KvHeads& kv, int64_t elements) {
-  return static_cast<size_t>(elements) * kv_element_bytes(kv.type);
+  return kv_bytes(kv.type, elements);
 }
 
 // A head's keys (or values) transposed into panels of kPanel positions: panel j holds

@@ -32,7 +32,7 @@ class KvCache {
   uint64_t bytes() const { return storage_->bytes(); }
   // What a cache of this shape takes, before one exists.
   static uint64_t bytes_for(int64_t n_layers, int64_t kv_dim, int64_t capacity, DType type) {
-    return 2 * static_cast<uint64_t>(n_layers * kv_dim * capacity) * kernels::kv_element_bytes(type);
+    return 2 * static_cast<uint64_t>(n_layers * capacity) * kernels::kv_bytes(type, kv_dim);
   }
   const KvStorage& storage() const { return *storage_; }
 

@@ -42,12 +42,26 @@ class Sampler {
 
 enum class DrawMode { kRandom, kGreedy };
 
+// A token proposed by speculative decoding for the position being sampled, with the
+// distribution it was drawn from: `q` over the whole vocabulary for a draft model's sample,
+// empty when the proposal was deterministic (prompt lookup; q is then one-hot on `token`).
+struct DraftProposal {
+  int32_t token = -1;
+  std::span<const float> q;
+};
+
 class SamplerChain {
  public:
   void add(std::unique_ptr<Sampler> s) { samplers_.push_back(std::move(s)); }
   // Bans ctx.banned_now, runs every sampler, then draws from what is left (argmax, lowest id
   // on ties, when greedy or when ctx.rng is null), then calls every sampler's accept().
   int32_t sample(std::span<const float> logits, SamplerContext& ctx);
+  // The same draw for a position where speculative decoding proposed `draft`: the chain runs
+  // as always, giving the target distribution p; the draft is kept with probability
+  // min(1, p(d)/q(d)), else the token is drawn from max(0, p - q) renormalized. Whatever q is,
+  // the token returned is distributed exactly as p (Leviathan et al. 2023, Chen et al. 2023).
+  // Greedy chains ignore the draft: argmax is what the caller compares it with.
+  int32_t sample(std::span<const float> logits, SamplerContext& ctx, const DraftProposal& draft);
   const std::vector<std::unique_ptr<Sampler>>& samplers() const { return samplers_; }
   void set_draw_mode(DrawMode mode) { greedy_ = mode == DrawMode::kGreedy; }
   bool greedy() const { return greedy_; }

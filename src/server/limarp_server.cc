@@ -51,10 +51,12 @@ Status LimarpServer::listen() {
 }
 
 void LimarpServer::attach(const LlamaModel& model, const Tokenizer& tokenizer, ThreadPool& pool,
-                          std::unique_ptr<LoraRegistry> loras, std::string model_name) {
+                          std::unique_ptr<LoraRegistry> loras, std::string model_name, const DraftSource* drafts) {
   loras_ = std::move(loras);
   if (!loras_) loras_ = std::make_unique<LoraRegistry>();
-  scheduler_ = std::make_unique<Scheduler>(model, tokenizer, pool, loras_->adapters(), options_.scheduler);
+  SchedulerOptions scheduler = options_.scheduler;
+  if (drafts && drafts->enabled()) scheduler.drafts = drafts;
+  scheduler_ = std::make_unique<Scheduler>(model, tokenizer, pool, loras_->adapters(), scheduler);
   ctx_.model_name = std::move(model_name);
   ctx_.model = &model;
   ctx_.tokenizer = &tokenizer;
@@ -103,6 +105,8 @@ LiveState LimarpServer::live_state() const {
   live.jobs_refused = stats.jobs_refused;
   live.prompt_tokens_evaluated = stats.prompt_tokens_evaluated;
   live.prompt_tokens_reused = stats.prompt_tokens_reused;
+  live.draft_tokens = stats.draft_tokens;
+  live.draft_tokens_accepted = stats.draft_tokens_accepted;
   for (const SlotInfo& s : scheduler_->slots()) {
     ++live.slots_total;
     if (s.state != "idle") ++live.slots_busy;

@@ -99,6 +99,8 @@ Json stats_json(const SchedulerStats& s) {
           {"prompt_tokens_evaluated", s.prompt_tokens_evaluated},
           {"prompt_tokens_reused", s.prompt_tokens_reused},
           {"forward_passes", s.forward_passes},
+          {"draft_tokens", s.draft_tokens},
+          {"draft_tokens_accepted", s.draft_tokens_accepted},
           {"queued", s.queued},
           {"running", s.running}};
 }

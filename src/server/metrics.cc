@@ -67,6 +67,9 @@ std::string Metrics::render(const LiveState& live) const {
          "Prompt tokens reused from a slot's KV cache instead of evaluated.", live.prompt_tokens_reused);
   sample(out, "limarp_requests_refused_total", "counter", "Generations refused because the queue was full or the server draining.",
          live.jobs_refused);
+  sample(out, "limarp_draft_tokens_total", "counter", "Tokens guessed by speculative decoding and verified.",
+         live.draft_tokens);
+  sample(out, "limarp_draft_tokens_accepted_total", "counter", "Guessed tokens the model kept.", live.draft_tokens_accepted);
   sample(out, "limarp_slots", "gauge", "Generation slots.", live.slots_total);
   sample(out, "limarp_slots_busy", "gauge", "Slots evaluating a prompt or generating.", live.slots_busy);
   sample(out, "limarp_queue_length", "gauge", "Generations waiting for a slot.", live.queued);

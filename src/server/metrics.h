@@ -23,6 +23,7 @@ struct LiveState {
   int slots_total = 0, slots_busy = 0, queued = 0;
   int64_t kv_tokens = 0, kv_capacity_tokens = 0;  // cached tokens over all slots, and room for them
   int64_t prompt_tokens_evaluated = 0, prompt_tokens_reused = 0, jobs_refused = 0;
+  int64_t draft_tokens = 0, draft_tokens_accepted = 0;  // speculative decoding
   std::string phase;  // "loading", "ok", "draining"
 };
 

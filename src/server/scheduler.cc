@@ -57,6 +57,10 @@ struct Scheduler::Slot {
   bool first_sampled = false;
   double first_token_ms = 0;
   SlotInfo info;  // a copy for other threads, guarded by the scheduler's mutex
+  std::unique_ptr<Drafter> drafter;  // speculative decoding, when the server does it
+  DraftTokens draft;                 // this step's guesses
+  std::vector<int32_t> trial;        // next_token, then the guesses
+  SpeculativeStats speculative;      // of the running job
 };
 
 Scheduler::Scheduler(const LlamaModel& model, const Tokenizer& tokenizer, ThreadPool& pool,
@@ -71,6 +75,7 @@ Scheduler::Scheduler(const LlamaModel& model, const Tokenizer& tokenizer, Thread
   const int n = std::max(1, options_.slots);
   for (int i = 0; i < n; ++i) {
     slots_.push_back(std::make_unique<Slot>(i, model, context_, options.kv_type));
+    if (options_.drafts) slots_.back()->drafter = options_.drafts->make(context_);
     slots_.back()->info.id = i;
     slots_.back()->info.state = "idle";
   }
@@ -349,7 +354,12 @@ Status Scheduler::start_job(Slot& slot, std::shared_ptr<Job> job) {
   }
   LIMARP_ASSIGN_OR_RETURN(TextGenerator gen, TextGenerator::create(tok_, req));
   slot.gen.emplace(std::move(gen));
-  if (!spec.cache_prompt) slot.session.clear();
+  slot.speculative = {};
+  if (slot.drafter) LIMARP_TRY(slot.drafter->begin(req.sampler));
+  if (!spec.cache_prompt) {
+    slot.session.clear();
+    if (slot.drafter) slot.drafter->reset();
+  }
   const ShiftPolicy shift = plan_reuse(slot, *job).shift;  // before the adapter (and its scales) change
   const LinearAdapter* adapter = adapter_for(slot, spec.lora_scales);
   LIMARP_ASSIGN_OR_RETURN(slot.sync, slot.session.begin_sync(slot.prompt, adapter, shift));
@@ -380,9 +390,27 @@ void Scheduler::step() {
   int64_t budget = options_.step_tokens;
   for (auto& s : slots_) {
     if (s->phase != Slot::Phase::kDecode) continue;
-    steps.push_back({&s->session, std::span<const int32_t>(&s->next_token, 1), &s->logits});
+    s->draft.clear();
+    const int64_t n = s->drafter ? draft_budget(*s->gen, s->session, options_.drafts->draft_n()) : 0;
+    if (n > 0) {
+      s->trial = s->session.tokens();
+      s->trial.push_back(s->next_token);
+      // A drafter that fails costs this step its guesses, not the reply.
+      if (const Status st = s->drafter->propose(s->trial, n, s->draft); !st.ok()) {
+        log::warn("slot {}: drafting failed: {}", s->id, st.error().message());
+        s->draft.clear();
+      }
+      if (static_cast<int64_t>(s->draft.ids.size()) > n) s->draft.ids.resize(static_cast<size_t>(n));
+    }
+    if (s->draft.ids.empty()) {
+      steps.push_back({&s->session, std::span<const int32_t>(&s->next_token, 1), &s->logits});
+    } else {
+      s->trial.assign(1, s->next_token);
+      s->trial.insert(s->trial.end(), s->draft.ids.begin(), s->draft.ids.end());
+      steps.push_back({&s->session, s->trial, &s->logits, true});
+    }
     owners.push_back(s.get());
-    --budget;
+    budget -= static_cast<int64_t>(steps.back().tokens.size());
   }
   for (auto& s : slots_) {
     if (s->phase != Slot::Phase::kPrompt) continue;
@@ -413,28 +441,52 @@ void Scheduler::step() {
       if (s.prompt_pos < s.prompt.size()) continue;
       s.prompt_done = Clock::now();
       s.phase = Slot::Phase::kDecode;
+    } else if (steps[i].trial) {
+      verify(s);
+      continue;
     }
     advance(s, s.logits);
   }
 }
 
-// Samples the slot's next token from `logits`; either it needs evaluating or the job is over.
-void Scheduler::advance(Slot& slot, std::span<const float> logits) {
-  Job& job = *slot.job;
-  const auto on_text = [&job, &slot](std::string_view piece) {
-    job.push({std::string(piece), slot.gen->take_shown_probs()});
-    return !job.cancelled();
-  };
-  const std::optional<int32_t> next = slot.gen->step(slot.session, logits, on_text);
-  if (!slot.first_sampled) {
-    slot.first_sampled = true;
-    slot.first_token_ms = ms_between(job.submitted(), Clock::now());
+// Walks a speculative step's rows: keeps the guesses the sampler agrees with, then either the
+// token it chose instead needs evaluating or the job is over.
+void Scheduler::verify(Slot& slot) {
+  const SpeculativeStats before = slot.speculative;
+  const std::optional<int32_t> next = verify_trial(*slot.gen, slot.session, slot.draft, slot.logits,
+                                                   model_.config().vocab_size, stream_to(slot), slot.speculative);
+  {
+    std::lock_guard lock(mutex_);
+    stats_.draft_tokens += slot.speculative.drafted - before.drafted;
+    stats_.draft_tokens_accepted += slot.speculative.accepted - before.accepted;
   }
+  continue_or_finish(slot, next);
+}
+
+// What the generator shows goes to the slot's job; a cancelled job stops it.
+TextCallback Scheduler::stream_to(Slot& slot) {
+  return [&slot](std::string_view piece) {
+    slot.job->push({std::string(piece), slot.gen->take_shown_probs()});
+    return !slot.job->cancelled();
+  };
+}
+
+void Scheduler::continue_or_finish(Slot& slot, std::optional<int32_t> next) {
   if (!next) {
     finalize(slot);
     return;
   }
   slot.next_token = *next;
+}
+
+// Samples the slot's next token from `logits`; either it needs evaluating or the job is over.
+void Scheduler::advance(Slot& slot, std::span<const float> logits) {
+  const std::optional<int32_t> next = slot.gen->step(slot.session, logits, stream_to(slot));
+  if (!slot.first_sampled) {
+    slot.first_sampled = true;
+    slot.first_token_ms = ms_between(slot.job->submitted(), Clock::now());
+  }
+  continue_or_finish(slot, next);
 }
 
 void Scheduler::finalize(Slot& slot, std::optional<Error> error) {

@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "infer/speculative.h"
 #include "infer/text_generator.h"
 #include "model/adapter_set.h"
 #include "model/forward.h"
@@ -49,6 +50,9 @@ struct SchedulerOptions {
   int64_t prefill_chunk = 256;  // prompt tokens one slot evaluates per step
   int64_t step_tokens = 512;    // tokens per forward pass, all slots together (decode steps first)
   ShiftPolicy shift = ShiftPolicy::kAllowed;
+  // Speculative decoding: each slot gets a drafter from here (it outlives the scheduler); a
+  // generating slot's step evaluates its next token and the guesses together.
+  const DraftSource* drafts = nullptr;
 };
 
 // What /slots and /props show about a slot.
@@ -67,6 +71,8 @@ struct SchedulerStats {
   int64_t prompt_tokens_evaluated = 0;
   int64_t prompt_tokens_reused = 0;
   int64_t forward_passes = 0;
+  int64_t draft_tokens = 0;           // guessed by speculative decoding and verified
+  int64_t draft_tokens_accepted = 0;  // of those, kept
   int queued = 0;
   int running = 0;
 };
@@ -121,6 +127,9 @@ class Scheduler {
   Status start_job(Slot& slot, std::shared_ptr<Job> job);
   void step();
   void advance(Slot& slot, std::span<const float> logits);
+  void verify(Slot& slot);
+  TextCallback stream_to(Slot& slot);
+  void continue_or_finish(Slot& slot, std::optional<int32_t> next);
   void end_running(const Error& error);
   void finalize(Slot& slot, std::optional<Error> error = std::nullopt);
   const LinearAdapter* adapter_for(Slot& slot, const std::vector<float>& scales);

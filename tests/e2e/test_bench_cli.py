@@ -1,7 +1,8 @@
 """`limarp bench`: runs prompt and generation tests, reports mean ± sd, the read bandwidth and
 the decode limit it implies (bandwidth / bytes read per token, counted here from the shape),
 and the model's own peak memory; bad arguments and files get clear errors. Also --no-repack
-and --kv-type, here and on perplexity."""
+and --kv-type (the quantized caches too), here and on perplexity, and the speculative-decoding
+measurements: --verify's pass costs and --lookup / --draft-model on the demo model pair."""
 import os
 
 from common import Checker, last_json, run, scratch
@@ -51,8 +52,11 @@ c.check("| pp8 @ d20 |" in out and "| tg4 @ d20 |" in out and err.count("filling
         "the table names the depth of both tests; the context is filled once")
 c.check(j["bytes_per_token"] == weights_per_token + kv_read(20 + 2, 4),
         f"bytes per token at depth 20 count the f32 cache: {j['bytes_per_token']}")
-_, err, code = run("bench", "-m", model, "--kv-type", "q8_0", check=False)
+_, err, code = run("bench", "-m", model, "--kv-type", "q4_k", check=False)
 c.check(code != 0 and "--kv-type" in err, "an unknown --kv-type is refused: " + err.strip().splitlines()[-1][:80])
+_, err, code = run("bench", "-m", model, "--kv-type", "q8_0", check=False)
+c.check(code != 0 and "blocks of 32" in err and "heads have 8" in err,
+        "q8_0 needs heads of whole 32-element blocks: " + err.strip().splitlines()[-1][:100])
 
 # Q4_0 matrices are regrouped 16 rows at a time on AVX2 and AVX-512 CPUs (every projection and the
 # output of the small shape: 6 layers x 7 + 1), unless --no-repack; both layouts give the same
@@ -76,6 +80,35 @@ c.check(abs(nll[0] - nll[1]) < 1e-4, f"perplexity regrouped vs stored: mean NLL 
 # The f16 cache (default) rounds keys and values: close to the f32 cache, but not the same numbers.
 exact = last_json(run("perplexity", "-m", q4, "-f", text, "--ctx", "64", "--json", "--kv-type", "f32")[0])["mean_nll"]
 c.check(0 < abs(nll[0] - exact) < 1e-2, f"perplexity with the f16 vs the f32 KV cache: {nll[0]:.6f} vs {exact:.6f}")
+
+# Quantized caches on the small shape (heads of 32): bytes per row 34 (q8_0) and 18 (q4_0) per 32
+# elements against f16's 64, and perplexity close to the f16 cache's.
+small_kv = {}
+for kv in ("f16", "q8_0", "q4_0"):
+    j = last_json(run("bench", "-m", q4, "-p", "8", "-n", "4", "-r", "1", "--no-bandwidth", "--kv-type", kv, "--json")[0])
+    small_kv[kv] = j["kv_cache_mib"]
+    c.check(j["kv_type"] == kv and j["tg_tok_s"] > 0, f"bench with the {kv} cache")
+c.check(abs(small_kv["q8_0"] / small_kv["f16"] - 34 / 64) < 1e-6 and abs(small_kv["q4_0"] / small_kv["f16"] - 18 / 64) < 1e-6,
+        f"cache sizes f16 / q8_0 / q4_0: {small_kv}")
+for kv, bound in (("q8_0", 5e-3), ("q4_0", 5e-2)):
+    q = last_json(run("perplexity", "-m", q4, "-f", text, "--ctx", "64", "--json", "--kv-type", kv)[0])["mean_nll"]
+    c.check(abs(q - nll[0]) < bound, f"perplexity with the {kv} vs the f16 cache: {q:.6f} vs {nll[0]:.6f}")
+
+# Verification passes: k tokens with all their logits, timed next to one.
+j = last_json(run("bench", "-m", q4, "-p", "0", "-n", "4", "-r", "1", "--no-bandwidth", "--verify", "2,4", "--json")[0])
+c.check([v["tokens"] for v in j["verify"]] == [1, 2, 4] and j["verify"][0]["ratio"] == 1
+        and all(v["ms"] > 0 for v in j["verify"]), f"--verify rows: {j['verify']}")
+
+# Speculative decoding on the bundled pair: the same tokens as plain decoding, guesses counted.
+demo = os.path.join(os.environ.get("LIMARP_SOURCE_DIR", "."), "models", "limarp-demo")
+for args in (["--lookup", "4"], ["--draft-model", os.path.join(demo, "limarp-demo-draft.gguf"), "--draft-n", "3"]):
+    out, _, _ = run("bench", "-m", os.path.join(demo, "limarp-demo.gguf"), "-p", "0", "-n", "48", "-r", "2",
+                    "--no-bandwidth", "--json", *args)
+    spec = last_json(out)["speculative"]
+    c.check(spec["same_tokens"] and spec["drafted"] > 0 and 0 < spec["accepted"] <= spec["drafted"]
+            and len(spec["plain_tok_s"]) == 2 and spec["median_ratio"] > 0,
+            f"{args[0]}: same tokens, {spec['accepted']} of {spec['drafted']} guesses kept")
+    c.check("speculative decoding," in out and "same tokens: yes" in out, f"{args[0]}: the summary line")
 
 _, err, rc = run("bench", "-m", os.path.join(d, "missing.gguf"), check=False)
 c.check(rc != 0 and "missing.gguf" in err, "a missing model file is named in the error")

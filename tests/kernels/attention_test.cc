@@ -60,19 +60,51 @@ TEST(Attention, HalfCacheEqualsFloatCacheOfTheRoundedValues) {
   for (size_t i = 0; i < q.size(); ++i) ASSERT_NEAR(half[i], full[i], 1e-5) << i;
 }
 
+// Quantized caches: attention over q8_0 / q4_0 keys and values equals attention over an f32
+// cache of the same values dequantized, up to what quantizing the query to int8 for the key
+// products changes (per 32-element block at most half a step of max|q|/127 per element).
+TEST(Attention, QuantizedCacheEqualsFloatCacheOfTheDequantizedValues) {
+  const AttentionShape s{8, 2, 128};
+  const int64_t dim = s.n_heads * s.head_dim, kv = s.n_kv_heads * s.head_dim, n = 70;
+  ThreadPool pool(2);
+  for (DType type : {DType::kQ8_0, DType::kQ4_0}) {
+    Rng rng(10);
+    const std::vector<float> q = normal_values(rng, 3 * dim);
+    std::vector<float> k = normal_values(rng, n * kv), v = normal_values(rng, n * kv);
+    const HeadMajor kq(k, n, s.n_kv_heads, s.head_dim, type), vq(v, n, s.n_kv_heads, s.head_dim, type);
+    for (auto* x : {&k, &v}) {
+      std::vector<uint8_t> block(kv_bytes(type, x->size()));
+      store_kv_row_scalar(block.data(), type, x->data(), static_cast<int64_t>(x->size()));
+      load_kv_row_scalar(x->data(), block.data(), type, static_cast<int64_t>(x->size()));
+    }
+    const HeadMajor k32(k, n, s.n_kv_heads, s.head_dim, DType::kF32), v32(v, n, s.n_kv_heads, s.head_dim, DType::kF32);
+    for (int64_t T : {int64_t{1}, int64_t{3}, int64_t{20}}) {
+      std::vector<float> got(static_cast<size_t>(T * dim)), want(got.size());
+      attention(got.data(), q.data(), kq.view(), vq.view(), T, n - T, s, pool);
+      attention(want.data(), q.data(), k32.view(), v32.view(), T, n - T, s, pool);
+      double worst = 0;
+      for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(got[i] - want[i])));
+      EXPECT_LT(worst, 0.03) << dtype_name(type) << " T=" << T;
+    }
+  }
+}
+
 TEST(KvRows, WeightedSumMatchesItsScalarTwinOnOddShapes) {
   Rng rng(11);
-  for (DType type : {DType::kF32, DType::kF16})
-    for (int64_t dim : {1, 7, 8, 13, 64, 72, 80, 128, 136})
+  for (DType type : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0})
+    for (int64_t dim : {1, 7, 8, 13, 32, 64, 72, 80, 96, 128, 136}) {
+      if (!kv_type_fits(type, dim)) continue;
       for (int64_t n : {1, 3, 4, 5, 11}) {
         const std::vector<float> w = normal_values(rng, n), src = normal_values(rng, n * dim);
-        std::vector<uint8_t> rows(static_cast<size_t>(n * dim) * kv_element_bytes(type));
+        std::vector<uint8_t> rows(kv_bytes(type, n * dim));
         store_kv_row_scalar(rows.data(), type, src.data(), n * dim);
         std::vector<float> o(dim), o_ref(dim);
         weighted_row_sum(o.data(), w.data(), rows.data(), type, n, dim);
         weighted_row_sum_scalar(o_ref.data(), w.data(), rows.data(), type, n, dim);
-        for (int64_t i = 0; i < dim; ++i) ASSERT_NEAR(o[i], o_ref[i], 1e-5 * std::sqrt(n)) << dim << " " << n;
+        for (int64_t i = 0; i < dim; ++i)
+          ASSERT_NEAR(o[i], o_ref[i], 1e-5 * std::sqrt(n)) << dtype_name(type) << " " << dim << " " << n;
       }
+    }
 }
 
 TEST(KvRows, HalfConversionsMatchTheScalarTwinsBitForBit) {

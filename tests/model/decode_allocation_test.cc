@@ -104,7 +104,11 @@ TEST_P(DecodeAllocations, NoneOnceWarm) {
   const int64_t regrouped = model.prepare_weights(cpu);
   std::printf("%s: %lld matrices in the backend's layout\n", GetParam(), static_cast<long long>(regrouped));
   Forward fwd(model, cpu);
-  KvCache cache(model.config(), 256);
+  // The q8_0 and q4_0 weight runs keep their cache in the same type (quantizing each new row,
+  // dequantizing blocks for the value sums); the others use f16.
+  const std::string type = GetParam();
+  const DType kv = type == "q8_0" ? DType::kQ8_0 : type == "q4_0" ? DType::kQ4_0 : DType::kF16;
+  KvCache cache(model.config(), 256, kv);
   std::vector<float> logits;
   // A prompt (the blocked attention path), then tokens one at a time to grow every buffer.
   std::vector<int32_t> prompt(40);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/cpu/x86/avx2/kernels_avx2.h"
+#include "kernels/kv_rows.h"
 #include "tensor/dtype.h"
 
 namespace limarp::kernels::avx2 {
@@ -63,14 +64,55 @@ void weighted(float* out, const float* w, const void* rows, int64_t n, int64_t d
   }
 }
 
+// Q8_0 rows (34-byte blocks: an f16 scale, 32 int8 codes): out[32 b0, 32 (b0 + NB)) in 4 NB
+// accumulators; each block's codes widen to floats and meet w[p] times its scale.
+constexpr size_t kQ8Block = 34;
+
+template <int NB>
+void weighted_blocks_q8(float* out, const float* w, const uint8_t* base, size_t stride, int64_t n, int64_t b0) {
+  __m256 acc[4 * NB];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  for (int64_t p = 0; p < n; ++p) {
+    const uint8_t* r = base + p * stride + b0 * kQ8Block;
+    for (size_t j = 0; j < NB * kQ8Block; j += 64) _mm_prefetch(reinterpret_cast<const char*>(r + j + kAhead), _MM_HINT_T0);
+    for (int b = 0; b < NB; ++b) {
+      const uint8_t* blk = r + b * kQ8Block;
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      const __m256 s = _mm256_set1_ps(w[p] * _cvtsh_ss(d));
+      for (int j = 0; j < 4; ++j) {
+        const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * j));
+        acc[4 * b + j] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), acc[4 * b + j]);
+      }
+    }
+  }
+  for (int i = 0; i < 4 * NB; ++i) _mm256_storeu_ps(out + 32 * b0 + 8 * i, acc[i]);
+}
+
+void weighted_q8(float* out, const float* w, const void* rows, int64_t n, int64_t dim) {
+  const auto* base = static_cast<const uint8_t*>(rows);
+  const size_t stride = static_cast<size_t>(dim / 32) * kQ8Block;
+  int64_t b = 0;
+  for (; b + 2 <= dim / 32; b += 2) weighted_blocks_q8<2>(out, w, base, stride, n, b);
+  for (; b < dim / 32; ++b) weighted_blocks_q8<1>(out, w, base, stride, n, b);
+}
+
 }  // namespace
 
 void weighted_row_sum(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim) {
-  if (type == DType::kF16) weighted<DType::kF16>(out, w, rows, n, dim);
-  else weighted<DType::kF32>(out, w, rows, n, dim);
+  switch (type) {
+    case DType::kF16: weighted<DType::kF16>(out, w, rows, n, dim); return;
+    case DType::kF32: weighted<DType::kF32>(out, w, rows, n, dim); return;
+    case DType::kQ8_0: weighted_q8(out, w, rows, n, dim); return;
+    default: weighted_row_sum_scalar(out, w, rows, type, n, dim); return;
+  }
 }
 
 void store_kv_row(void* dst, DType type, const float* src, int64_t n) {
+  if (type != DType::kF32 && type != DType::kF16) {
+    store_kv_row_scalar(dst, type, src, n);
+    return;
+  }
   if (type == DType::kF32) {
     std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
     return;
@@ -84,6 +126,10 @@ void store_kv_row(void* dst, DType type, const float* src, int64_t n) {
 }
 
 void load_kv_row(float* dst, const void* src, DType type, int64_t n) {
+  if (type != DType::kF32 && type != DType::kF16) {
+    load_kv_row_scalar(dst, src, type, n);
+    return;
+  }
   if (type == DType::kF32) {
     std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
     return;
