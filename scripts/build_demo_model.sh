@@ -8,7 +8,10 @@
 #      conversation held out for the evaluation
 #   5. merge pass 1+2 into the base, quantize to q8_0; the same without pass 2 for comparison
 #   6. eval-length of both and perplexity, written next to the model
-# About 45 minutes on a 2-core machine. Stages whose output exists are skipped, so a stopped
+#   7. a draft model for speculative decoding (docs/performance.md): a 0.66 M-parameter Llama
+#      with the demo model's tokenizer, trained on TinyStories and on the demo model's own
+#      replies to the fixtures' prompts (what it learns to guess is what the model writes)
+# About 52 minutes on a 2-core machine (the draft stage about 7). Stages whose output exists are skipped, so a stopped
 # build continues; --fresh starts over. Work files go to build/demo-model/.
 #
 #   scripts/build_demo_model.sh [--fresh] [--threads N]
@@ -52,7 +55,7 @@ if [ ! -d "$work/roleplay-train" ]; then
   done
 fi
 
-stage "1/6 tokenizer"
+stage "1/7 tokenizer"
 if [ ! -f "$work/tokenizer.model" ]; then
   /usr/bin/python3 scripts/fixture_text.py "$work/roleplay-train" "$work/fixtures.txt"
   spm_train --input="$stories,$work/fixtures.txt" --model_prefix="$work/tokenizer" --model_type=bpe \
@@ -138,31 +141,31 @@ datasets:
     stop_choice_weight: 15
 YAML
 
-stage "2/6 pretraining (full-parameter)"
+stage "2/7 pretraining (full-parameter)"
 if [ ! -f "$work/pretrain/model.gguf" ]; then
   "$limarp" init "$work/init.gguf" --shape tiny --tokenizer "$work/tokenizer.model" \
     --dim 256 --hidden 768 --layers 4 --heads 8 --kv-heads 4 --ctx 2048 --seed 1
   "$limarp" train "$work/pretrain.yml" -t "$threads" | tee "$work/pretrain.json"
 fi
 
-stage "3/6 pass 1: LoRA on stories"
+stage "3/7 pass 1: LoRA on stories"
 if [ ! -f "$work/pass1/adapter_model.safetensors" ]; then
   "$limarp" train "$work/pass1.yml" -t "$threads" | tee "$work/pass1.json"
 fi
 
-stage "4/6 pass 2: LoRA on roleplay conversations"
+stage "4/7 pass 2: LoRA on roleplay conversations"
 if [ ! -f "$work/pass2/adapter_model.safetensors" ]; then
   "$limarp" train "$work/pass2.yml" -t "$threads" | tee "$work/pass2.json"
 fi
 # Sample counts (with the length variants) for the model card.
 "$limarp" -q prepare "$work/pass2.yml" --show 0 --json >"$work/pass2-data.json"
 
-stage "5/6 merge and quantize"
+stage "5/7 merge and quantize"
 "$limarp" merge -m "$work/pretrain/model.gguf" --lora "$work/pass2" -o "$work/limarp-demo.gguf" --type q8_0
 "$limarp" merge -m "$work/pretrain/model.gguf" --lora "$work/pass1" -o "$work/without-pass2.gguf" --type q8_0
 cp "$work/limarp-demo.gguf" "$out/limarp-demo.gguf.tmp" && mv "$out/limarp-demo.gguf.tmp" "$out/limarp-demo.gguf"
 
-stage "6/6 evaluation"
+stage "6/7 evaluation"
 # 256 replies per level: single replies vary tenfold, and at 64 per level the same model's
 # Spearman rho moved between 0.29 and 0.91 with the seed. The two models are evaluated side
 # by side, each on half the threads.
@@ -176,6 +179,41 @@ done
 for p in "${pids[@]}"; do wait "$p"; done  # each wait returns its job's status
 "$limarp" perplexity -m "$work/limarp-demo.gguf" -f "$assets/text/tinystories_first300.txt" --ctx 512 -t "$threads" \
   | tee "$work/perplexity.txt"
+
+stage "7/7 draft model for speculative decoding"
+if [ ! -f "$work/draft/model.gguf" ]; then
+  /usr/bin/python3 scripts/draft_corpus.py "$limarp" "$work/limarp-demo.gguf" "$work/fixtures.txt" \
+    "$work/draft-corpus.txt" --passes 3 --jobs "$threads"
+  "$limarp" init "$work/draft-init.gguf" --shape tiny --tokenizer "$work/limarp-demo.gguf" \
+    --dim 128 --hidden 384 --layers 2 --heads 4 --kv-heads 2 --ctx 2048 --seed 2
+  cat >"$work/draft.yml" <<YAML
+# The draft: full-parameter training on stories and on the demo model's own replies.
+base_model: $work/draft-init.gguf
+adapter:
+sequence_len: 512
+sample_packing: true
+micro_batch_size: 8
+num_epochs: 3
+learning_rate: 0.003
+lr_scheduler: cosine
+warmup_steps: 30
+weight_decay: 0.1
+max_grad_norm: 1.0
+seed: 1
+val_set_size: 0.01
+output_dir: $work/draft
+datasets:
+  - path: $stories
+    type: completion
+  - path: $work/draft-corpus.txt
+    type: completion
+YAML
+  "$limarp" train "$work/draft.yml" -t "$threads" | tee "$work/draft.json"
+fi
+"$limarp" convert "$work/draft/model.gguf" "$out/limarp-demo-draft.gguf" --type q8_0  # written atomically
+"$limarp" bench -m "$out/limarp-demo.gguf" -p 0 -n 128 -r 5 --no-bandwidth -t "$threads" --json \
+  --draft-model "$out/limarp-demo-draft.gguf" --draft-n 2 | tail -1 >"$work/draft-bench.json"
+
 echo
 echo "model: $out/limarp-demo.gguf ($(du -h "$out/limarp-demo.gguf" | cut -f1)); reports in $work"
 /usr/bin/python3 scripts/demo_model_card.py "$work"

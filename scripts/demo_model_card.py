@@ -45,6 +45,30 @@ def replies_per_level(md_path):
     return int(rows[1].split("|")[2])
 
 
+def draft_section(work):
+    """The draft model's paragraph, from stage 7's training summary and speculative bench."""
+    draft = load_json(os.path.join(work, "draft.json"))
+    bench = os.path.join(work, "draft-bench.json")
+    measured = ""
+    if os.path.exists(bench):
+        spec = load_json(bench)["speculative"]
+        kept = 100 * spec["accepted"] / max(spec["drafted"], 1)
+        measured = f"""
+Greedy on bench's roleplay prompt ({len(spec['plain_tok_s'])} alternated pairs, `{spec['source']}`):
+{kept:.0f} % of the guesses kept, speculative / plain speed {spec['median_ratio']:.2f}, the same tokens as
+plain decoding. A model this small is not bound by memory bandwidth, so speculative decoding does
+not make it faster (docs/performance.md, "Speculative decoding", explains when it does)."""
+    return f"""## Draft model
+
+`limarp-demo-draft.gguf` (q8_0, {os.path.getsize(os.path.join(ROOT, 'models', 'limarp-demo', 'limarp-demo-draft.gguf')) / 2**20:.1f} MiB) is a 0.66 M-parameter Llama (2 layers, width 128,
+4 heads with 2 key/value heads) with the demo model's tokenizer, for speculative decoding
+(`--draft-model models/limarp-demo/limarp-demo-draft.gguf`). Stage 7 of the build trains every
+weight on the TinyStories sample and on the demo model's own replies to the training fixtures'
+prompts (`scripts/draft_corpus.py`, three seeds each): {draft['steps']} steps, validation loss
+{draft['first_eval_loss']:.3f} → {draft['last_eval_loss']:.3f}.{measured}
+"""
+
+
 def main():
     work = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "demo-model")
     pre = load_json(os.path.join(work, "pretrain.json"))
@@ -146,13 +170,14 @@ the pipeline, not a useful roleplay partner.
 {losses}
 
 Tokens/s are as measured during the build that made the committed file on the 2-core VM;
-the whole script takes about 45 minutes there (pretraining 15, pass 1 under 1, pass 2 18,
-merging and evaluating both models with 256 replies per level 7).
+the whole script takes about 52 minutes there (pretraining 15, pass 1 under 1, pass 2 18,
+merging and evaluating both models with 256 replies per level 7, the draft model 7).
 
 ## Length control
 
 {evals.replace('](demo-', '](../../docs/demo-')}
 
+{draft_section(work)}
 ## Perplexity
 
 {ppl:.2f} per token on `tinystories_first300.txt` (window 512), a text it was pretrained on.
