@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "base/text_util.h"
 #include "base/thread_pool.h"
 #include "chat/character_card.h"
 #include "chat/chat_file.h"
@@ -29,7 +30,7 @@ struct ChatOptions {
   std::string card, load, save;
   std::string char_name, char_persona, user_name, user_persona, scenario, length = "medium";
   int64_t ctx = 0, max_reply = 256;
-  bool no_shift = false, no_trim = false;
+  bool no_shift = false, no_trim = false, show_words = false;
   SamplerCliOptions sampler;
   GrammarCliOptions grammar;
   SpeculativeCliOptions speculative;
@@ -125,6 +126,9 @@ class ChatRepl {
                g.tokens.size(), g.generation_ms, g.prompt.reused, g.prompt.evaluated, g.prompt.shifted_out,
                r->dropped_messages, stop_reason_name(g.reason));
     if (g.reason == StopReason::kCancelled) std::printf("(stopped)\n");
+    if (o_.show_words)
+      std::printf("(%lld words at length %s)\n", static_cast<long long>(count_words(g.text)),
+                  length_level_name(chat_.chat().length));
     return autosave();
   }
 
@@ -261,6 +265,7 @@ void register_chat(CLI::App& root, RunState& state) {
   cmd->add_option("-c,--ctx", o->ctx, "Context length (default: the model's)");
   cmd->add_flag("--no-context-shift", o->no_shift, "Re-evaluate instead of shifting the cache when old turns drop out");
   cmd->add_flag("--no-trim", o->no_trim, "Keep an unfinished last sentence when a reply hits the limit");
+  cmd->add_flag("--show-words", o->show_words, "After each reply, print its word count and the length level asked for");
   o->sampler.add_to(*cmd);
   o->grammar.add_to(*cmd);
   add_speculative_options(*cmd, o->speculative);

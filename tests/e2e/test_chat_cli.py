@@ -1,6 +1,6 @@
 """`limarp chat` end to end on stories260K (real weights), driven through stdin: seeded runs
 repeat exactly; /length, /regen, /undo, /edit, /save and /load do what they say; saves are
-atomic; Ctrl-C stops a reply and the chat goes on."""
+atomic; --show-words counts each reply; Ctrl-C stops a reply and the chat goes on."""
 import json
 import os
 import select
@@ -52,6 +52,24 @@ saved = json.load(open(auto))
 c.check(saved["messages"][1]["text"] == "Hi Tom! I am Lily.", "/edit replaced the last reply")
 c.check(len(saved["messages"]) == 4 and saved["messages"][2]["text"] == "Let's play!", "the loaded chat goes on")
 c.check(saved["length"] == "tiny", "the loaded chat keeps its length")
+
+# --show-words: after each reply its word count and the level asked for (what scripts/demo.sh shows).
+# (--no-trim: the count is of the reply as kept, which is then the text streamed.)
+out = session("/length short\nHello!\n/length huge\nTell me more.\n/quit\n", "--show-words", "--no-trim")
+counts, streamed, current = [], [], None
+for line in out.splitlines():
+    if line.startswith("(") and " words at length " in line:
+        counts.append(line)
+        streamed.append(current or "")
+        current = None
+    elif "Lily: " in line:
+        current = line.split("Lily: ", 1)[1]
+    elif current is not None:
+        current += "\n" + line
+c.check(len(counts) == 2 and "at length short)" in counts[0] and "at length huge)" in counts[1],
+        f"--show-words reports each reply's level: {counts}")
+c.check(len(counts) == 2 and all(int(n.split()[0][1:]) == len(t.split()) for n, t in zip(counts, streamed)),
+        f"--show-words counts the reply's words: {counts} for {streamed}")
 
 # Bad input: an unknown command and a bad level are errors, not crashes.
 out = session("/length enormous\n/frobnicate\n/regen\n/quit\n")

@@ -97,6 +97,45 @@ void weighted_q8(float* out, const float* w, const void* rows, int64_t n, int64_
   for (; b < dim / 32; ++b) weighted_blocks_q8<1>(out, w, base, stride, n, b);
 }
 
+// Q4_0 rows (18-byte blocks: an f16 scale, 16 bytes of codes; element i < 16 is the low nibble
+// of byte i, element 16 + i its high nibble; value (code - 8) * scale). The - 8 is folded into
+// a per-block term, w[p] * scale * -8, added to every element of the block.
+constexpr size_t kQ4Block = 18;
+
+template <int NB>
+void weighted_blocks_q4(float* out, const float* w, const uint8_t* base, size_t stride, int64_t n, int64_t b0) {
+  __m256 acc[4 * NB];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  for (int64_t p = 0; p < n; ++p) {
+    const uint8_t* r = base + p * stride + b0 * kQ4Block;
+    for (size_t j = 0; j < NB * kQ4Block; j += 64) _mm_prefetch(reinterpret_cast<const char*>(r + j + kAhead), _MM_HINT_T0);
+    for (int b = 0; b < NB; ++b) {
+      const uint8_t* blk = r + b * kQ4Block;
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      const float scale = w[p] * _cvtsh_ss(d);
+      const __m256 s = _mm256_set1_ps(scale), shift = _mm256_set1_ps(-8.0f * scale);
+      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+      const __m128i lo = _mm_and_si128(q, low4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), low4);
+      const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+      for (int j = 0; j < 4; ++j) {
+        const __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[j]));
+        acc[4 * b + j] = _mm256_add_ps(_mm256_fmadd_ps(s, x, shift), acc[4 * b + j]);
+      }
+    }
+  }
+  for (int i = 0; i < 4 * NB; ++i) _mm256_storeu_ps(out + 32 * b0 + 8 * i, acc[i]);
+}
+
+void weighted_q4(float* out, const float* w, const void* rows, int64_t n, int64_t dim) {
+  const auto* base = static_cast<const uint8_t*>(rows);
+  const size_t stride = static_cast<size_t>(dim / 32) * kQ4Block;
+  int64_t b = 0;
+  for (; b + 2 <= dim / 32; b += 2) weighted_blocks_q4<2>(out, w, base, stride, n, b);
+  for (; b < dim / 32; ++b) weighted_blocks_q4<1>(out, w, base, stride, n, b);
+}
+
 }  // namespace
 
 void weighted_row_sum(float* out, const float* w, const void* rows, DType type, int64_t n, int64_t dim) {
@@ -104,6 +143,7 @@ void weighted_row_sum(float* out, const float* w, const void* rows, DType type, 
     case DType::kF16: weighted<DType::kF16>(out, w, rows, n, dim); return;
     case DType::kF32: weighted<DType::kF32>(out, w, rows, n, dim); return;
     case DType::kQ8_0: weighted_q8(out, w, rows, n, dim); return;
+    case DType::kQ4_0: weighted_q4(out, w, rows, n, dim); return;
     default: weighted_row_sum_scalar(out, w, rows, type, n, dim); return;
   }
 }
