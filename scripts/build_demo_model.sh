@@ -2,17 +2,22 @@
 # Builds the bundled demo model (models/limarp-demo/) from scratch with limarp alone, the way
 # the LimaRP card builds its adapter, at toy scale:
 #   1. a SentencePiece BPE tokenizer (Debian's spm_train) on the TinyStories sample + fixtures
-#   2. a small Llama pretrained from random weights on ../shared/assets/text (full-parameter)
+#   2. a small Llama (5.25 M parameters) pretrained from random weights, one epoch over the 17 MiB
+#      of TinyStories in ../shared/assets/text (full-parameter; never the held-out file)
 #   3. pass 1: a LoRA on stories (completion)
-#   4. pass 2: the LoRA continued on the roleplay fixtures (limarp, length labels), every 10th
+#   4. pass 2: the LoRA continued on roleplay with length labels: stories told as narrated
+#      roleplay (story_roleplay: about 600 replies per level, the signal that the label decides
+#      the length) and the hand-written fixtures (personas, turn-taking), every 10th fixture
 #      conversation held out for the evaluation
 #   5. merge pass 1+2 into the base, quantize to q8_0; the same without pass 2 for comparison
-#   6. eval-length of both and perplexity, written next to the model
+#   6. eval-length (three seeds) and perplexity on held-out stories, written next to the model
 #   7. a draft model for speculative decoding (docs/performance.md): a 0.66 M-parameter Llama
 #      with the demo model's tokenizer, trained on TinyStories and on the demo model's own
 #      replies to the fixtures' prompts (what it learns to guess is what the model writes)
-# About 52 minutes on a 2-core machine (the draft stage about 7). Stages whose output exists are skipped, so a stopped
-# build continues; --fresh starts over. Work files go to build/demo-model/.
+# About 70 minutes on a 2-core machine (pretraining 26-33, pass 2 18, evaluation 6, the draft 11).
+# Stages whose output exists are skipped, so a stopped build continues; --fresh starts over.
+# Work files go to build/demo-model/. OLD_MODEL=FILE (a copy of the model being replaced: stage 5
+# overwrites the bundled file) also measures it on the held-out stories, for the card.
 #
 #   scripts/build_demo_model.sh [--fresh] [--threads N]
 set -euo pipefail
@@ -24,7 +29,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --fresh) fresh=1 ;;
     --threads) threads=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^#   scripts\/build_demo_model.sh/p' "$0" | cut -c3-; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -32,7 +37,10 @@ done
 
 assets=${LIMARP_ASSETS:-$root/../shared/assets}
 stories=$assets/text/tinystories_sample_2MiB.txt
-[ -f "$stories" ] || { echo "missing $stories (the shared test assets)" >&2; exit 1; }
+more_stories=$assets/text/tinystories_more_15MiB.txt
+for f in "$stories" "$more_stories"; do
+  [ -f "$f" ] || { echo "missing $f (the shared test assets)" >&2; exit 1; }
+done
 work=$root/build/demo-model
 out=$root/models/limarp-demo
 [ $fresh = 1 ] && rm -rf "$work"
@@ -67,23 +75,25 @@ fi
 
 # Axolotl-style configs for the three training runs.
 cat >"$work/pretrain.yml" <<YAML
-# Full-parameter pretraining of the random model on TinyStories.
+# Full-parameter pretraining of the random model on TinyStories: one pass over all 17 MiB.
 base_model: $work/init.gguf
 adapter:
 sequence_len: 512
 sample_packing: true
 micro_batch_size: 8
-num_epochs: 6
+num_epochs: 1
 learning_rate: 0.002
 lr_scheduler: cosine
-warmup_steps: 30
+warmup_steps: 50
 weight_decay: 0.1
 max_grad_norm: 1.0
 seed: 1
-val_set_size: 0.01
+val_set_size: 0.005
 output_dir: $work/pretrain
 datasets:
   - path: $stories
+    type: completion
+  - path: $more_stories
     type: completion
 YAML
 cat >"$work/pass1.yml" <<YAML
@@ -110,12 +120,12 @@ YAML
 cat >"$work/pass2.yml" <<YAML
 # Pass 2 (the card's roleplay pass): the pass-1 adapter continued on LimaRP-format
 # conversations, every reply header labelled with its length (data/roleplay/README.md's bands).
-# The fixtures' scenes open with short replies, so each conversation is also trained from each
-# later user turn on (opening_crops) and six times with its replies cut to shorter levels
-# (truncated_copies): the label, not the reply's place in the scene, must decide the length.
-# One epoch: more epochs let the model memorise the replies' text instead.
-# stop_choice_weight stresses the decision to stop or go on at every sentence end (256 replies
-# per level: Spearman 0.29 without it, 0.45 at 5, 0.91 at 15; at 15 with three copies 0.74).
+# The fixtures have only ~57 written replies per level from long up, too few for the label to
+# decide the length; stories told as narrated roleplay (story_roleplay, docs/training.md) give
+# about 600 per level. The fixtures teach personas and turn-taking, each conversation also
+# trained from each later user turn on (opening_crops) and with its replies cut shorter twice
+# (truncated_copies). stop_choice_weight stresses the decision to stop or go on at every
+# sentence end. One epoch: more let the model memorise the replies' text instead.
 base_model: $work/pretrain/model.gguf
 adapter: lora
 lora_model_dir: $work/pass1
@@ -131,20 +141,28 @@ seed: 1
 val_set_size: 8
 output_dir: $work/pass2
 datasets:
+  - path: $more_stories
+    type: story_roleplay
+    length_unit: words
+    length_thresholds: [12, 30, 60, 100, 150, 220, 300]
+    length_labels: every_reply
+    story_replies: 4
+    story_max_conversations: 1200
+    stop_choice_weight: 15
   - path: $work/roleplay-train
     type: limarp
     length_unit: words
     length_thresholds: [12, 30, 60, 100, 150, 220, 300]
     length_labels: every_reply
     opening_crops: true
-    truncated_copies: 6
+    truncated_copies: 2
     stop_choice_weight: 15
 YAML
 
 stage "2/7 pretraining (full-parameter)"
 if [ ! -f "$work/pretrain/model.gguf" ]; then
   "$limarp" init "$work/init.gguf" --shape tiny --tokenizer "$work/tokenizer.model" \
-    --dim 256 --hidden 768 --layers 4 --heads 8 --kv-heads 4 --ctx 2048 --seed 1
+    --dim 256 --hidden 768 --layers 6 --heads 8 --kv-heads 4 --ctx 2048 --seed 1
   "$limarp" train "$work/pretrain.yml" -t "$threads" | tee "$work/pretrain.json"
 fi
 
@@ -166,19 +184,43 @@ stage "5/7 merge and quantize"
 cp "$work/limarp-demo.gguf" "$out/limarp-demo.gguf.tmp" && mv "$out/limarp-demo.gguf.tmp" "$out/limarp-demo.gguf"
 
 stage "6/7 evaluation"
-# 256 replies per level: single replies vary tenfold, and at 64 per level the same model's
-# Spearman rho moved between 0.29 and 0.91 with the seed. The two models are evaluated side
-# by side, each on half the threads.
+# The demo model with three seeds, 64 replies per level each (what the card reports), and the
+# model without pass 2 for comparison, side by side on half the threads each.
 pids=()
-for m in limarp-demo without-pass2; do
-  "$limarp" eval-length -m "$work/$m.gguf" --chats "$work/roleplay-heldout" --replies 256 --seed 1 \
-    -n 640 -t $(( threads > 1 ? threads / 2 : 1 )) --md "$work/$m-length.md" --svg "$work/$m-length.svg" \
-    --json | tail -1 >"$work/$m-length.json" &
+for seed in 1 2 3; do
+  "$limarp" eval-length -m "$work/limarp-demo.gguf" --chats "$work/roleplay-heldout" --replies 64 --seed "$seed" \
+    -n 640 -t $(( threads > 1 ? threads / 2 : 1 )) --md "$work/limarp-demo-length-s$seed.md" \
+    --svg "$work/limarp-demo-length-s$seed.svg" --json | tail -1 >"$work/limarp-demo-length-s$seed.json" &
   pids+=($!)
+  if [ "$seed" = 1 ]; then
+    "$limarp" eval-length -m "$work/without-pass2.gguf" --chats "$work/roleplay-heldout" --replies 64 --seed 1 \
+      -n 640 -t $(( threads > 1 ? threads / 2 : 1 )) --md "$work/without-pass2-length.md" \
+      --svg "$work/without-pass2-length.svg" --json | tail -1 >"$work/without-pass2-length.json"
+  fi
+  for p in "${pids[@]}"; do wait "$p"; done  # each wait returns its job's status
+  pids=()
 done
-for p in "${pids[@]}"; do wait "$p"; done  # each wait returns its job's status
-"$limarp" perplexity -m "$work/limarp-demo.gguf" -f "$assets/text/tinystories_first300.txt" --ctx 512 -t "$threads" \
-  | tee "$work/perplexity.txt"
+# Sample replies for the card: demo.sh's scripted chat (the same line at tiny, medium and huge).
+{
+  echo "Hi Pip! What are you doing up here?"
+  echo "/length medium"
+  echo "Is the lamp heavy?"
+  for level in tiny medium huge; do
+    echo "/length $level"
+    echo "Can you tell me about the biggest ship you ever saw?"
+    [ "$level" = huge ] || echo "/undo"
+  done
+  echo "/quit"
+} | "$limarp" chat -m "$work/limarp-demo.gguf" --load "$out/demo-chat.json" --seed 1 -n 400 --show-words -t "$threads" \
+  >"$work/samples.txt"
+# Perplexity on the 644 held-out stories (never trained on), this model and, when given as
+# OLD_MODEL, the one it replaces.
+"$limarp" perplexity -m "$work/limarp-demo.gguf" -f "$assets/text/tinystories_heldout.txt" --ctx 512 -t "$threads" \
+  --json | tail -1 >"$work/perplexity-heldout.json"
+if [ -n "${OLD_MODEL:-}" ]; then
+  "$limarp" perplexity -m "$OLD_MODEL" -f "$assets/text/tinystories_heldout.txt" --ctx 512 -t "$threads" \
+    --json | tail -1 >"$work/perplexity-heldout-old.json"
+fi
 
 stage "7/7 draft model for speculative decoding"
 if [ ! -f "$work/draft/model.gguf" ]; then

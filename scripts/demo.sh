@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds limarp and runs its main job on the bundled demo model (models/limarp-demo/): a
-# LimaRP-format roleplay chat. In a terminal the chat is yours (type /help); otherwise one
-# scripted exchange per length level shows the length control.
+# LimaRP-format roleplay chat. In a terminal the chat is yours (type /help); otherwise a
+# scripted exchange, then one reply at tiny, medium and huge to the same user line, each with
+# its word count, shows the length control.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --preset release -DLIMARP_BUILD_TESTS=OFF -DLIMARP_BUILD_BENCH=OFF >/dev/null
@@ -13,9 +14,13 @@ if [ -t 0 ]; then
 fi
 {
   echo "Hi Pip! What are you doing up here?"
-  echo "/length tiny"
+  echo "/length medium"
   echo "Is the lamp heavy?"
-  echo "/length long"
-  echo "Can you tell me about the biggest ship you ever saw?"
+  # The same line at three levels: /undo takes the exchange back before the next.
+  for level in tiny medium huge; do
+    echo "/length $level"
+    echo "Can you tell me about the biggest ship you ever saw?"
+    [ "$level" = huge ] || echo "/undo"
+  done
   echo "/quit"
-} | "$bin" chat --load "$chat" --seed 1 -n 400
+} | "$bin" chat --load "$chat" --seed 1 -n 400 --show-words

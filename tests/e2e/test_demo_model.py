@@ -1,6 +1,7 @@
 """The bundled demo model (models/limarp-demo/): it is small, it loads, it is the default of
-chat and eval-length, it chats in the LimaRP format as the character, and its replies stop
-before the user's turn (EOS or the stop strings, not the token limit)."""
+chat and eval-length, it chats in the LimaRP format as the character, its replies stop
+before the user's turn (EOS or the stop strings, not the token limit), and the length level
+decides the length: a small evaluation finds its tiny replies shorter than its huge ones."""
 import json
 import os
 import subprocess
@@ -47,4 +48,12 @@ shorter = [l for l in levels if l["level"] in ("tiny", "short", "medium", "long"
 limit_share = sum(l["limit_share"] for l in shorter) / max(1, len(shorter))
 c.check(len(shorter) == 4 and limit_share <= 0.25,
         f"replies stop by themselves: {100 * limit_share:.0f}% of tiny..long hit the {limit}-token limit")
+
+# Length control from the weights, with the card's sampler: 8 replies per level at the start of
+# held-out-style conversations (every 10th fixture); tiny's median words well under huge's.
+stdout, _, _ = run("eval-length", "--chats", os.path.join(SOURCE, "data", "roleplay"), "--every", "10",
+                   "--replies", "8", "-n", str(limit), "--seed", "2", "-t", "2", "--json")
+by_level = {l["level"]: l for l in json.loads(stdout.strip().splitlines()[-1])["levels"]}
+tiny, huge = by_level["tiny"]["median_words"], by_level["huge"]["median_words"]
+c.check(3 * tiny < huge, f"tiny replies are much shorter than huge ones: median {tiny} vs {huge} words")
 c.done()

@@ -252,29 +252,41 @@ try:
     def leaves_own_path(prompt, got):
         """None when `got` is its prompt's greedy reply up to near ties, else where it is not.
         The walk extends the prompt by token ids (llama.cpp's /completion with n_probs), so the
-        text taken is never tokenized again."""
-        ids = complete_at(r2.port, "/tokenize", {"content": prompt, "add_special": True})["tokens"]
-        rest = got
-        for _ in range(8):  # at most 7 near ties in a reply of 24 tokens
+        text taken is never tokenized again. Where more than one token fits the text ("I" and
+        "It" before "t's"), each is tried, the greedy one first."""
+        def walk(ids, rest, ties):
+            if ties > 7:  # at most 7 near ties in a reply of 24 tokens
+                return f"more than 7 near ties in {got!r}"
             j = complete_at(r2.port, "/completion", {"prompt": ids, "n_predict": greedy["max_tokens"], "temperature": 0,
                                                      "stop": greedy["stop"], "n_probs": 100})
             for step in j["completion_probabilities"]:
                 tok = step["content"]
                 if not rest or tok.startswith(rest):
                     return None
-                if tok and rest.startswith(tok):
+                best = max(p["prob"] for p in step["probs"])
+                alts = sorted((p for p in step["probs"] if p["tok_str"] and p["tok_str"] != tok
+                               and rest.startswith(p["tok_str"]) and math.log(best / p["prob"]) <= NEAR_TIE),
+                              key=lambda p: -len(p["tok_str"]))
+                on_path = bool(tok) and rest.startswith(tok)
+                if on_path and not alts:
                     ids, rest = ids + [step["id"]], rest[len(tok):]
                     continue
-                best = max(p["prob"] for p in step["probs"])
-                took = sorted((p for p in step["probs"] if p["tok_str"] and rest.startswith(p["tok_str"])
-                               and math.log(best / p["prob"]) <= NEAR_TIE), key=lambda p: -len(p["tok_str"]))
-                if not took:
-                    return f"at {got[:len(got) - len(rest)]!r}: took {rest[:12]!r}, its greedy {tok!r}"
-                ids, rest = ids + [took[0]["id"]], rest[len(took[0]["tok_str"]):]
-                break
-            else:
-                return None if not rest else f"{rest!r} after its greedy reply ended"
-        return f"more than 7 near ties in {got!r}"
+                failure = walk(ids + [step["id"]], rest[len(tok):], ties) if on_path else None
+                if on_path and failure is None:
+                    return None
+                for alt in alts:
+                    note = walk(ids + [alt["id"]], rest[len(alt["tok_str"]):], ties + 1)
+                    if note is None:
+                        return None
+                    failure = failure or note
+                if failure:
+                    return failure
+                gaps = [f"{p['tok_str']!r} {math.log(best / p['prob']):.3f} nat" for p in step["probs"]
+                        if p["tok_str"] and rest.startswith(p["tok_str"])]
+                return f"at {got[:len(got) - len(rest)]!r}: took {rest[:12]!r}, its greedy {tok!r} ({gaps})"
+            return None if not rest else f"{rest!r} after its greedy reply ended"
+
+        return walk(complete_at(r2.port, "/tokenize", {"content": prompt, "add_special": True})["tokens"], got, 0)
 
     # The walk itself tells chats apart: another chat's reply, given as this one's, leaves the path.
     swapped = [(i, leaves_own_path(refs[i][0], refs[(i + 1) % chats][1])) for i in range(chats)
