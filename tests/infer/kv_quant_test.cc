@@ -61,10 +61,10 @@ TEST(QuantizedKvCache, KlAgainstTheHalfCacheIsSmall) {
   std::printf("KL(f16 || q8_0) per position: mean %.2e, worst %.2e; KL(f16 || q4_0): mean %.2e, worst %.2e\n",
               kl[1].mean, kl[1].worst, kl[2].mean, kl[2].worst);
   // The bounds docs/context.md states.
-  EXPECT_LT(kl[1].mean, 2e-3);
-  EXPECT_LT(kl[1].worst, 2e-2);
-  EXPECT_LT(kl[2].mean, 3e-2);
-  EXPECT_LT(kl[2].worst, 4.0);  // q4_0 keeps 16 levels per element: single positions can move a lot
+  EXPECT_LT(kl[1].mean, 1e-3);
+  EXPECT_LT(kl[1].worst, 1e-2);
+  EXPECT_LT(kl[2].mean, 2e-2);
+  EXPECT_LT(kl[2].worst, 1.0);  // q4_0 keeps 16 levels per element: single positions can move a lot
   EXPECT_LT(kl[1].mean * 4, kl[2].mean);
 }
 
