@@ -201,18 +201,8 @@ for seed in 1 2 3; do
   pids=()
 done
 # Sample replies for the card: demo.sh's scripted chat (the same line at tiny, medium and huge).
-{
-  echo "Hi Pip! What are you doing up here?"
-  echo "/length medium"
-  echo "Is the lamp heavy?"
-  for level in tiny medium huge; do
-    echo "/length $level"
-    echo "Can you tell me about the biggest ship you ever saw?"
-    [ "$level" = huge ] || echo "/undo"
-  done
-  echo "/quit"
-} | "$limarp" chat -m "$work/limarp-demo.gguf" --load "$out/demo-chat.json" --seed 1 -n 400 --show-words -t "$threads" \
-  >"$work/samples.txt"
+"$limarp" chat -m "$work/limarp-demo.gguf" --load "$out/demo-chat.json" --seed 1 -n 400 --show-words -t "$threads" \
+  <"$out/demo-script.txt" >"$work/samples.txt"
 # Perplexity on the 644 held-out stories (never trained on), this model and, when given as
 # OLD_MODEL, the one it replaces.
 "$limarp" perplexity -m "$work/limarp-demo.gguf" -f "$assets/text/tinystories_heldout.txt" --ctx 512 -t "$threads" \

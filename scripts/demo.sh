@@ -12,15 +12,6 @@ chat=models/limarp-demo/demo-chat.json
 if [ -t 0 ]; then
   exec "$bin" chat --load "$chat"
 fi
-{
-  echo "Hi Pip! What are you doing up here?"
-  echo "/length medium"
-  echo "Is the lamp heavy?"
-  # The same line at three levels: /undo takes the exchange back before the next.
-  for level in tiny medium huge; do
-    echo "/length $level"
-    echo "Can you tell me about the biggest ship you ever saw?"
-    [ "$level" = huge ] || echo "/undo"
-  done
-  echo "/quit"
-} | "$bin" chat --load "$chat" --seed 1 -n 400 --show-words
+# The scripted exchange (also the card's sample, scripts/build_demo_model.sh): the same line at
+# three levels, /undo taking each exchange back before the next.
+"$bin" chat --load "$chat" --seed 1 -n 400 --show-words <models/limarp-demo/demo-script.txt

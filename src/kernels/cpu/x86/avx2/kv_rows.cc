@@ -64,76 +64,60 @@ void weighted(float* out, const float* w, const void* rows, int64_t n, int64_t d
   }
 }
 
-// Q8_0 rows (34-byte blocks: an f16 scale, 32 int8 codes): out[32 b0, 32 (b0 + NB)) in 4 NB
-// accumulators; each block's codes widen to floats and meet w[p] times its scale.
-constexpr size_t kQ8Block = 34;
-
-template <int NB>
-void weighted_blocks_q8(float* out, const float* w, const uint8_t* base, size_t stride, int64_t n, int64_t b0) {
+// The block types: out[0, dim) = sum_p w[p] * rows[p] for rows of 32-element blocks, two blocks
+// (8 accumulators) at a time. AddBlock(acc, wp, block) adds w[p] times one block to 4 of them.
+template <size_t kBlockBytes, int NB, typename AddBlock>
+void weighted_blocks(float* out, const float* w, const uint8_t* base, size_t stride, int64_t n, int64_t b0,
+                     AddBlock add) {
   __m256 acc[4 * NB];
   for (auto& a : acc) a = _mm256_setzero_ps();
   for (int64_t p = 0; p < n; ++p) {
-    const uint8_t* r = base + p * stride + b0 * kQ8Block;
-    for (size_t j = 0; j < NB * kQ8Block; j += 64) _mm_prefetch(reinterpret_cast<const char*>(r + j + kAhead), _MM_HINT_T0);
-    for (int b = 0; b < NB; ++b) {
-      const uint8_t* blk = r + b * kQ8Block;
-      uint16_t d;
-      std::memcpy(&d, blk, 2);
-      const __m256 s = _mm256_set1_ps(w[p] * _cvtsh_ss(d));
-      for (int j = 0; j < 4; ++j) {
-        const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * j));
-        acc[4 * b + j] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), acc[4 * b + j]);
-      }
-    }
+    const uint8_t* r = base + p * stride + b0 * kBlockBytes;
+    for (size_t j = 0; j < NB * kBlockBytes; j += 64) _mm_prefetch(reinterpret_cast<const char*>(r + j + kAhead), _MM_HINT_T0);
+    for (int b = 0; b < NB; ++b) add(acc + 4 * b, w[p], r + b * kBlockBytes);
   }
   for (int i = 0; i < 4 * NB; ++i) _mm256_storeu_ps(out + 32 * b0 + 8 * i, acc[i]);
 }
 
+template <size_t kBlockBytes, typename AddBlock>
+void weighted_block_rows(float* out, const float* w, const void* rows, int64_t n, int64_t dim, AddBlock add) {
+  const auto* base = static_cast<const uint8_t*>(rows);
+  const size_t stride = static_cast<size_t>(dim / 32) * kBlockBytes;
+  int64_t b = 0;
+  for (; b + 2 <= dim / 32; b += 2) weighted_blocks<kBlockBytes, 2>(out, w, base, stride, n, b, add);
+  for (; b < dim / 32; ++b) weighted_blocks<kBlockBytes, 1>(out, w, base, stride, n, b, add);
+}
+
+inline float block_scale(const uint8_t* block) {
+  uint16_t d;
+  std::memcpy(&d, block, 2);
+  return _cvtsh_ss(d);
+}
+
+// Q8_0: an f16 scale, 32 int8 codes, widened to floats and scaled by w[p] times the scale.
 void weighted_q8(float* out, const float* w, const void* rows, int64_t n, int64_t dim) {
-  const auto* base = static_cast<const uint8_t*>(rows);
-  const size_t stride = static_cast<size_t>(dim / 32) * kQ8Block;
-  int64_t b = 0;
-  for (; b + 2 <= dim / 32; b += 2) weighted_blocks_q8<2>(out, w, base, stride, n, b);
-  for (; b < dim / 32; ++b) weighted_blocks_q8<1>(out, w, base, stride, n, b);
-}
-
-// Q4_0 rows (18-byte blocks: an f16 scale, 16 bytes of codes; element i < 16 is the low nibble
-// of byte i, element 16 + i its high nibble; value (code - 8) * scale). The - 8 is folded into
-// a per-block term, w[p] * scale * -8, added to every element of the block.
-constexpr size_t kQ4Block = 18;
-
-template <int NB>
-void weighted_blocks_q4(float* out, const float* w, const uint8_t* base, size_t stride, int64_t n, int64_t b0) {
-  __m256 acc[4 * NB];
-  for (auto& a : acc) a = _mm256_setzero_ps();
-  const __m128i low4 = _mm_set1_epi8(0x0F);
-  for (int64_t p = 0; p < n; ++p) {
-    const uint8_t* r = base + p * stride + b0 * kQ4Block;
-    for (size_t j = 0; j < NB * kQ4Block; j += 64) _mm_prefetch(reinterpret_cast<const char*>(r + j + kAhead), _MM_HINT_T0);
-    for (int b = 0; b < NB; ++b) {
-      const uint8_t* blk = r + b * kQ4Block;
-      uint16_t d;
-      std::memcpy(&d, blk, 2);
-      const float scale = w[p] * _cvtsh_ss(d);
-      const __m256 s = _mm256_set1_ps(scale), shift = _mm256_set1_ps(-8.0f * scale);
-      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
-      const __m128i lo = _mm_and_si128(q, low4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), low4);
-      const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
-      for (int j = 0; j < 4; ++j) {
-        const __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[j]));
-        acc[4 * b + j] = _mm256_add_ps(_mm256_fmadd_ps(s, x, shift), acc[4 * b + j]);
-      }
+  weighted_block_rows<34>(out, w, rows, n, dim, [](__m256* acc, float wp, const uint8_t* blk) {
+    const __m256 s = _mm256_set1_ps(wp * block_scale(blk));
+    for (int j = 0; j < 4; ++j) {
+      const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * j));
+      acc[j] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), acc[j]);
     }
-  }
-  for (int i = 0; i < 4 * NB; ++i) _mm256_storeu_ps(out + 32 * b0 + 8 * i, acc[i]);
+  });
 }
 
+// Q4_0: an f16 scale, 16 bytes of codes (element i < 16 the low nibble of byte i, 16 + i its high
+// nibble; value (code - 8) * scale). The - 8 becomes w[p] * scale * -8 added to every element.
 void weighted_q4(float* out, const float* w, const void* rows, int64_t n, int64_t dim) {
-  const auto* base = static_cast<const uint8_t*>(rows);
-  const size_t stride = static_cast<size_t>(dim / 32) * kQ4Block;
-  int64_t b = 0;
-  for (; b + 2 <= dim / 32; b += 2) weighted_blocks_q4<2>(out, w, base, stride, n, b);
-  for (; b < dim / 32; ++b) weighted_blocks_q4<1>(out, w, base, stride, n, b);
+  weighted_block_rows<18>(out, w, rows, n, dim, [](__m256* acc, float wp, const uint8_t* blk) {
+    const float scale = wp * block_scale(blk);
+    const __m256 s = _mm256_set1_ps(scale), shift = _mm256_set1_ps(-8.0f * scale);
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+    const __m128i lo = _mm_and_si128(q, low4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), low4);
+    const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+    for (int j = 0; j < 4; ++j)
+      acc[j] = _mm256_add_ps(_mm256_fmadd_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[j])), shift), acc[j]);
+  });
 }
 
 }  // namespace
