@@ -23,6 +23,9 @@ packages=(
   # the AArch64 cross build and its tests under emulation (scripts/test.sh, preset aarch64):
   # fmt, nlohmann-json and GoogleTest come from the packages above as headers and sources
   g++-aarch64-linux-gnu qemu-user
+  # the Vulkan backend (src/backend/vulkan): headers and loader, the shader compiler, and Mesa's
+  # lavapipe, a Vulkan device on the CPU that the tests run the shaders on
+  libvulkan-dev glslc mesa-vulkan-drivers
 )
 # Node.js runs the browser test. Machines may carry another distribution's node (NodeSource
 # bundles npm in its nodejs), so the commands are checked, not the Debian package names.

@@ -77,11 +77,12 @@ Status run_bench(const BenchOptions& o) {
   LIMARP_TRY(check_kv_type(o.model.kv_type, model.config()));
   ThreadPool pool(o.model.threads);
   CpuBackend cpu(pool);
-  const int64_t repacked = o.model.no_repack ? 0 : model.prepare_weights(cpu);
+  LIMARP_ASSIGN_OR_RETURN(std::unique_ptr<Backend> device, open_device(o.model, model, bench_context(o)));
+  const int64_t repacked = o.model.no_repack || device ? 0 : model.prepare_weights(cpu);
   const LlamaConfig& c = model.config();
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, model));
   const LinearAdapter* adapter = adapters.empty() ? nullptr : &adapters;
-  Forward fwd(model, cpu);
+  Forward fwd(model, device ? *device : static_cast<Backend&>(cpu));
   Rng rng(1);
   auto random_tokens = [&](int64_t n) {
     std::vector<int32_t> t(static_cast<size_t>(n));
@@ -90,11 +91,11 @@ Status run_bench(const BenchOptions& o) {
   };
   const int64_t warmup_tokens = std::min<int64_t>(o.prompt > 0 ? o.prompt : 8, 32);
   const int64_t ctx = std::max(bench_context(o), warmup_tokens);
-  KvCache cache(c, ctx, o.model.kv_type);
+  KvCache cache(c, ctx, o.model.kv_type, fwd.backend());
   std::vector<float> logits;
   std::fprintf(stderr, "bench: %s\n  %s, %s, %.2f GiB\n  %s, %d threads\n", o.model.model.c_str(), c.describe().c_str(),
                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30),
-               kernels::describe_kernels().c_str(), o.model.threads);
+               device ? device->name().c_str() : kernels::describe_kernels().c_str(), o.model.threads);
   if (repacked > 0)
     std::fprintf(stderr, "  %lld q4_0/q8_0/q4_k matrices regrouped 16 rows at a time (--no-repack: as stored)\n",
                  static_cast<long long>(repacked));

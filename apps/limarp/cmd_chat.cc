@@ -203,10 +203,12 @@ class ChatRepl {
 Status run_chat(const ChatOptions& o) {
   auto interrupted = watch_interrupts();  // before any thread exists, so all inherit the mask
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(std::unique_ptr<Backend> device, open_device(o.model, bundle.model, o.ctx));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, bundle.model));
   ChatSettings settings;
   settings.context = o.ctx;
   settings.kv_type = o.model.kv_type;
+  settings.backend = device.get();
   settings.max_reply_tokens = o.max_reply;
   settings.shift = o.no_shift ? ShiftPolicy::kNever : ShiftPolicy::kAllowed;
   settings.trim_unfinished_sentence = !o.no_trim;

@@ -26,6 +26,7 @@ struct EvalLengthOptions {
 
 Status run_eval_length(const EvalLengthOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(std::unique_ptr<Backend> device, open_device(o.model, bundle.model, o.ctx));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, bundle.model));
   LIMARP_ASSIGN_OR_RETURN(std::vector<ChatState> all, load_limarp_conversations(o.chats));
   std::vector<ChatState> chats;
@@ -36,6 +37,7 @@ Status run_eval_length(const EvalLengthOptions& o) {
   e.max_reply_tokens = o.max_reply;
   e.context = o.ctx;
   e.kv_type = o.model.kv_type;
+  e.backend = device.get();
   LIMARP_ASSIGN_OR_RETURN(e.sampler, o.sampler.settings());
   if (!e.sampler.seed) e.sampler.seed = 1;  // reproducible unless asked otherwise
   ProgressLine progress("eval-length", "replies");

@@ -32,6 +32,7 @@ struct GenerateCliOptions {
 
 Status run_generate(const GenerateCliOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(std::unique_ptr<Backend> device, open_device(o.model, bundle.model, o.ctx));
   const LlamaModel& model = bundle.model;
   const Tokenizer& tok = *bundle.tokenizer;
   log::info("model: {} ({})", model.config().describe(), model.weight_type_name());
@@ -44,8 +45,8 @@ Status run_generate(const GenerateCliOptions& o) {
 
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, model));
   ThreadPool pool(o.model.threads);
-  Forward forward(model, pool);
-  Session session(model, ctx, o.model.kv_type);
+  Forward forward(model, pool, device.get());
+  Session session(model, ctx, o.model.kv_type, forward.backend());
   LIMARP_ASSIGN_OR_RETURN(DraftSource drafts, load_draft_source(o.speculative, o.model, tok, pool));
   std::unique_ptr<Drafter> drafter = drafts.make(ctx);
   GenerationRequest req;

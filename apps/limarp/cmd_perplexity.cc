@@ -21,12 +21,13 @@ struct PerplexityCliOptions {
 
 Status run_perplexity(const PerplexityCliOptions& o) {
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(std::unique_ptr<Backend> device, open_device(o.model, bundle.model, o.ctx));
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, bundle.model));
   LIMARP_ASSIGN_OR_RETURN(std::string text, read_text_file(o.file));
   std::vector<int32_t> tokens = bundle.tokenizer->encode(text);
   if (o.max_tokens > 0 && static_cast<int64_t>(tokens.size()) > o.max_tokens) tokens.resize(static_cast<size_t>(o.max_tokens));
   ThreadPool pool(o.model.threads);
-  Forward forward(bundle.model, pool);
+  Forward forward(bundle.model, pool, device.get());
   PerplexityOptions p;
   p.context = std::min<int64_t>(o.ctx, bundle.model.config().usable_context());
   p.kv_type = o.model.kv_type;

@@ -126,12 +126,15 @@ Status run_serve(const ServeOptions& o) {
   so.json.max_depth = o.json_depth;
 
   StopSignal signal;
+  // Declared before the server: its slots' KV caches live on the device and must go first.
+  std::unique_ptr<Backend> device;
   server::LimarpServer server(so);
   LIMARP_TRY(server.listen());
   log::info("listening on http://{}:{}/ (loading the model)", o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host,
             server.port());
 
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle, load_inference_model(o.model, o.ctx));
+  LIMARP_ASSIGN_OR_RETURN(device, open_device(o.model, bundle.model, o.ctx, o.slots));
   LIMARP_ASSIGN_OR_RETURN(std::vector<LoadedAdapter> adapters, load_adapter_list(o.model.loras, bundle.model));
   auto registry = std::make_unique<server::LoraRegistry>();
   for (auto& a : adapters) registry->add(a.spec.path, a.adapter, a.spec.scale);
@@ -142,7 +145,7 @@ Status run_serve(const ServeOptions& o) {
   const LlamaConfig& c = bundle.model.config();
   const int64_t ctx = o.ctx > 0 ? o.ctx : c.usable_context();
   const double kv_mib = static_cast<double>(KvCache::bytes_for(c.n_layers, c.kv_dim(), ctx, o.model.kv_type)) / (1 << 20);
-  server.attach(bundle.model, *bundle.tokenizer, pool, std::move(registry), name, &drafts);
+  server.attach(bundle.model, *bundle.tokenizer, pool, std::move(registry), name, &drafts, device.get());
   signal.ready();
   log::info("serving {} on port {}: {} slot(s) x {} tokens of context ({:.0f} MiB of KV cache each), {} thread(s)", name,
             server.port(), o.slots, ctx, kv_mib, o.model.threads);

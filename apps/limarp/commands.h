@@ -28,5 +28,6 @@ void register_eval_length(CLI::App& root, RunState& state);
 void register_train(CLI::App& root, RunState& state);
 void register_prepare(CLI::App& root, RunState& state);
 void register_pull(CLI::App& root, RunState& state);
+void register_devices(CLI::App& root, RunState& state);
 
 }  // namespace limarp::cli

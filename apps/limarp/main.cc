@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   cli::register_train(app, state);
   cli::register_prepare(app, state);
   cli::register_pull(app, state);
+  cli::register_devices(app, state);
 
   // The one place no exception may pass: a bug or an exhausted machine (std::bad_alloc) in
   // any command becomes a message and an exit status, never an abort with a core dump.

@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "base/log.h"
 #include "base/thread_pool.h"
 #include "default_model.h"
+#include "backend/compute_device.h"
 #include "kernels/kv_rows.h"
+#include "model/kv_cache.h"
 
 namespace limarp::cli {
 namespace {
@@ -39,7 +43,31 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o, WhenNoModel when_no_mo
   add_threads_option(cmd, o.threads);
   add_repack_option(cmd, o.no_repack);
   add_kv_type_option(cmd, o.kv_type);
+  cmd.add_option("--device", o.device,
+                 "Where the model runs: cpu (default), vulkan or vulkan:N (a GPU, or Mesa's lavapipe; limarp "
+                 "devices lists them; docs/gpu.md)")
+      ->type_name("cpu|vulkan[:N]");
   add_rope_options(cmd, o.rope);
+}
+
+Result<std::unique_ptr<Backend>> open_device(const ModelCliOptions& o, LlamaModel& model, int64_t ctx, int slots) {
+  LIMARP_ASSIGN_OR_RETURN(const DeviceSpec spec, parse_device(o.device));
+  if (spec.is_cpu()) return std::unique_ptr<Backend>();
+  if (o.kv_type != DType::kF16 && o.kv_type != DType::kF32)
+    return make_error("--kv-type {} is not on the Vulkan backend yet; use f16 or f32 with --device {}",
+                      dtype_name(o.kv_type), o.device);
+  LIMARP_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, open_device_backend(spec));
+  const auto start = std::chrono::steady_clock::now();
+  model.prepare_weights(*backend);
+  const LlamaConfig& c = model.config();
+  const int64_t context = ctx > 0 ? ctx : c.usable_context();
+  const double kv_mib =
+      static_cast<double>(KvCache::bytes_for(c.n_layers, c.kv_dim(), context, o.kv_type)) * slots / (1 << 20);
+  log::info("{}: weights uploaded in {:.1f} s; memory plan: weights {:.0f} MiB, KV cache {:.0f} MiB ({} x {} "
+            "positions), workspace grows with the batch",
+            backend->name(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+            static_cast<double>(device_weight_bytes(*backend)) / (1 << 20), kv_mib, slots, context);
+  return backend;
 }
 
 Result<ModelBundle> load_inference_model(const ModelCliOptions& o, int64_t ctx) {
@@ -48,7 +76,8 @@ Result<ModelBundle> load_inference_model(const ModelCliOptions& o, int64_t ctx) 
   LIMARP_ASSIGN_OR_RETURN(ModelBundle bundle,
                           load_model_bundle(path, {.tokenizer_path = o.tokenizer,
                                                    .require_tokenizer = true,
-                                                   .interleave_for_decode = !o.no_repack,
+                                                   // A device backend reads the stored layout.
+                                                   .interleave_for_decode = !o.no_repack && o.device == "cpu",
                                                    .threads = o.threads}));
   LIMARP_TRY(configure_rope(bundle.model, o.rope, ctx));
   LIMARP_TRY(check_kv_type(o.kv_type, bundle.model.config()));

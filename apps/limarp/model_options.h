@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "base/status.h"
 #include "infer/model_bundle.h"
 #include "model/llama_model.h"
@@ -29,6 +30,7 @@ struct ModelCliOptions {
   DType kv_type = DType::kF16;
   int threads = 1;
   RopeOverrides rope;
+  std::string device = "cpu";  // --device: cpu, vulkan or vulkan:N
 };
 
 // Without -m: an error, or the bundled demo model (default_model.h).
@@ -36,7 +38,8 @@ enum class WhenNoModel { kError, kDemoModel };
 // Commands that run no text (bench) have no --tokenizer.
 enum class TokenizerFlag { kYes, kNo };
 
-// Adds -m/--model, --tokenizer, --lora, -t/--threads, --no-repack, --kv-type and the RoPE options.
+// Adds -m/--model, --tokenizer, --lora, -t/--threads, --no-repack, --kv-type, --device and the
+// RoPE options.
 void add_model_options(CLI::App& cmd, ModelCliOptions& o, WhenNoModel when_no_model,
                        TokenizerFlag tokenizer = TokenizerFlag::kYes);
 
@@ -44,6 +47,10 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o, WhenNoModel when_no_mo
 // regrouped for decoding unless --no-repack, the RoPE options applied for a run of ctx tokens
 // (0: the model's default).
 Result<ModelBundle> load_inference_model(const ModelCliOptions& o, int64_t ctx);
+
+// The backend --device names, with the model's weights uploaded to it and its memory plan
+// logged; null for the CPU (Forward then runs on the caller's pool).
+Result<std::unique_ptr<Backend>> open_device(const ModelCliOptions& o, LlamaModel& model, int64_t ctx, int slots = 1);
 
 // An error when the model's heads cannot be stored as --kv-type (the block types need multiples
 // of 32 elements).

@@ -10,6 +10,12 @@
 
 namespace limarp {
 
+// One layer's rows in this layout ([keys, values][kv head][capacity][head_dim]): removes
+// positions [begin, end) of the first `size`, moving later ones down and rotating their keys
+// back by end - begin positions. Shared with device backends that bring a layer to the host.
+void remove_kv_positions(uint8_t* layer, const KvShape& shape, int64_t begin, int64_t end, int64_t size,
+                         const RotaryTable& rotary, RopeLayout layout);
+
 class CpuKvStorage final : public KvStorage {
  public:
   explicit CpuKvStorage(const KvShape& shape);

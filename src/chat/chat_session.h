@@ -25,6 +25,7 @@ namespace limarp {
 struct ChatSettings {
   int64_t context = 0;              // 0: the model's trained context
   DType kv_type = DType::kF16;      // of the KV cache (model/kv_cache.h)
+  Backend* backend = nullptr;       // where the model runs (null: the CPU, on the pool)
   int64_t max_reply_tokens = 256;   // also reserved in the context for the reply
   SamplerSettings sampler;
   PromptOptions prompt;

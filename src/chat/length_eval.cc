@@ -112,6 +112,7 @@ Result<LengthEvalReport> evaluate_length_control(const LlamaModel& model, const 
   ChatSettings settings;
   settings.context = o.context;
   settings.kv_type = o.kv_type;
+  settings.backend = o.backend;
   settings.max_reply_tokens = o.max_reply_tokens;
   settings.sampler = o.sampler;
   settings.trim_unfinished_sentence = false;  // measure what the model wrote

@@ -29,6 +29,7 @@ struct LengthEvalOptions {
   int64_t max_reply_tokens = 400;
   int64_t context = 0;  // 0: the model's
   DType kv_type = DType::kF16;
+  Backend* backend = nullptr;  // where the model runs (null: the CPU)
   SamplerSettings sampler;
   std::function<void(int done, int total)> progress;
 };

@@ -30,6 +30,9 @@ RemovedSpan find_removed_span(std::span<const int32_t> before, std::span<const i
 Session::Session(const LlamaModel& model, int64_t context, DType kv_type)
     : model_(model), cache_(model.config(), context, kv_type) {}
 
+Session::Session(const LlamaModel& model, int64_t context, DType kv_type, Backend& backend)
+    : model_(model), cache_(model.config(), context, kv_type, backend) {}
+
 void Session::truncate(int64_t n) {
   drop_trial();
   n = std::clamp<int64_t>(n, 0, static_cast<int64_t>(tokens_.size()));

@@ -66,6 +66,14 @@ Forward::Forward(const LlamaModel& model, ThreadPool& pool)
   set_profiling(std::getenv("LIMARP_PROFILE") != nullptr);
 }
 
+Forward::Forward(const LlamaModel& model, ThreadPool& pool, Backend* backend)
+    : model_(model),
+      owned_backend_(backend ? nullptr : std::make_unique<CpuBackend>(pool)),
+      backend_(backend ? *backend : *owned_backend_),
+      rope_freq_(model.config().rope_frequencies()) {
+  set_profiling(std::getenv("LIMARP_PROFILE") != nullptr);
+}
+
 Forward::Forward(const LlamaModel& model, Backend& backend)
     : model_(model), backend_(backend), rope_freq_(model.config().rope_frequencies()) {
   set_profiling(std::getenv("LIMARP_PROFILE") != nullptr);

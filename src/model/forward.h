@@ -57,6 +57,8 @@ class Forward {
   Forward(const LlamaModel& model, ThreadPool& pool);
   // On a backend the caller owns and keeps alive.
   Forward(const LlamaModel& model, Backend& backend);
+  // On `backend` when given, else on the CPU with the pool's threads.
+  Forward(const LlamaModel& model, ThreadPool& pool, Backend* backend);
 
   Status eval(std::span<BatchItem> batch);
   Status eval(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>& logits,

@@ -51,11 +51,13 @@ Status LimarpServer::listen() {
 }
 
 void LimarpServer::attach(const LlamaModel& model, const Tokenizer& tokenizer, ThreadPool& pool,
-                          std::unique_ptr<LoraRegistry> loras, std::string model_name, const DraftSource* drafts) {
+                          std::unique_ptr<LoraRegistry> loras, std::string model_name, const DraftSource* drafts,
+                          Backend* backend) {
   loras_ = std::move(loras);
   if (!loras_) loras_ = std::make_unique<LoraRegistry>();
   SchedulerOptions scheduler = options_.scheduler;
   if (drafts && drafts->enabled()) scheduler.drafts = drafts;
+  if (backend) scheduler.backend = backend;
   scheduler_ = std::make_unique<Scheduler>(model, tokenizer, pool, loras_->adapters(), scheduler);
   ctx_.model_name = std::move(model_name);
   ctx_.model = &model;

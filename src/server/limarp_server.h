@@ -54,7 +54,7 @@ class LimarpServer {
   // makes every slot decode speculatively (it outlives the server).
   void attach(const LlamaModel& model, const Tokenizer& tokenizer, ThreadPool& pool,
               std::unique_ptr<LoraRegistry> loras, std::string model_name,
-              const DraftSource* drafts = nullptr);
+              const DraftSource* drafts = nullptr, Backend* backend = nullptr);
   // Draining (SIGTERM): /health says "draining" (503) so balancers route elsewhere, new
   // generations get 503, and running ones finish for up to `timeout`; those still running then
   // end as if their time limit had passed. Returns once nothing runs (or a last grace passed).

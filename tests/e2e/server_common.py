@@ -18,6 +18,9 @@ class Server:
 
     def __init__(self, *args, env=None, port=0):
         self.args = [BIN, "serve", "--port", str(port), *map(str, args)]
+        # The suite's Vulkan pass (tests/CMakeLists.txt) runs the same API tests on a device.
+        if os.environ.get("LIMARP_TEST_DEVICE"):
+            self.args += ["--device", os.environ["LIMARP_TEST_DEVICE"]]
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.port = None

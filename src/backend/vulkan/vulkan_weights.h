@@ -1,0 +1,35 @@
+// Weight matrices in the layout the Vulkan shaders read (shaders/matmul.comp): no 2-byte
+// fields inside blocks, so every buffer is an array of 32-bit words.
+//   f32: as stored.   f16: as stored, two halves per word.
+//   q8_0: the 32 int8 of each block back to back (8 words), the block scales as f32 apart.
+//   q4_0: the 16 nibble bytes of each block (4 words), the block scales as f32 apart.
+// Every other type (the K-quants, q4_1, bf16, ...) is dequantized on the host and kept as f16
+// until it has a shader of its own.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backend/vulkan/vulkan_device.h"
+#include "tensor/tensor.h"
+
+namespace limarp::vk {
+
+struct DeviceMatrix {
+  DType type = DType::kF32;  // the layout above: kF32, kF16, kQ8_0 or kQ4_0
+  DType stored = DType::kF32;
+  int64_t rows = 0, cols = 0;
+  uint64_t fingerprint = 0;
+  std::unique_ptr<Buffer> data, scales;
+
+  uint64_t bytes() const { return (data ? data->size() : 0) + (scales ? scales->size() : 0); }
+};
+
+// A cheap hash of a tensor's type, shape and sampled contents: tells a tensor that reuses a
+// freed one's address from the one uploaded before.
+uint64_t fingerprint(const TensorView& t);
+
+// Converts and uploads a stored-layout matrix [rows, cols] (a vector is one row).
+Result<DeviceMatrix> upload_matrix(Device& device, const TensorView& t, const std::string& what);
+
+}  // namespace limarp::vk
