@@ -33,6 +33,10 @@ class KvStorage {
   // Writes keys and values of positions [pos, pos + n): k and v are [n, kv_dim] rows in the
   // backend's workspace.
   virtual void store(int64_t layer, int64_t pos, int64_t n, const float* k, const float* v) = 0;
+  // The same from host memory (a restored slot file); a host backend's workspace is host memory.
+  virtual void store_host(int64_t layer, int64_t pos, int64_t n, const float* k, const float* v) {
+    store(layer, pos, n, k, v);
+  }
   // The key (which 0) or value (which 1) row of one position, all heads, as f32 in host memory.
   virtual void read(int64_t layer, int which, int64_t pos, float* out) const = 0;
   // Of the first `size` positions, removes [begin, end) and moves the later ones down,

@@ -97,7 +97,7 @@ Result<SessionFileStats> restore_session_file(Session& session, const std::strin
   for (size_t l = 0; l < h.layers; ++l) {
     const float* keys = rows.data() + (l * 2) * n * kv;
     const float* values = keys + n * kv;
-    if (n > 0) session.cache().store(static_cast<int64_t>(l), 0, static_cast<int64_t>(n), keys, values);
+    if (n > 0) session.cache().store_host(static_cast<int64_t>(l), 0, static_cast<int64_t>(n), keys, values);
   }
   session.adopt_restored(std::move(tokens));
   return SessionFileStats{static_cast<int64_t>(n), want};

@@ -40,6 +40,10 @@ class KvCache {
   void store(int64_t layer, int64_t pos, int64_t n, const float* k, const float* v) {
     storage_->store(layer, pos, n, k, v);
   }
+  // The same from host rows (slot files), whatever the backend.
+  void store_host(int64_t layer, int64_t pos, int64_t n, const float* k, const float* v) {
+    storage_->store_host(layer, pos, n, k, v);
+  }
   // The key or value row of one position, all heads, as f32 ([kv_dim]).
   void read_key(int64_t layer, int64_t pos, float* out) const { storage_->read(layer, 0, pos, out); }
   void read_value(int64_t layer, int64_t pos, float* out) const { storage_->read(layer, 1, pos, out); }

@@ -192,13 +192,21 @@ TEST_F(VulkanOps, AttentionOverTheKvCacheMatchesTheCpu) {
     cpu_cache->remove(10, 40, pos, table, RopeLayout::kHalf);
     gpu_cache->remove(10, 40, pos, table, RopeLayout::kHalf);
     std::vector<float> a(static_cast<size_t>(kv)), b(static_cast<size_t>(kv));
-    for (int64_t p : {int64_t{0}, int64_t{10}, int64_t{70}}) {
-      for (int which = 0; which < 2; ++which) {
-        cpu_cache->read(1, which, p, a.data());
-        gpu_cache->read(1, which, p, b.data());
-        EXPECT_EQ(a, b) << "position " << p << (which ? " value" : " key");
+    auto expect_same_rows = [&](const char* when) {
+      for (int64_t p : {int64_t{0}, int64_t{10}, int64_t{70}, int64_t{71}}) {
+        for (int which = 0; which < 2; ++which) {
+          cpu_cache->read(1, which, p, a.data());
+          gpu_cache->read(1, which, p, b.data());
+          EXPECT_EQ(a, b) << when << ": position " << p << (which ? " value" : " key");
+        }
       }
-    }
+    };
+    expect_same_rows("after the shift");
+    // Rows from host memory (a restored slot file), then read back after the cached read.
+    const std::vector<float> hk = random_floats(static_cast<size_t>(3 * kv), 77), hv = random_floats(static_cast<size_t>(3 * kv), 78);
+    cpu_cache->store_host(1, 70, 3, hk.data(), hv.data());
+    gpu_cache->store_host(1, 70, 3, hk.data(), hv.data());
+    expect_same_rows("after a host store");
   }
 }
 

@@ -27,13 +27,6 @@ T must(Result<T> r, const char* what) {
   return std::move(r.value());
 }
 
-void must_ok(const Status& s, const char* what) {
-  if (!s.ok()) {
-    log::error("vulkan: {}: {}", what, s.error().message());
-    std::abort();
-  }
-}
-
 [[noreturn]] void training_only(const char* op) {
   log::error("vulkan: {} is a training operation; training runs on the CPU backend", op);
   std::abort();
@@ -109,7 +102,7 @@ void VulkanBackend::zero(float* x, int64_t n) {
 
 void VulkanBackend::read_rows(float* host, const float* rows, int64_t floats) {
   const Loc l = at(rows);
-  must_ok(device_->download(*l.buffer, uint64_t{l.offset} * 4, host, static_cast<uint64_t>(floats) * 4),
+  vk::must_ok(device_->download(*l.buffer, uint64_t{l.offset} * 4, host, static_cast<uint64_t>(floats) * 4),
           "reading results back");
 }
 

@@ -110,6 +110,12 @@ DeviceInfo describe(VkPhysicalDevice pd, int index) {
 
 }  // namespace
 
+void must_ok(const Status& status, const char* what) {
+  if (status.ok()) return;
+  log::error("vulkan: {} failed: {}", what, status.error().message());
+  std::abort();
+}
+
 Result<std::vector<DeviceInfo>> list_devices() {
   LIMARP_ASSIGN_OR_RETURN(VkInstance instance, create_instance());
   std::vector<DeviceInfo> out;

@@ -45,6 +45,10 @@ struct DeviceInfo {
   std::string unusable;  // why it cannot run limarp's shaders, or empty
 };
 
+// A device failure inside an operation that cannot report one (a lost device, memory gone
+// mid-pass): logs what failed and stops, rather than compute on garbage.
+void must_ok(const Status& status, const char* what);
+
 // Every Vulkan device on this machine, or an error saying why none can be listed.
 Result<std::vector<DeviceInfo>> list_devices();
 

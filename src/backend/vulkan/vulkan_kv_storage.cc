@@ -35,6 +35,7 @@ uint64_t VulkanKvStorage::bytes() const { return layer_bytes() * static_cast<uin
 void VulkanKvStorage::store(int64_t layer, int64_t pos, int64_t n, const float* k, const float* v) {
   const KvShape& s = shape();
   LIMARP_CHECK(pos >= 0 && pos + n <= s.capacity);
+  mirror_layer_ = -1;
   struct {
     uint32_t n, n_kv_heads, head_dim, capacity, pos, k_off, v_off;
   } params{static_cast<uint32_t>(n), static_cast<uint32_t>(s.n_kv_heads), static_cast<uint32_t>(s.head_dim),
@@ -46,32 +47,48 @@ void VulkanKvStorage::store(int64_t layer, int64_t pos, int64_t n, const float* 
                         &params, sizeof(params), (threads + 63) / 64, 2);
 }
 
+void VulkanKvStorage::store_host(int64_t layer, int64_t pos, int64_t n, const float* k, const float* v) {
+  const KvShape& s = shape();
+  LIMARP_CHECK(pos >= 0 && pos + n <= s.capacity);
+  mirror_layer_ = -1;
+  const uint64_t row = kernels::kv_bytes(s.type, s.head_dim);
+  std::vector<uint8_t> rows(static_cast<size_t>(row * static_cast<uint64_t>(n)));
+  for (int which = 0; which < 2; ++which)
+    for (int64_t h = 0; h < s.n_kv_heads; ++h) {
+      const float* src = which == 0 ? k : v;
+      for (int64_t t = 0; t < n; ++t)
+        kernels::store_kv_row(rows.data() + static_cast<uint64_t>(t) * row, s.type, src + t * s.kv_dim() + h * s.head_dim,
+                              s.head_dim);
+      const uint64_t offset = (static_cast<uint64_t>(which * s.n_kv_heads + h) * s.capacity + pos) * row;
+      vk::must_ok(device_.upload(*layers_[static_cast<size_t>(layer)], offset, rows.data(), rows.size()),
+              "writing KV rows");
+    }
+}
+
 void VulkanKvStorage::read(int64_t layer, int which, int64_t pos, float* out) const {
   const KvShape& s = shape();
   LIMARP_CHECK(pos >= 0 && pos < s.capacity);
   const uint64_t row = kernels::kv_bytes(s.type, s.head_dim);
-  std::vector<uint8_t> bytes(static_cast<size_t>(row));
+  if (mirror_layer_ != layer) {
+    mirror_.resize(static_cast<size_t>(layer_bytes()));
+    vk::must_ok(device_.download(*layers_[static_cast<size_t>(layer)], 0, mirror_.data(), mirror_.size()),
+            "reading the KV cache");
+    mirror_layer_ = layer;
+  }
   for (int64_t h = 0; h < s.n_kv_heads; ++h) {
     const uint64_t offset = (static_cast<uint64_t>(which * s.n_kv_heads + h) * s.capacity + pos) * row;
-    const Status st = device_.download(*layers_[static_cast<size_t>(layer)], offset, bytes.data(), row);
-    LIMARP_CHECK(st.ok());
-    kernels::load_kv_row(out + h * s.head_dim, bytes.data(), s.type, s.head_dim);
+    kernels::load_kv_row(out + h * s.head_dim, mirror_.data() + offset, s.type, s.head_dim);
   }
 }
 
 void VulkanKvStorage::remove(int64_t begin, int64_t end, int64_t size, const RotaryTable& rotary, RopeLayout layout) {
+  mirror_layer_ = -1;
   std::vector<uint8_t> host(static_cast<size_t>(layer_bytes()));
   for (int64_t l = 0; l < shape().n_layers; ++l) {
     const vk::Buffer& b = *layers_[static_cast<size_t>(l)];
-    Status st = device_.download(b, 0, host.data(), host.size());
-    if (st.ok()) {
-      remove_kv_positions(host.data(), shape(), begin, end, size, rotary, layout);
-      st = device_.upload(b, 0, host.data(), host.size());
-    }
-    if (!st.ok()) {
-      log::error("vulkan: shifting the KV cache failed: {}", st.error().message());
-      std::abort();
-    }
+    vk::must_ok(device_.download(b, 0, host.data(), host.size()), "shifting the KV cache");
+    remove_kv_positions(host.data(), shape(), begin, end, size, rotary, layout);
+    vk::must_ok(device_.upload(b, 0, host.data(), host.size()), "shifting the KV cache");
   }
 }
 

@@ -1,7 +1,8 @@
 // A KV cache on a Vulkan device: one buffer per layer in the CPU cache's layout
 // ([keys, values][kv head][capacity][head_dim], f32 or f16), written by shaders/kv_store.comp and
 // read by shaders/attention.comp. Reading a row and removing positions go through the host
-// (a layer at a time): rare operations, kept exact with the CPU's own code.
+// (a layer at a time): rare operations, kept exact with the CPU's own code; so does writing rows
+// from host memory (restoring a slot file).
 #pragma once
 
 #include <functional>
@@ -23,6 +24,7 @@ class VulkanKvStorage final : public KvStorage {
 
   uint64_t bytes() const override;
   void store(int64_t layer, int64_t pos, int64_t n, const float* k, const float* v) override;
+  void store_host(int64_t layer, int64_t pos, int64_t n, const float* k, const float* v) override;
   void read(int64_t layer, int which, int64_t pos, float* out) const override;
   void remove(int64_t begin, int64_t end, int64_t size, const RotaryTable& rotary, RopeLayout layout) override;
 
@@ -36,6 +38,10 @@ class VulkanKvStorage final : public KvStorage {
   std::vector<std::unique_ptr<vk::Buffer>> layers_;
   std::function<uint32_t(const float*)> offset_of_;
   std::function<const vk::Buffer*(const float*)> buffer_of_;
+  // The last layer brought to the host by read(): a slot file reads every row of a layer in
+  // turn, one download for all of them. Any write forgets it.
+  mutable std::vector<uint8_t> mirror_;
+  mutable int64_t mirror_layer_ = -1;
 };
 
 }  // namespace limarp
