@@ -60,7 +60,7 @@ Result<SpeculativeBench> bench_speculative(Forward& fwd, const Tokenizer& tok, c
     double tok_s[2] = {0, 0};
     std::vector<int32_t> text[2];
     for (int spec = 0; spec < 2; ++spec) {
-      Session session(model, ctx, kv_type, fwd.backend());
+      Session session(model, ctx, kv_type, fwd);
       const std::unique_ptr<Drafter> drafter = spec ? drafts.make(ctx) : nullptr;
       req.speculative = {drafter.get(), drafts.draft_n()};
       LIMARP_ASSIGN_OR_RETURN(GenerationResult g, generate_text(session, fwd, tok, req, nullptr));

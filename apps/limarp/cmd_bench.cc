@@ -82,7 +82,7 @@ Status run_bench(const BenchOptions& o) {
   const LlamaConfig& c = model.config();
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, model));
   const LinearAdapter* adapter = adapters.empty() ? nullptr : &adapters;
-  Forward fwd(model, device ? *device : static_cast<Backend&>(cpu));
+  Forward fwd = device ? Forward(model, pool, device.get(), o.model.gpu_layers) : Forward(model, cpu);
   Rng rng(1);
   auto random_tokens = [&](int64_t n) {
     std::vector<int32_t> t(static_cast<size_t>(n));
@@ -91,7 +91,7 @@ Status run_bench(const BenchOptions& o) {
   };
   const int64_t warmup_tokens = std::min<int64_t>(o.prompt > 0 ? o.prompt : 8, 32);
   const int64_t ctx = std::max(bench_context(o), warmup_tokens);
-  KvCache cache(c, ctx, o.model.kv_type, fwd.backend());
+  KvCache cache = fwd.make_kv_cache(ctx, o.model.kv_type);
   std::vector<float> logits;
   std::fprintf(stderr, "bench: %s\n  %s, %s, %.2f GiB\n  %s, %d threads\n", o.model.model.c_str(), c.describe().c_str(),
                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30),

@@ -209,6 +209,7 @@ Status run_chat(const ChatOptions& o) {
   settings.context = o.ctx;
   settings.kv_type = o.model.kv_type;
   settings.backend = device.get();
+  settings.backend_layers = o.model.gpu_layers;
   settings.max_reply_tokens = o.max_reply;
   settings.shift = o.no_shift ? ShiftPolicy::kNever : ShiftPolicy::kAllowed;
   settings.trim_unfinished_sentence = !o.no_trim;

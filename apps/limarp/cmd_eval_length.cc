@@ -38,6 +38,7 @@ Status run_eval_length(const EvalLengthOptions& o) {
   e.context = o.ctx;
   e.kv_type = o.model.kv_type;
   e.backend = device.get();
+  e.backend_layers = o.model.gpu_layers;
   LIMARP_ASSIGN_OR_RETURN(e.sampler, o.sampler.settings());
   if (!e.sampler.seed) e.sampler.seed = 1;  // reproducible unless asked otherwise
   ProgressLine progress("eval-length", "replies");

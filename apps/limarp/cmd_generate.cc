@@ -45,8 +45,8 @@ Status run_generate(const GenerateCliOptions& o) {
 
   LIMARP_ASSIGN_OR_RETURN(AdapterSet adapters, load_adapters(o.model.loras, model));
   ThreadPool pool(o.model.threads);
-  Forward forward(model, pool, device.get());
-  Session session(model, ctx, o.model.kv_type, forward.backend());
+  Forward forward(model, pool, device.get(), o.model.gpu_layers);
+  Session session(model, ctx, o.model.kv_type, forward);
   LIMARP_ASSIGN_OR_RETURN(DraftSource drafts, load_draft_source(o.speculative, o.model, tok, pool));
   std::unique_ptr<Drafter> drafter = drafts.make(ctx);
   GenerationRequest req;

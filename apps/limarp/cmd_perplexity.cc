@@ -27,7 +27,7 @@ Status run_perplexity(const PerplexityCliOptions& o) {
   std::vector<int32_t> tokens = bundle.tokenizer->encode(text);
   if (o.max_tokens > 0 && static_cast<int64_t>(tokens.size()) > o.max_tokens) tokens.resize(static_cast<size_t>(o.max_tokens));
   ThreadPool pool(o.model.threads);
-  Forward forward(bundle.model, pool, device.get());
+  Forward forward(bundle.model, pool, device.get(), o.model.gpu_layers);
   PerplexityOptions p;
   p.context = std::min<int64_t>(o.ctx, bundle.model.config().usable_context());
   p.kv_type = o.model.kv_type;

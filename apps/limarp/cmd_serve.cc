@@ -115,6 +115,7 @@ Status run_serve(const ServeOptions& o) {
   so.scheduler.slots = o.slots;
   so.scheduler.context = o.ctx;
   so.scheduler.kv_type = o.model.kv_type;
+  so.scheduler.backend_layers = o.model.gpu_layers;
   so.scheduler.queue_capacity = o.queue;
   so.scheduler.prefill_chunk = o.prefill_chunk;
   so.scheduler.shift = o.no_shift ? ShiftPolicy::kNever : ShiftPolicy::kAllowed;

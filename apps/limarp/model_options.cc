@@ -8,6 +8,7 @@
 #include "base/thread_pool.h"
 #include "default_model.h"
 #include "backend/compute_device.h"
+#include "backend/cpu_backend.h"
 #include "kernels/kv_rows.h"
 #include "model/kv_cache.h"
 
@@ -47,25 +48,41 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o, WhenNoModel when_no_mo
                  "Where the model runs: cpu (default), vulkan or vulkan:N (a GPU, or Mesa's lavapipe; limarp "
                  "devices lists them; docs/gpu.md)")
       ->type_name("cpu|vulkan[:N]");
+  cmd.add_option("--gpu-layers", o.gpu_layers,
+                 "With --device vulkan: the first N layers run on the device, the rest and the output matrix on "
+                 "the CPU (llama.cpp's -ngl; default -1: all on the device)")
+      ->check(CLI::Range(-1, 100000))
+      ->type_name("N");
   add_rope_options(cmd, o.rope);
 }
 
 Result<std::unique_ptr<Backend>> open_device(const ModelCliOptions& o, LlamaModel& model, int64_t ctx, int slots) {
   LIMARP_ASSIGN_OR_RETURN(const DeviceSpec spec, parse_device(o.device));
-  if (spec.is_cpu()) return std::unique_ptr<Backend>();
+  if (spec.is_cpu()) {
+    if (o.gpu_layers >= 0) log::warn("--gpu-layers has no effect with --device cpu");
+    return std::unique_ptr<Backend>();
+  }
   if (o.kv_type != DType::kF16 && o.kv_type != DType::kF32)
     return make_error("--kv-type {} is not on the Vulkan backend yet; use f16 or f32 with --device {}",
                       dtype_name(o.kv_type), o.device);
   LIMARP_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, open_device_backend(spec));
   const auto start = std::chrono::steady_clock::now();
-  model.prepare_weights(*backend);
   const LlamaConfig& c = model.config();
+  const int64_t on_device = o.gpu_layers < 0 ? c.n_layers : std::min<int64_t>(o.gpu_layers, c.n_layers);
+  model.prepare_weights(*backend, 0, on_device, on_device == c.n_layers);
+  if (on_device < c.n_layers && !o.no_repack) {
+    // The CPU's layers in its own layout, regrouped with the run's threads.
+    ThreadPool pool(o.threads);
+    CpuBackend cpu(pool);
+    model.prepare_weights(cpu, on_device, c.n_layers, true);
+  }
   const int64_t context = ctx > 0 ? ctx : c.usable_context();
   const double kv_mib =
-      static_cast<double>(KvCache::bytes_for(c.n_layers, c.kv_dim(), context, o.kv_type)) * slots / (1 << 20);
-  log::info("{}: weights uploaded in {:.1f} s; memory plan: weights {:.0f} MiB, KV cache {:.0f} MiB ({} x {} "
-            "positions), workspace grows with the batch",
-            backend->name(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+      static_cast<double>(KvCache::bytes_for(on_device, c.kv_dim(), context, o.kv_type)) * slots / (1 << 20);
+  log::info("{}: {} of {} layers on the device{}, weights uploaded in {:.1f} s; device memory plan: weights {:.0f} "
+            "MiB, KV cache {:.0f} MiB ({} slot(s) x {} positions), workspace grows with the batch",
+            backend->name(), on_device, c.n_layers, on_device < c.n_layers ? " (the rest and the output on the CPU)" : "",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
             static_cast<double>(device_weight_bytes(*backend)) / (1 << 20), kv_mib, slots, context);
   return backend;
 }

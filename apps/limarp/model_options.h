@@ -31,6 +31,7 @@ struct ModelCliOptions {
   int threads = 1;
   RopeOverrides rope;
   std::string device = "cpu";  // --device: cpu, vulkan or vulkan:N
+  int gpu_layers = -1;         // --gpu-layers: layers on the device (-1: all)
 };
 
 // Without -m: an error, or the bundled demo model (default_model.h).

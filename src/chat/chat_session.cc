@@ -43,9 +43,9 @@ ChatSession::ChatSession(const LlamaModel& model, const Tokenizer& tokenizer, Th
                          const LinearAdapter* adapter)
     : model_(model),
       tok_(tokenizer),
-      forward_(model, pool, settings.backend),
+      forward_(model, pool, settings.backend, settings.backend_layers),
       session_(model, settings.context > 0 ? settings.context : model.config().usable_context(), settings.kv_type,
-               forward_.backend()),
+               forward_),
       settings_(std::move(settings)),
       rng_(make_sampler_rng(settings_.sampler)),
       adapter_(adapter) {

@@ -26,6 +26,7 @@ struct ChatSettings {
   int64_t context = 0;              // 0: the model's trained context
   DType kv_type = DType::kF16;      // of the KV cache (model/kv_cache.h)
   Backend* backend = nullptr;       // where the model runs (null: the CPU, on the pool)
+  int64_t backend_layers = -1;      // layers on `backend` (-1: all; the rest on the CPU)
   int64_t max_reply_tokens = 256;   // also reserved in the context for the reply
   SamplerSettings sampler;
   PromptOptions prompt;

@@ -113,6 +113,7 @@ Result<LengthEvalReport> evaluate_length_control(const LlamaModel& model, const 
   settings.context = o.context;
   settings.kv_type = o.kv_type;
   settings.backend = o.backend;
+  settings.backend_layers = o.backend_layers;
   settings.max_reply_tokens = o.max_reply_tokens;
   settings.sampler = o.sampler;
   settings.trim_unfinished_sentence = false;  // measure what the model wrote

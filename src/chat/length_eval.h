@@ -30,6 +30,7 @@ struct LengthEvalOptions {
   int64_t context = 0;  // 0: the model's
   DType kv_type = DType::kF16;
   Backend* backend = nullptr;  // where the model runs (null: the CPU)
+  int64_t backend_layers = -1;
   SamplerSettings sampler;
   std::function<void(int done, int total)> progress;
 };

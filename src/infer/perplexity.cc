@@ -12,7 +12,7 @@ Result<PerplexityResult> perplexity(Forward& forward, std::span<const int32_t> t
   const int64_t stride = o.stride > 0 ? std::min(o.stride, o.context) : std::max<int64_t>(1, o.context / 2);
   const LlamaConfig& c = forward.model().config();
   const int64_t V = c.vocab_size;
-  KvCache cache(c, o.context, o.kv_type, forward.backend());
+  KvCache cache = forward.make_kv_cache(o.context, o.kv_type);
   std::vector<float> logits;
   PerplexityResult r;
   double nll = 0;

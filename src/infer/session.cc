@@ -30,8 +30,8 @@ RemovedSpan find_removed_span(std::span<const int32_t> before, std::span<const i
 Session::Session(const LlamaModel& model, int64_t context, DType kv_type)
     : model_(model), cache_(model.config(), context, kv_type) {}
 
-Session::Session(const LlamaModel& model, int64_t context, DType kv_type, Backend& backend)
-    : model_(model), cache_(model.config(), context, kv_type, backend) {}
+Session::Session(const LlamaModel& model, int64_t context, DType kv_type, Forward& forward)
+    : model_(model), cache_(forward.make_kv_cache(context, kv_type)) {}
 
 void Session::truncate(int64_t n) {
   drop_trial();

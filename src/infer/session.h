@@ -29,8 +29,8 @@ struct SyncStats {
 class Session {
  public:
   Session(const LlamaModel& model, int64_t context, DType kv_type = DType::kF16);
-  // With the cache on `backend` (the one its Forward runs on).
-  Session(const LlamaModel& model, int64_t context, DType kv_type, Backend& backend);
+  // With the cache where `forward` computes each layer (a device, or split under offload).
+  Session(const LlamaModel& model, int64_t context, DType kv_type, Forward& forward);
 
   // Makes the cache hold `prompt` and leaves the logits of its last token in `logits`. New
   // tokens are evaluated in batches of `options.batch`; `options.cancel`, when set, is asked

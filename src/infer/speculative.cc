@@ -34,7 +34,7 @@ Status LookupDrafter::propose(std::span<const int32_t> history, int64_t n, Draft
 }
 
 ModelDrafter::ModelDrafter(Forward& forward, int64_t context, DType kv_type, std::shared_ptr<const TokenTexts> token_texts)
-    : forward_(forward), session_(forward.model(), context, kv_type, forward.backend()), token_texts_(std::move(token_texts)) {
+    : forward_(forward), session_(forward.model(), context, kv_type, forward), token_texts_(std::move(token_texts)) {
   chain_.set_draw_mode(DrawMode::kGreedy);
 }
 

@@ -57,8 +57,15 @@ class Forward {
   Forward(const LlamaModel& model, ThreadPool& pool);
   // On a backend the caller owns and keeps alive.
   Forward(const LlamaModel& model, Backend& backend);
-  // On `backend` when given, else on the CPU with the pool's threads.
-  Forward(const LlamaModel& model, ThreadPool& pool, Backend* backend);
+  // On `backend` when given, else on the CPU with the pool's threads. With a backend and
+  // 0 < backend_layers < the model's layers (layer offload), layers [0, backend_layers) run on
+  // it and the rest, with the output matrix, on the CPU; the residual crosses once per pass.
+  Forward(const LlamaModel& model, ThreadPool& pool, Backend* backend, int64_t backend_layers = -1);
+
+  // A KV cache placed where this pass computes each layer (split under layer offload).
+  KvCache make_kv_cache(int64_t capacity, DType type);
+  // Layers on backend() (all of them unless offloading).
+  int64_t backend_layers() const { return backend_layers_; }
 
   Status eval(std::span<BatchItem> batch);
   Status eval(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>& logits,
@@ -80,11 +87,13 @@ class Forward {
  private:
   class Hooks;
   Status check(std::span<BatchItem> batch);
-  void output(std::span<BatchItem> batch, const float* x);
+  void output(std::span<BatchItem> batch, const float* x, Backend& be);
+  Backend& backend_of(int64_t layer) { return layer < backend_layers_ ? backend_ : *owned_backend_; }
 
   const LlamaModel& model_;
   std::unique_ptr<CpuBackend> owned_backend_;
   Backend& backend_;
+  int64_t backend_layers_ = 0;  // layers on backend_; the rest on owned_backend_ (offload)
   RopeFrequencies rope_freq_;  // fixed for the model's life: the config is set before any pass
   bool profiling_ = false;
   int64_t calls_ = 0, tokens_ = 0;

@@ -176,10 +176,14 @@ uint64_t LlamaWeights::nbytes(bool tied_output) const {
 uint64_t LlamaModel::weight_bytes() const { return weights_.nbytes(config_.tied_output); }
 
 int64_t LlamaModel::prepare_weights(Backend& backend) {
+  return prepare_weights(backend, 0, config_.n_layers, true);
+}
+
+int64_t LlamaModel::prepare_weights(Backend& backend, int64_t first, int64_t end, bool output) {
   std::vector<TensorView*> matrices;
-  for (auto& l : weights_.layers)
-    for (Projection p : kAllProjections) matrices.push_back(&l.projection(p));
-  if (!config_.tied_output) matrices.push_back(&weights_.output);
+  for (int64_t i = first; i < end; ++i)
+    for (Projection p : kAllProjections) matrices.push_back(&weights_.layers[static_cast<size_t>(i)].projection(p));
+  if (output && !config_.tied_output) matrices.push_back(&weights_.output);
   // Only a GGUF store's tensors are views into a file mapping whose pages can be dropped.
   PreparedWeights prepared =
       backend.prepare_weights(matrices, {store_->source, store_->format == FileFormat::kGguf});

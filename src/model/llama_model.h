@@ -74,6 +74,9 @@ class LlamaModel {
   // so memory holds one copy). Training, merging and writing need the stored layout: never
   // call it before those. Returns the number of matrices rewritten.
   int64_t prepare_weights(Backend& backend);
+  // The same for layers [first, end) only, and the output matrix when `output` (layer offload
+  // gives each backend its own layers).
+  int64_t prepare_weights(Backend& backend, int64_t first, int64_t end, bool output);
   uint64_t weight_bytes() const;
 
   // An edit applied to chosen tensors, in f32 and in this model's own rotary layout, before

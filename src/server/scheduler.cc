@@ -36,8 +36,8 @@ bool all_zero(const std::vector<float>& v) {
 }  // namespace
 
 struct Scheduler::Slot {
-  Slot(int id_, const LlamaModel& model, int64_t context, DType kv_type, Backend& backend)
-      : id(id_), session(model, context, kv_type, backend) {}
+  Slot(int id_, const LlamaModel& model, int64_t context, DType kv_type, Forward& forward)
+      : id(id_), session(model, context, kv_type, forward) {}
 
   enum class Phase { kIdle, kPrompt, kDecode };
   int id;
@@ -67,14 +67,14 @@ Scheduler::Scheduler(const LlamaModel& model, const Tokenizer& tokenizer, Thread
                      std::vector<std::shared_ptr<const LoraAdapter>> adapters, SchedulerOptions options)
     : model_(model),
       tok_(tokenizer),
-      forward_(model, pool, options.backend),
+      forward_(model, pool, options.backend, options.backend_layers),
       adapters_(std::move(adapters)),
       options_(options),
       context_(options.context > 0 ? options.context : model.config().usable_context()),
       token_texts_(token_text_table(tokenizer)) {
   const int n = std::max(1, options_.slots);
   for (int i = 0; i < n; ++i) {
-    slots_.push_back(std::make_unique<Slot>(i, model, context_, options.kv_type, forward_.backend()));
+    slots_.push_back(std::make_unique<Slot>(i, model, context_, options.kv_type, forward_));
     if (options_.drafts) slots_.back()->drafter = options_.drafts->make(context_);
     slots_.back()->info.id = i;
     slots_.back()->info.state = "idle";

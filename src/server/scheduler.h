@@ -47,6 +47,7 @@ struct SchedulerOptions {
   int64_t context = 0;          // tokens per slot; 0: the model's trained context
   DType kv_type = DType::kF16;  // of each slot's KV cache
   Backend* backend = nullptr;   // where the model runs (null: the CPU, on the pool)
+  int64_t backend_layers = -1;  // layers on `backend` (-1: all; the rest on the CPU)
   int queue_capacity = 16;      // jobs waiting for a slot; one more is refused
   int64_t prefill_chunk = 256;  // prompt tokens one slot evaluates per step
   int64_t step_tokens = 512;    // tokens per forward pass, all slots together (decode steps first)

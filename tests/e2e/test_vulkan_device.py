@@ -1,5 +1,6 @@
 """`--device vulkan` from the command line: `limarp devices` lists the Vulkan device, and greedy
-generation on it writes the same 200 tokens as the CPU for stories260K and the bundled demo model
+generation on it, whole or split with --gpu-layers, writes the same 200 tokens as the CPU for
+stories260K and the bundled demo model
 (the CPU pinned to its AVX2 kernels, whose integer sums the shaders follow; its AVX-512 kernels
 round the demo model's q8_0 activations differently and flip a near-tie early). Runs on lavapipe
 in CI; skips (exit 77) where no Vulkan device exists, except under CI=true in a Vulkan build."""
@@ -14,10 +15,10 @@ BIN = os.environ["LIMARP_BIN"]
 SOURCE = os.environ["LIMARP_SOURCE_DIR"]
 
 
-def greedy_tokens(model, device, prompt):
+def greedy_tokens(model, device, prompt, *extra):
     env = dict(os.environ, LIMARP_ISA="avx2")
     out = subprocess.run([BIN, "generate", "-m", model, "--device", device, "-p", prompt, "-n", "200",
-                          "--temperature", "0", "--json"], capture_output=True, text=True, env=env, timeout=600)
+                          "--temperature", "0", "--json", *extra], capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])["tokens"], out.stderr
 
@@ -50,6 +51,11 @@ def main():
         first = next((i for i, (a, b) in enumerate(zip(cpu, gpu)) if a != b), len(cpu))
         c.check(len(cpu) == 200 and cpu == gpu, f"{name}: greedy tokens on vulkan equal the CPU's (first difference at {first})")
         c.check("memory plan" in log, f"{name}: the memory plan is logged")
+        # Layer offload: the first 3 layers on the device, the rest and the output on the CPU.
+        split, log = greedy_tokens(model, "vulkan", prompt, "--gpu-layers", "3")
+        first = next((i for i, (a, b) in enumerate(zip(cpu, split)) if a != b), len(cpu))
+        c.check(cpu == split, f"{name}: --gpu-layers 3 gives the CPU's tokens too (first difference at {first})")
+        c.check("3 of " in log, f"{name}: the plan says 3 layers are on the device")
     c.done()
 
 

@@ -36,7 +36,7 @@ int32_t argmax(const std::vector<float>& v) {
 
 // Greedy continuation of `prompt` for n tokens, the prompt in one pass.
 std::vector<int32_t> greedy(Forward& fwd, const std::vector<int32_t>& prompt, int n) {
-  KvCache cache(fwd.model().config(), static_cast<int64_t>(prompt.size()) + n, DType::kF16, fwd.backend());
+  KvCache cache = fwd.make_kv_cache(static_cast<int64_t>(prompt.size()) + n, DType::kF16);
   std::vector<float> logits;
   EXPECT_TRUE(fwd.eval(prompt, cache, logits).ok());
   std::vector<int32_t> out;
@@ -103,15 +103,20 @@ TEST(VulkanForward, RandomQuantizedModelsStayWithinTheirKlBound) {
                                            " --shape small --std 0.08 --seed 3 --type " + c.type + " 2>&1");
     ASSERT_EQ(made.status, 0) << made.out;
     auto cpu_model = LlamaModel::load(path);
-    auto gpu_model = LlamaModel::load(path);
-    ASSERT_TRUE(cpu_model.ok() && gpu_model.ok());
-    gpu_model->prepare_weights(*vulkan);
+    ASSERT_TRUE(cpu_model.ok());
     ThreadPool pool(2);
     Forward cpu(*cpu_model, pool);
-    Forward gpu(*gpu_model, *vulkan);
     const LlamaConfig& cfg = cpu_model->config();
     const auto V = static_cast<size_t>(cfg.vocab_size);
-    KvCache cache_c(cfg, 128, DType::kF16), cache_g(cfg, 128, DType::kF16, *vulkan);
+  // Every offload split: all layers on the device, the first 4 of 6 (the rest and the output
+  // on the CPU), and none.
+  for (int64_t split : {int64_t{-1}, int64_t{4}, int64_t{0}}) {
+    auto gpu_model = LlamaModel::load(path);
+    ASSERT_TRUE(gpu_model.ok());
+    const int64_t on_device = split < 0 ? cfg.n_layers : split;
+    gpu_model->prepare_weights(*vulkan, 0, on_device, on_device == cfg.n_layers);
+    Forward gpu(*gpu_model, pool, vulkan.get(), split);
+    KvCache cache_c(cfg, 128, DType::kF16), cache_g = gpu.make_kv_cache(128, DType::kF16);
     std::vector<int32_t> prompt(40);
     for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 13) % V);
     std::vector<float> lc, lg;
@@ -130,10 +135,11 @@ TEST(VulkanForward, RandomQuantizedModelsStayWithinTheirKlBound) {
       mean += k / static_cast<double>(kls.size());
       worst = std::max(worst, k);
     }
-    std::printf("%s: KL(cpu || vulkan) over %zu positions: mean %.3g, worst %.3g nats\n", c.type, kls.size(), mean,
-                worst);
-    EXPECT_LT(mean, c.mean_bound) << c.type;
-    EXPECT_LT(worst, c.worst_bound) << c.type;
+    std::printf("%s, %lld layers on the device: KL(cpu || vulkan) over %zu positions: mean %.3g, worst %.3g nats\n",
+                c.type, static_cast<long long>(on_device), kls.size(), mean, worst);
+    EXPECT_LT(mean, c.mean_bound) << c.type << " split " << split;
+    EXPECT_LT(worst, c.worst_bound) << c.type << " split " << split;
+  }
   }
 }
 

@@ -37,6 +37,8 @@ vk::Shader matmul_shader(DType t, bool subgroups) {
     case DType::kF32: return subgroups ? vk::Shader::kMatmulSubgroupF32 : vk::Shader::kMatmulF32;
     case DType::kF16: return subgroups ? vk::Shader::kMatmulSubgroupF16 : vk::Shader::kMatmulF16;
     case DType::kQ8_0: return subgroups ? vk::Shader::kMatmulSubgroupQ8_0 : vk::Shader::kMatmulQ8_0;
+    case DType::kQ4_K: return subgroups ? vk::Shader::kMatmulSubgroupQ4_K : vk::Shader::kMatmulQ4_K;
+    case DType::kQ6_K: return subgroups ? vk::Shader::kMatmulSubgroupQ6_K : vk::Shader::kMatmulQ6_K;
     default: return subgroups ? vk::Shader::kMatmulSubgroupQ4_0 : vk::Shader::kMatmulQ4_0;
   }
 }
@@ -219,7 +221,7 @@ void VulkanBackend::matmul(float* y, const float* x, const TensorView& w, int64_
   p.x_off = 0;
   device_->dispatch(shader,
                     {{yo.buffer, true}, {act_quants_.get(), false}, {m.data.get(), false}, {m.scales.get(), false},
-                     {act_scales_.get(), false}},
+                     {act_scales_.get(), false}, {m.mins ? m.mins.get() : m.scales.get(), false}},
                     &p, sizeof(p), groups_x, groups_y);
 }
 

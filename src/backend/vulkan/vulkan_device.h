@@ -27,8 +27,9 @@ namespace limarp::vk {
 
 // The compute shaders built from backend/vulkan/shaders (vulkan_shaders.cc, generated).
 enum class Shader : uint32_t {
-  kMatmulF32, kMatmulF16, kMatmulQ8_0, kMatmulQ4_0,
-  kMatmulSubgroupF32, kMatmulSubgroupF16, kMatmulSubgroupQ8_0, kMatmulSubgroupQ4_0, kQuantizeQ8, kRmsnorm, kRope, kElementwise,
+  kMatmulF32, kMatmulF16, kMatmulQ8_0, kMatmulQ4_0, kMatmulQ4_K, kMatmulQ6_K,
+  kMatmulSubgroupF32, kMatmulSubgroupF16, kMatmulSubgroupQ8_0, kMatmulSubgroupQ4_0, kMatmulSubgroupQ4_K,
+  kMatmulSubgroupQ6_K, kQuantizeQ8, kRmsnorm, kRope, kElementwise,
   kKvStoreF32, kKvStoreF16, kAttentionF32, kAttentionF16, kCount
 };
 struct ShaderCode {

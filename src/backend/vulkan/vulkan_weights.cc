@@ -39,6 +39,64 @@ Result<std::unique_ptr<Buffer>> upload_words(Device& device, const void* data, u
   return buffer;
 }
 
+
+// Q4_K as 32-element blocks of nibble codes (q4_0's order) with a scale and a min.
+struct NibblePlanes {
+  std::vector<uint8_t> codes;
+  std::vector<float> scales, mins;
+};
+
+void put_nibbles(NibblePlanes& p, const uint8_t* codes32, float scale, float min) {
+  for (int k = 0; k < 16; ++k)
+    p.codes.push_back(static_cast<uint8_t>((codes32[k] & 0xF) | ((codes32[k + 16] & 0xF) << 4)));
+  p.scales.push_back(scale);
+  p.mins.push_back(min);
+}
+
+NibblePlanes q4_k_planes(const TensorView& t) {
+  NibblePlanes p;
+  const auto* b = static_cast<const BlockQ4_K*>(t.data);
+  const int64_t nb = t.elements() / kQK_K;
+  uint8_t codes[32];
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+    for (int j = 0; j < 8; ++j) {  // sub-block j: nibble (j % 2) of bytes 32 (j / 2) ..
+      uint8_t sc, mn;
+      k_scale_min(j, b[i].scales, &sc, &mn);
+      for (int l = 0; l < 32; ++l) codes[l] = static_cast<uint8_t>(b[i].qs[32 * (j / 2) + l] >> (4 * (j % 2)));
+      put_nibbles(p, codes, d * sc, dmin * mn);  // the products dequantization uses
+    }
+  }
+  return p;
+}
+
+// Q6_K's 6-bit codes minus 32 as int8, and d * scale per 16 elements.
+void q6_k_planes(const TensorView& t, std::vector<int8_t>& codes, std::vector<float>& scales) {
+  const auto* b = static_cast<const BlockQ6_K*>(t.data);
+  const int64_t nb = t.elements() / kQK_K;
+  codes.resize(static_cast<size_t>(nb * kQK_K));
+  scales.resize(static_cast<size_t>(nb * kQK_K / 16));
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d);
+    int8_t* y = codes.data() + i * kQK_K;
+    float* s = scales.data() + i * (kQK_K / 16);
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = b[i].ql + 64 * half;
+      const uint8_t* qh = b[i].qh + 32 * half;
+      const int8_t* sc = b[i].scales + 8 * half;
+      int8_t* yh = y + 128 * half;
+      for (int l = 0; l < 32; ++l) {
+        yh[l] = static_cast<int8_t>(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+        yh[l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+        yh[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+        yh[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+      }
+      // Element e of this half has scale sc[e / 16]: 8 scales of 16 elements.
+      for (int k = 0; k < 8; ++k) s[8 * half + k] = d * sc[k];
+    }
+  }
+}
+
 }  // namespace
 
 Result<DeviceMatrix> upload_matrix(Device& device, const TensorView& t, const std::string& what) {
@@ -67,6 +125,23 @@ Result<DeviceMatrix> upload_matrix(Device& device, const TensorView& t, const st
     m.type = t.type;
     LIMARP_ASSIGN_OR_RETURN(m.data, upload_words(device, quants.data(), quants.size(), what));
     LIMARP_ASSIGN_OR_RETURN(m.scales, upload_words(device, scales.data(), scales.size() * sizeof(float), what + " scales"));
+    return m;
+  }
+  if (t.type == DType::kQ4_K && m.cols % kQK_K == 0) {
+    const NibblePlanes planes = q4_k_planes(t);
+    m.type = DType::kQ4_K;
+    LIMARP_ASSIGN_OR_RETURN(m.data, upload_words(device, planes.codes.data(), planes.codes.size(), what));
+    LIMARP_ASSIGN_OR_RETURN(m.scales, upload_words(device, planes.scales.data(), planes.scales.size() * 4, what + " scales"));
+    LIMARP_ASSIGN_OR_RETURN(m.mins, upload_words(device, planes.mins.data(), planes.mins.size() * 4, what + " mins"));
+    return m;
+  }
+  if (t.type == DType::kQ6_K && m.cols % kQK_K == 0) {
+    std::vector<int8_t> codes;
+    std::vector<float> scales;
+    q6_k_planes(t, codes, scales);
+    m.type = DType::kQ6_K;
+    LIMARP_ASSIGN_OR_RETURN(m.data, upload_words(device, codes.data(), codes.size(), what));
+    LIMARP_ASSIGN_OR_RETURN(m.scales, upload_words(device, scales.data(), scales.size() * 4, what + " scales"));
     return m;
   }
   if (t.type == DType::kF32 || (t.type == DType::kF16 && m.cols % 2 == 0)) {

@@ -4,6 +4,10 @@
 // blocks by quantize_q8.comp (the CPU kernels' rounding), so the integer dot products equal
 // the CPU's; f32 and f16 weights multiply f32 activations.
 //
+// Quantized layouts (vulkan_weights.h), 32 elements per block: W_Q8_0 int8 codes and a scale;
+// W_Q4_0 4-bit codes (offset 8) and a scale; W_Q4_K 4-bit codes, a scale and a min (Q4_K);
+// W_Q6_K int8 codes (Q6_K's minus 32) and a scale per 16.
+//
 // Each output row's dot products are split over LANES threads, each summing a strided share of
 // the row's blocks for up to ROWS batch rows at once (the weight block is read once for all of
 // them). Where the device has subgroup arithmetic (SUBGROUP) a subgroup takes one output row
@@ -34,8 +38,9 @@ layout(std430, binding = 2) readonly buffer W { uint w[]; };  // two halves per 
 #else
 layout(std430, binding = 1) readonly buffer XQ { uint xq[]; };  // 8 words (32 int8) per block
 layout(std430, binding = 2) readonly buffer WQ { uint wq[]; };  // Q8_0: 8 words, Q4_0: 4 per block
-layout(std430, binding = 3) readonly buffer WD { float wd[]; };  // one scale per weight block
+layout(std430, binding = 3) readonly buffer WD { float wd[]; };  // scale per weight block (Q6_K: two)
 layout(std430, binding = 4) readonly buffer XD { float xd[]; };  // one scale per activation block
+layout(std430, binding = 5) readonly buffer WM { float wm[]; };  // Q4_K: the min of each block
 #endif
 
 #if !defined(SUBGROUP)
@@ -84,8 +89,12 @@ void dot_rows(uint o, uint r0, uint nr, uint lane, uint lanes, inout float acc[R
   const uint nb = p.n_in / 32;
   for (uint b = lane; b < nb; b += lanes) {
     const uint wb = o * nb + b;
+#if defined(W_Q6_K)
+    const vec2 dw = vec2(wd[2 * wb], wd[2 * wb + 1]);
+#else
     const float dw = wd[wb];
-#if defined(W_Q8_0)
+#endif
+#if defined(W_Q8_0) || defined(W_Q6_K)
     uint wv[8];
     [[unroll]] for (uint k = 0; k < 8; ++k) wv[k] = wq[wb * 8 + k];
 #else
@@ -103,6 +112,13 @@ void dot_rows(uint o, uint r0, uint nr, uint lane, uint lanes, inout float acc[R
       int s = 0;
 #if defined(W_Q8_0)
       [[unroll]] for (uint k = 0; k < 8; ++k) s += dot4(wv[k], xq[xb * 8 + k]);
+      acc[j] += float(s) * (dw * xd[xb]);
+#elif defined(W_Q6_K)
+      // Codes minus 32 as int8; the two halves of 16 have their own scales.
+      int s1 = 0;
+      [[unroll]] for (uint k = 0; k < 4; ++k) s += dot4(wv[k], xq[xb * 8 + k]);
+      [[unroll]] for (uint k = 4; k < 8; ++k) s1 += dot4(wv[k], xq[xb * 8 + k]);
+      acc[j] += (dw.x * float(s) + dw.y * float(s1)) * xd[xb];
 #else
       int sx = 0;
       [[unroll]] for (uint k = 0; k < 8; ++k) {
@@ -110,9 +126,13 @@ void dot_rows(uint o, uint r0, uint nr, uint lane, uint lanes, inout float acc[R
         s += dot4_unsigned(wv[k], xv);
         sx += byte_sum(xv);
       }
-      s -= 8 * sx;
+#if defined(W_Q4_K)
+      // value = scale * code - min
+      acc[j] += (dw * float(s) - wm[wb] * float(sx)) * xd[xb];
+#else
+      acc[j] += float(s - 8 * sx) * (dw * xd[xb]);
 #endif
-      acc[j] += float(s) * (dw * xd[xb]);
+#endif
     }
   }
 #endif
