@@ -129,14 +129,21 @@ void VulkanOps::check_matmuls() {
     auto wq = convert_tensor(TensorView{DType::kF32, {n_out, c.n_in}, wf.data(), wf.size() * 4}, c.type);
     ASSERT_TRUE(wq.ok()) << wq.error().message();
     const TensorView w = wq->view();
-    for (int64_t rows : {1, 5, 13, 16}) {
+    for (int64_t rows : {1, 5, 13, 16, 40}) {
       auto [xc, xg] = put(0, random_floats(static_cast<size_t>(rows * c.n_in), 11 + rows), c.n_in);
       float* yc = cpu_.workspace(1, rows * n_out);
       float* yg = gpu_->workspace(1, rows * n_out);
       gpu_->matmul(yg, xg, w, rows);
       const bool kquant = c.type == DType::kQ4_K || c.type == DType::kQ6_K;
+      // From 16 rows on (when the inner size is whole blocks), prompts take the tiled shader,
+      // which multiplies f32 activations by the dequantized weights: so does the reference.
+      const bool tiled = rows >= 16 && c.n_in % 32 == 0 && c.type != DType::kNF4;
       std::vector<float> a;
-      if (kquant) {
+      if (tiled) {
+        const Tensor dequantized = dequantize(w).value();
+        cpu_.matmul(yc, xc, dequantized.view(), rows);
+        a = cpu_rows(yc, rows * n_out);
+      } else if (kquant) {
         a = reference_q8_act(w, tables_.back(), rows);
       } else {
         cpu_.matmul(yc, xc, w, rows);

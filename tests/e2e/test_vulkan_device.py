@@ -56,6 +56,16 @@ def main():
         first = next((i for i, (a, b) in enumerate(zip(cpu, split)) if a != b), len(cpu))
         c.check(cpu == split, f"{name}: --gpu-layers 3 gives the CPU's tokens too (first difference at {first})")
         c.check("3 of " in log, f"{name}: the plan says 3 layers are on the device")
+    # Perplexity over held-out text: every row's logits of a window, prompt-sized batches.
+    demo = os.path.join(SOURCE, "models/limarp-demo/limarp-demo.gguf")
+    text = asset("text/tinystories_heldout.txt")
+    ppl = {}
+    for device in ("cpu", "vulkan"):
+        out = run("perplexity", "-m", demo, "--device", device, "-f", text, "--ctx", "128", "--max-tokens", "512",
+                  "--json")[0]
+        ppl[device] = json.loads(out.strip().splitlines()[-1])["perplexity"]
+    c.check(abs(ppl["vulkan"] - ppl["cpu"]) / ppl["cpu"] < 1e-3,
+            f"perplexity on vulkan {ppl['vulkan']:.4f} vs cpu {ppl['cpu']:.4f} (within 0.1 %)")
     c.done()
 
 

@@ -15,6 +15,10 @@ namespace {
 
 constexpr uint64_t kWindowBytes = 4ull << 30;  // address range per workspace slot
 constexpr uint32_t kMatmulRows = 8;           // batch rows per matmul workgroup (shaders/matmul.comp)
+// From this many batch rows on, products run as tiles of 64 outputs x 32 rows
+// (shaders/matmul_tiled.comp), whose weight reads are shared by 32 rows.
+constexpr int64_t kTiledMinRows = 16;
+constexpr uint32_t kTileOut = 64, kTileRows = 32;
 
 // A failure inside a pass (device memory exhausted while growing a buffer, a lost device)
 // leaves no way to finish the pass: name it and stop.
@@ -30,6 +34,17 @@ T must(Result<T> r, const char* what) {
 [[noreturn]] void training_only(const char* op) {
   log::error("vulkan: {} is a training operation; training runs on the CPU backend", op);
   std::abort();
+}
+
+vk::Shader tiled_shader(DType t) {
+  switch (t) {
+    case DType::kF32: return vk::Shader::kMatmulTiledF32;
+    case DType::kF16: return vk::Shader::kMatmulTiledF16;
+    case DType::kQ8_0: return vk::Shader::kMatmulTiledQ8_0;
+    case DType::kQ4_K: return vk::Shader::kMatmulTiledQ4_K;
+    case DType::kQ6_K: return vk::Shader::kMatmulTiledQ6_K;
+    default: return vk::Shader::kMatmulTiledQ4_0;
+  }
 }
 
 vk::Shader matmul_shader(DType t, bool subgroups) {
@@ -193,6 +208,20 @@ void VulkanBackend::ensure_activation_blocks(int64_t blocks) {
 void VulkanBackend::matmul(float* y, const float* x, const TensorView& w, int64_t rows) {
   const vk::DeviceMatrix& m = matrix(w);
   const Loc yo = at(y), xi = at(x);
+  if (rows >= kTiledMinRows && m.cols % 32 == 0) {
+    struct {
+      uint32_t n_in, n_out, rows, x_off, y_off;
+      float alpha, beta;
+    } t{static_cast<uint32_t>(m.cols), static_cast<uint32_t>(m.rows), static_cast<uint32_t>(rows), xi.offset,
+        yo.offset, 1.0f, 0.0f};
+    const vk::Buffer* scales = m.scales ? m.scales.get() : m.data.get();
+    device_->dispatch(tiled_shader(m.type),
+                      {{yo.buffer, true}, {xi.buffer, false}, {m.data.get(), false}, {scales, false},
+                       {m.mins ? m.mins.get() : scales, false}},
+                      &t, sizeof(t), static_cast<uint32_t>((m.rows + kTileOut - 1) / kTileOut),
+                      static_cast<uint32_t>((rows + kTileRows - 1) / kTileRows));
+    return;
+  }
   // With subgroups, a workgroup of 64 threads takes one output row per subgroup.
   const uint32_t subgroup = device_->subgroup_size();
   const uint32_t rows_per_group = subgroup ? std::max<uint32_t>(1, 64 / subgroup) : 1;
