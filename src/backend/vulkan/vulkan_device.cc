@@ -84,27 +84,33 @@ int compute_queue_family(VkPhysicalDevice pd) {
   return -1;
 }
 
+// The device's properties, filling in `extension` (a Vulkan 1.1/1.2 properties struct) too.
+VkPhysicalDeviceProperties query_properties(VkPhysicalDevice pd, void* extension) {
+  VkPhysicalDeviceProperties2 props{};
+  props.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+  props.pNext = extension;
+  vkGetPhysicalDeviceProperties2(pd, &props);
+  return props.properties;
+}
+
 DeviceInfo describe(VkPhysicalDevice pd, int index) {
   VkPhysicalDeviceDriverProperties driver{};
   driver.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES;
-  VkPhysicalDeviceProperties2 props{};
-  props.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
-  props.pNext = &driver;
-  vkGetPhysicalDeviceProperties2(pd, &props);
+  const VkPhysicalDeviceProperties properties = query_properties(pd, &driver);
   VkPhysicalDeviceMemoryProperties mem{};
   vkGetPhysicalDeviceMemoryProperties(pd, &mem);
   DeviceInfo info;
   info.index = index;
-  info.name = props.properties.deviceName;
-  info.type = type_name(props.properties.deviceType);
+  info.name = properties.deviceName;
+  info.type = type_name(properties.deviceType);
   info.driver = fmt::format("{} {}", driver.driverName, driver.driverInfo);
-  const uint32_t v = props.properties.apiVersion;
+  const uint32_t v = properties.apiVersion;
   info.api_version = fmt::format("{}.{}.{}", VK_API_VERSION_MAJOR(v), VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v));
   for (uint32_t i = 0; i < mem.memoryHeapCount; ++i)
     if (mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) info.device_local_bytes += mem.memoryHeaps[i].size;
   if (VK_API_VERSION_MAJOR(v) == 1 && VK_API_VERSION_MINOR(v) < 1) info.unusable = "Vulkan 1.1 or newer is needed";
   else if (compute_queue_family(pd) < 0) info.unusable = "no compute queue";
-  else if (props.properties.limits.maxComputeSharedMemorySize < 16384) info.unusable = "too little shared memory";
+  else if (properties.limits.maxComputeSharedMemorySize < 16384) info.unusable = "too little shared memory";
   return info;
 }
 
@@ -144,15 +150,10 @@ Status Device::init(int index) {
   if (!info_.unusable.empty()) return make_error("vulkan device {} ({}): {}", index, info_.name, info_.unusable);
   queue_family_ = static_cast<uint32_t>(compute_queue_family(physical_));
   vkGetPhysicalDeviceMemoryProperties(physical_, &memory_props_);
-  VkPhysicalDeviceProperties props{};
-  vkGetPhysicalDeviceProperties(physical_, &props);
-  max_groups_x_ = props.limits.maxComputeWorkGroupCount[0];
   VkPhysicalDeviceSubgroupProperties subgroup{};
   subgroup.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES;
-  VkPhysicalDeviceProperties2 props2{};
-  props2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
-  props2.pNext = &subgroup;
-  vkGetPhysicalDeviceProperties2(physical_, &props2);
+  const VkPhysicalDeviceProperties props = query_properties(physical_, &subgroup);
+  max_groups_x_ = props.limits.maxComputeWorkGroupCount[0];
   const VkSubgroupFeatureFlags needed = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
   if ((subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) && (subgroup.supportedOperations & needed) == needed &&
       subgroup.subgroupSize >= 1 && subgroup.subgroupSize <= 64 && !std::getenv("LIMARP_VULKAN_NO_SUBGROUPS"))
