@@ -1,18 +1,26 @@
 #!/usr/bin/python3
-"""Training throughput of limarp vs PyTorch on the same tiny model, config and thread count.
+"""Training throughput of limarp vs PyTorch on the same model, config and thread count.
 
-Both train a LoRA adapter (rank R on all seven projections, dropout P, AdamW) on
-stories260K (the real llama2.c checkpoint) with micro-batches of B sequences of T tokens:
+Both train a LoRA adapter (rank R on all seven projections, dropout P, AdamW) with micro-batches
+of B sequences of T tokens, on one of three models:
+  stories260K  the real llama2.c checkpoint (dim 64, 5 layers, vocab 512)
+  stories15M   its shape (dim 288, 6 layers, 6 heads, ffn 768, vocab 32000), random weights
+  stories110M  its shape (dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000), random weights
+(the random checkpoints are written in llama2.c's format, so both programs read the same file;
+weight values do not change the work):
   limarp   `limarp train CONFIG --benchmark STEPS -t N` on TinyStories text chunked to T tokens
   PyTorch  the same model, LoRA and optimizer written with torch ops (batched [B, T] tensors,
            frozen base weights, autograd), torch.set_num_threads(N), on random tokens of the
            same shape (token values do not change the work).
-Each side runs one warm-up step, then STEPS timed steps; the result is training tokens per
-second and their ratio. The result names the BLAS torch was built with: Debian's python3-torch
-uses the generic reference BLAS, which is much slower at matrix products than an MKL build.
+Each side runs one warm-up step, then STEPS timed steps; the two programs alternate REPS times
+and the result is each side's tokens per second per repetition and the median ratio. The result
+names the BLAS library torch actually loaded (Debian's python3-torch calls libblas.so.3, which
+the alternatives system points at the reference BLAS or, once libopenblas0-pthread is
+installed, at OpenBLAS; scripts/setup.sh installs it).
 Usage:
-  bench/train_vs_torch.py --limarp build/release/bin/limarp [--threads 2] [--steps 10]
-      [--seq-len 256] [--micro-batch 8] [--rank 8] [--dropout 0.1] [--assets ../shared/assets]
+  bench/train_vs_torch.py --limarp build/release/bin/limarp [--shape stories15M] [--threads 2]
+      [--steps 10] [--reps 3] [--seq-len 256] [--micro-batch 8] [--rank 8] [--dropout 0.1]
+      [--assets ../shared/assets]
 """
 import argparse
 import json
@@ -20,6 +28,7 @@ import math
 import os
 import platform
 import re
+import statistics
 import struct
 import subprocess
 import tempfile
@@ -53,6 +62,46 @@ def load_llama2c(path):
     w["out"] = w["emb"] if shared else take(vocab, dim)
     cfg = dict(dim=dim, hidden=hidden, layers=layers, heads=heads, kv_heads=kv_heads, vocab=vocab, hd=hd)
     return cfg, w
+
+
+SHAPES = {  # llama2.c's published model shapes: dim, hidden, layers, heads, kv heads, vocab, seq
+    "stories15M": (288, 768, 6, 6, 6, 32000, 256),
+    "stories110M": (768, 2048, 12, 12, 12, 32000, 1024),
+}
+
+
+def write_random_llama2c(path, shape, seed=0):
+    """A legacy llama2.c checkpoint of the given shape with random weights (std 0.02, norms 1)."""
+    dim, hidden, layers, heads, kv_heads, vocab, seq = shape
+    hd = dim // heads
+    gen = torch.Generator().manual_seed(seed)
+
+    def rand(*s):
+        return (torch.randn(*s, generator=gen) * 0.02).numpy().tobytes()
+
+    with open(path, "wb") as f:
+        f.write(struct.pack("7i", dim, hidden, layers, heads, kv_heads, vocab, seq))  # positive vocab: shared
+        f.write(rand(vocab, dim))
+        f.write(torch.ones(layers, dim).numpy().tobytes())
+        for n_out, n_in in ((dim, dim), (kv_heads * hd, dim), (kv_heads * hd, dim), (dim, dim)):
+            f.write(rand(layers, n_out, n_in))
+        f.write(torch.ones(layers, dim).numpy().tobytes())
+        for n_out, n_in in ((hidden, dim), (dim, hidden), (hidden, dim)):
+            f.write(rand(layers, n_out, n_in))
+        f.write(torch.ones(dim).numpy().tobytes())
+        f.write(torch.zeros(seq * hd).numpy().tobytes())  # the two legacy rotary tables
+
+
+def loaded_blas():
+    """The BLAS library this process has mapped (after a matrix product), e.g. libopenblasp-r0.3.21.so."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    names = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            lib = os.path.basename(line.split()[-1]) if "/" in line else ""
+            if "blas" in lib.lower():
+                names.add(os.path.basename(os.path.realpath(line.split()[-1])))
+    return ", ".join(sorted(names)) or "none found"
 
 
 def torch_tokens_per_s(args, cfg, w):
@@ -116,10 +165,10 @@ def torch_tokens_per_s(args, cfg, w):
     return B * T * args.steps / (time.perf_counter() - start)
 
 
-def limarp_tokens_per_s(args):
+def limarp_tokens_per_s(args, model, tokenizer):
     d = tempfile.mkdtemp(prefix="limarp-bench-")
-    config = f"""base_model: {os.path.join(args.assets, "stories260K/stories260K.bin")}
-tokenizer_config: {os.path.join(args.assets, "stories260K/tok512.bin")}
+    config = f"""base_model: {model}
+tokenizer_config: {tokenizer}
 adapter: lora
 lora_r: {args.rank}
 lora_alpha: {args.alpha}
@@ -158,6 +207,8 @@ def cpu_name():
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--limarp", required=True)
+    p.add_argument("--shape", choices=["stories260K", *SHAPES], default="stories260K")
+    p.add_argument("--reps", type=int, default=3)
     p.add_argument("--assets", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "assets"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=10)
@@ -167,16 +218,25 @@ def main():
     p.add_argument("--alpha", type=float, default=16)
     p.add_argument("--dropout", type=float, default=0.1)
     args = p.parse_args()
-    cfg, w = load_llama2c(os.path.join(args.assets, "stories260K/stories260K.bin"))
-    ours = limarp_tokens_per_s(args)
-    theirs = torch_tokens_per_s(args, cfg, w)
+    if args.shape == "stories260K":
+        model = os.path.join(args.assets, "stories260K/stories260K.bin")
+        tokenizer = os.path.join(args.assets, "stories260K/tok512.bin")
+    else:
+        model = os.path.join(tempfile.mkdtemp(prefix="limarp-bench-"), args.shape + "-random.bin")
+        write_random_llama2c(model, SHAPES[args.shape])
+        tokenizer = os.path.join(args.assets, "llama2-tokenizer/tokenizer.bin")
+    cfg, w = load_llama2c(model)
+    ours, theirs = [], []
+    for _ in range(args.reps):  # alternated, so both see the same machine state
+        ours.append(limarp_tokens_per_s(args, model, tokenizer))
+        theirs.append(torch_tokens_per_s(args, cfg, w))
     found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
-    blas = found.group(1) if found else "?"
-    result = {"machine": cpu_name(), "threads": args.threads, "torch": torch.__version__, "torch_blas": blas,
+    result = {"machine": cpu_name(), "shape": args.shape, "threads": args.threads, "torch": torch.__version__,
+              "torch_built_with": found.group(1) if found else "?", "blas_loaded": loaded_blas(),
               "config": {"seq_len": args.seq_len, "micro_batch": args.micro_batch, "rank": args.rank,
-                         "dropout": args.dropout, "steps": args.steps},
-              "limarp_tokens_per_s": round(ours, 1), "torch_tokens_per_s": round(theirs, 1),
-              "ratio": round(ours / theirs, 2)}
+                         "dropout": args.dropout, "steps": args.steps, "reps": args.reps},
+              "limarp_tokens_per_s": [round(x, 1) for x in ours], "torch_tokens_per_s": [round(x, 1) for x in theirs],
+              "ratio": round(statistics.median(o / t for o, t in zip(ours, theirs)), 2)}
     print(json.dumps(result))
 
 

@@ -24,19 +24,19 @@ class Forward::Hooks final : public LayerHooks {
       : model_(model), fwd_(forward), batch_(batch), row_start_(row_start) {}
 
   void project(float* y, const float* x, int64_t layer, Projection p) override {
-    Backend& be_ = fwd_.backend_of(layer);
+    Backend& be = fwd_.backend_of(layer);
     const TensorView& w = model_.layer(layer).projection(p);
-    be_.matmul(y, x, w, row_start_.back());
+    be.matmul(y, x, w, row_start_.back());
     const int64_t n_in = w.cols(), n_out = w.rows();
     for (size_t i = 0; i < batch_.size(); ++i) {
       if (!batch_[i].adapter) continue;
       const int64_t r0 = row_start_[i], n = row_start_[i + 1] - r0;
-      batch_[i].adapter->apply(layer, p, x + r0 * n_in, y + r0 * n_out, n, be_);
+      batch_[i].adapter->apply(layer, p, x + r0 * n_in, y + r0 * n_out, n, be);
     }
   }
 
   void attend(float* att, float*, const float* q, const float* k, const float* v, int64_t layer) override {
-    Backend& be_ = fwd_.backend_of(layer);
+    Backend& be = fwd_.backend_of(layer);
     const LlamaConfig& c = model_.config();
     const int64_t dim = c.dim, kv = c.kv_dim();
     for (size_t i = 0; i < batch_.size(); ++i) {
@@ -44,7 +44,7 @@ class Forward::Hooks final : public LayerHooks {
       const int64_t r0 = row_start_[i], n = row_start_[i + 1] - r0, pos0 = cache.size();
       cache.store(layer, pos0, n, k + r0 * kv, v + r0 * kv);
       const auto [storage, local] = kv_part(cache.storage(), layer);
-      be_.attention_cached(att + r0 * dim, q + r0 * dim, *storage, local, n, pos0, {c.n_heads, c.n_kv_heads, c.head_dim()});
+      be.attention_cached(att + r0 * dim, q + r0 * dim, *storage, local, n, pos0, {c.n_heads, c.n_kv_heads, c.head_dim()});
     }
   }
 
