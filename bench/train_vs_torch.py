@@ -100,7 +100,7 @@ def loaded_blas():
         for line in maps:
             lib = os.path.basename(line.split()[-1]) if "/" in line else ""
             if "blas" in lib.lower():
-                names.add(os.path.basename(os.path.realpath(line.split()[-1])))
+                names.add("/".join(os.path.realpath(line.split()[-1]).split("/")[-2:]))
     return ", ".join(sorted(names)) or "none found"
 
 

@@ -15,6 +15,9 @@ packages=(
   libsentencepiece-dev sentencepiece
   # numerical oracle for tests (run with /usr/bin/python3)
   python3 python3-torch python3-numpy python3-yaml python3-sentencepiece
+  # an optimized BLAS behind Debian's torch and numpy (they call libblas.so.3, which then points
+  # here instead of the reference BLAS): the fair anchor of bench/train_vs_torch.py
+  libopenblas0-pthread
   # the web page's browser test: headless Chromium (driven by playwright-core, below)
   chromium
   # deployment: the load balancer of deploy/haproxy.cfg (its end-to-end test runs it on
