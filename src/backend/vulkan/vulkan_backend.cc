@@ -47,6 +47,17 @@ vk::Shader tiled_shader(DType t) {
   }
 }
 
+vk::Shader embed_shader(DType t) {
+  switch (t) {
+    case DType::kF32: return vk::Shader::kEmbedF32;
+    case DType::kF16: return vk::Shader::kEmbedF16;
+    case DType::kQ8_0: return vk::Shader::kEmbedQ8_0;
+    case DType::kQ4_K: return vk::Shader::kEmbedQ4_K;
+    case DType::kQ6_K: return vk::Shader::kEmbedQ6_K;
+    default: return vk::Shader::kEmbedQ4_0;
+  }
+}
+
 vk::Shader matmul_shader(DType t, bool subgroups) {
   switch (t) {
     case DType::kF32: return subgroups ? vk::Shader::kMatmulSubgroupF32 : vk::Shader::kMatmulF32;
@@ -170,9 +181,28 @@ std::unique_ptr<KvStorage> VulkanBackend::make_kv_storage(const KvShape& shape) 
 
 void VulkanBackend::embed(float* x, const TensorView& table, const int32_t* tokens, int64_t rows) {
   const int64_t dim = table.cols();
+  const Loc l = at(x);
+  if (dim % 32 == 0 && table.layout == RowLayout::kStored) {
+    // Rows gathered on the device from the table's device copy (the output matrix's, when tied).
+    const vk::DeviceMatrix& m = matrix(table);
+    const uint64_t bytes = static_cast<uint64_t>(rows) * sizeof(int32_t);
+    if (!token_ids_ || token_ids_->size() < bytes)
+      token_ids_ = must(device_->create_buffer(std::max<uint64_t>(bytes, 4096), vk::Memory::kDevice, "token ids"),
+                        "growing the token buffer");
+    device_->update(*token_ids_, 0, tokens, bytes);
+    struct {
+      uint32_t rows, dim, x_off;
+    } p{static_cast<uint32_t>(rows), static_cast<uint32_t>(dim), l.offset};
+    const vk::Buffer* scales = m.scales ? m.scales.get() : m.data.get();
+    device_->dispatch_flat(embed_shader(m.type),
+                           {{l.buffer, true}, {token_ids_.get(), false}, {m.data.get(), false}, {scales, false},
+                            {m.mins ? m.mins.get() : scales, false}},
+                           &p, sizeof(p), (static_cast<uint64_t>(rows * dim) + 63) / 64);
+    return;
+  }
+  // Rows of other widths are gathered on the host and copied into the command stream.
   host_rows_.resize(static_cast<size_t>(rows * dim));
   kernels::embedding_forward(host_rows_.data(), table, tokens, rows);
-  const Loc l = at(x);
   device_->update(*l.buffer, uint64_t{l.offset} * 4, host_rows_.data(), host_rows_.size() * sizeof(float));
 }
 

@@ -8,9 +8,10 @@
 // back to (buffer, offset); the host touching one faults at once instead of reading garbage.
 //
 // Weights are uploaded once, in the layout of vulkan_weights.h: prepare_weights uploads the
-// projection matrices; other tensors (norm vectors, a tied output matrix, LoRA factors) upload
-// on first use, remembered by address and a fingerprint of their contents. Embedding rows and
-// rotary tables are computed on the host and copied into the command stream.
+// projection matrices; other tensors (norm vectors, the embedding table, a tied output matrix,
+// LoRA factors) upload on first use, remembered by address and a fingerprint of their contents.
+// Embedding rows are gathered on the device (tables whose width is whole blocks of 32; others on
+// the host); rotary tables are computed on the host and copied into the command stream.
 //
 // Every operation is recorded into one command buffer; read_rows (the logits) submits it and
 // waits, so a decoded token costs one submission.
@@ -104,6 +105,7 @@ class VulkanBackend final : public Backend {
   std::unordered_map<const void*, vk::DeviceMatrix> matrices_;
   std::unordered_map<const void*, vk::DeviceMatrix> vectors_;
   std::unique_ptr<vk::Buffer> act_quants_, act_scales_;  // activations as 8-bit blocks
+  std::unique_ptr<vk::Buffer> token_ids_;                // of the rows embed() gathers
   int64_t act_blocks_ = 0;
   std::vector<float> host_rows_;  // embedding rows and rotary tables before upload
   OpTimes times_;

@@ -30,7 +30,7 @@ enum class Shader : uint32_t {
   kMatmulF32, kMatmulF16, kMatmulQ8_0, kMatmulQ4_0, kMatmulQ4_K, kMatmulQ6_K,
   kMatmulSubgroupF32, kMatmulSubgroupF16, kMatmulSubgroupQ8_0, kMatmulSubgroupQ4_0, kMatmulSubgroupQ4_K,
   kMatmulSubgroupQ6_K, kMatmulTiledF32, kMatmulTiledF16, kMatmulTiledQ8_0, kMatmulTiledQ4_0, kMatmulTiledQ4_K,
-  kMatmulTiledQ6_K, kQuantizeQ8, kRmsnorm, kRope, kElementwise,
+  kMatmulTiledQ6_K, kEmbedF32, kEmbedF16, kEmbedQ8_0, kEmbedQ4_0, kEmbedQ4_K, kEmbedQ6_K, kQuantizeQ8, kRmsnorm, kRope, kElementwise,
   kKvStoreF32, kKvStoreF16, kAttentionF32, kAttentionF16, kCount
 };
 struct ShaderCode {

@@ -19,44 +19,10 @@ layout(push_constant) uniform Params {
 
 layout(std430, binding = 0) buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
-#if defined(W_F32)
-layout(std430, binding = 2) readonly buffer W { float w[]; };
-#else
-layout(std430, binding = 2) readonly buffer W { uint w[]; };
-#endif
-layout(std430, binding = 3) readonly buffer WD { float wd[]; };
-layout(std430, binding = 4) readonly buffer WM { float wm[]; };
+#include "dequant.glsl"
 
 shared float ws[TO][TK + 1];
 shared float xs[TR][TK + 1];
-
-float code_byte(uint word, uint j) { return float(bitfieldExtract(int(word), int(8 * j), 8)); }
-
-// Element k (0..31) of block b (32 elements) of weight row o, as f32.
-float weight(uint o, uint b, uint k) {
-  const uint nb = p.n_in / 32;
-  const uint wb = o * nb + b;
-#if defined(W_F32)
-  return w[o * p.n_in + b * 32 + k];
-#elif defined(W_F16)
-  const uint e = o * p.n_in + b * 32 + k;
-  return unpackHalf2x16(w[e / 2])[e % 2];
-#elif defined(W_Q8_0)
-  return wd[wb] * code_byte(w[wb * 8 + k / 4], k % 4);
-#elif defined(W_Q6_K)
-  return wd[2 * wb + k / 16] * code_byte(w[wb * 8 + k / 4], k % 4);
-#else
-  // Nibble codes: element k < 16 in the low nibble of byte k, k >= 16 in the high one of k - 16.
-  const uint byte_index = k % 16;
-  const uint word = w[wb * 4 + byte_index / 4];
-  const float code = float((word >> (8 * (byte_index % 4) + (k < 16 ? 0 : 4))) & 0xFu);
-#if defined(W_Q4_K)
-  return wd[wb] * code - wm[wb];
-#else
-  return wd[wb] * (code - 8.0);
-#endif
-#endif
-}
 
 void main() {
   const uint o0 = gl_WorkGroupID.x * TO, r0 = gl_WorkGroupID.y * TR;
@@ -70,7 +36,7 @@ void main() {
     // 64 threads: one weight row each; activations 16 elements each (32 rows x 32).
     {
       const uint o = o0 + tid;
-      for (uint k = 0; k < TK; ++k) ws[tid][k] = o < p.n_out ? weight(o, b, k) : 0.0;
+      for (uint k = 0; k < TK; ++k) ws[tid][k] = o < p.n_out ? weight_at(o, b, k, p.n_in) : 0.0;
       const uint xr = tid / 2, k0 = (tid % 2) * 16;
       const uint r = r0 + xr;
       for (uint k = 0; k < 16; ++k) xs[xr][k0 + k] = r < p.rows ? x[p.x_off + r * p.n_in + b * TK + k0 + k] : 0.0;
