@@ -14,7 +14,11 @@ Status run_devices(bool json) {
   if (json) {
     Json list = Json::array();
     for (const auto& d : devices)
-      list.push_back({{"id", d.id}, {"description", d.description}, {"usable", d.unusable.empty()}, {"reason", d.unusable}});
+      list.push_back({{"id", d.id},
+                      {"description", d.description},
+                      {"usable", d.unusable.empty()},
+                      {"reason", d.unusable},
+                      {"max_buffer_bytes", d.max_buffer_bytes}});
     Json j = {{"devices", list}, {"note", note}, {"vulkan_built", vulkan_available_in_build()}};
     std::printf("%s\n", j.dump(2).c_str());
     return {};

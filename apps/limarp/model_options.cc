@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <iterator>
 
 #include "base/log.h"
 #include "base/thread_pool.h"
@@ -69,14 +70,29 @@ Result<std::unique_ptr<Backend>> open_device(const ModelCliOptions& o, LlamaMode
   const auto start = std::chrono::steady_clock::now();
   const LlamaConfig& c = model.config();
   const int64_t on_device = o.gpu_layers < 0 ? c.n_layers : std::min<int64_t>(o.gpu_layers, c.n_layers);
-  model.prepare_weights(*backend, 0, on_device, on_device == c.n_layers);
+  const int64_t context = ctx > 0 ? ctx : c.usable_context();
+  // Each layer's KV cache is one device buffer: refuse a context the device cannot bind before
+  // uploading anything.
+  const uint64_t layer_kv = KvCache::bytes_for(1, c.kv_dim(), context, o.kv_type);
+  const uint64_t max_buffer = device_max_buffer_bytes(*backend);
+  if (on_device > 0 && max_buffer > 0 && layer_kv > max_buffer)
+    return make_error("{}: a context of {} positions needs {:.0f} MiB of KV cache per layer, more than the {:.0f} MiB "
+                      "this device binds in one buffer; lower --ctx, or use --device cpu",
+                      backend->name(), context, static_cast<double>(layer_kv) / (1 << 20),
+                      static_cast<double>(max_buffer) / (1 << 20));
+  const int64_t expected = on_device * static_cast<int64_t>(std::size(kAllProjections)) +
+                           (on_device == c.n_layers && !c.tied_output ? 1 : 0);
+  const int64_t uploaded = model.prepare_weights(*backend, 0, on_device, on_device == c.n_layers);
+  if (uploaded < expected)
+    return make_error("{}: only {} of the {} weight matrices of {} layers could be uploaded (the log says why); "
+                      "put fewer layers on the device with --gpu-layers",
+                      backend->name(), uploaded, expected, on_device);
   if (on_device < c.n_layers && !o.no_repack) {
     // The CPU's layers in its own layout, regrouped with the run's threads.
     ThreadPool pool(o.threads);
     CpuBackend cpu(pool);
     model.prepare_weights(cpu, on_device, c.n_layers, true);
   }
-  const int64_t context = ctx > 0 ? ctx : c.usable_context();
   const double kv_mib =
       static_cast<double>(KvCache::bytes_for(on_device, c.kv_dim(), context, o.kv_type)) * slots / (1 << 20);
   log::info("{}: {} of {} layers on the device{}, weights uploaded in {:.1f} s; device memory plan: weights {:.0f} "

@@ -48,6 +48,14 @@ uint64_t device_weight_bytes(const Backend& backend) {
   return 0;
 }
 
+uint64_t device_max_buffer_bytes(const Backend& backend) {
+#ifdef LIMARP_HAS_VULKAN
+  if (const auto* vk = dynamic_cast<const VulkanBackend*>(&backend)) return vk->max_buffer_bytes();
+#endif
+  (void)backend;
+  return 0;
+}
+
 Result<std::unique_ptr<Backend>> open_device_backend(const DeviceSpec& spec) {
   if (spec.is_cpu()) return make_error("the CPU backend needs a thread pool");
 #ifdef LIMARP_HAS_VULKAN
@@ -72,9 +80,10 @@ std::vector<ComputeDeviceInfo> list_compute_devices(std::string& note) {
   if (devices->empty()) note = "vulkan: no device found (install mesa-vulkan-drivers for lavapipe, or a GPU driver)";
   for (const vk::DeviceInfo& d : *devices)
     out.push_back({fmt::format("vulkan:{}", d.index),
-                   fmt::format("{} ({}, {:.0f} MiB device memory, driver {}, Vulkan {})", d.name, d.type,
-                               static_cast<double>(d.device_local_bytes) / (1 << 20), d.driver, d.api_version),
-                   d.unusable});
+                   fmt::format("{} ({}, {:.0f} MiB device memory, buffers up to {:.0f} MiB, driver {}, Vulkan {})",
+                               d.name, d.type, static_cast<double>(d.device_local_bytes) / (1 << 20),
+                               static_cast<double>(d.max_buffer_bytes) / (1 << 20), d.driver, d.api_version),
+                   d.unusable, d.max_buffer_bytes});
 #else
   note = "this limarp was built without Vulkan (install libvulkan-dev and glslc, then rebuild)";
 #endif

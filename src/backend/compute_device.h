@@ -33,11 +33,14 @@ Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec& spec, ThreadPool
 Result<std::unique_ptr<Backend>> open_device_backend(const DeviceSpec& spec);
 // Bytes of weights a device backend holds (0 for the CPU's, which reads the model's memory).
 uint64_t device_weight_bytes(const Backend& backend);
+// The largest buffer a device backend can bind (0 for the CPU: no limit of that kind).
+uint64_t device_max_buffer_bytes(const Backend& backend);
 
 struct ComputeDeviceInfo {
   std::string id;           // what --device takes
   std::string description;  // name, type, memory, driver
   std::string unusable;     // why it cannot run limarp, or empty
+  uint64_t max_buffer_bytes = 0;  // a device's largest bindable buffer (0: the CPU)
 };
 // The CPU first, then every Vulkan device; `note` says why Vulkan devices are missing, if they are.
 std::vector<ComputeDeviceInfo> list_compute_devices(std::string& note);

@@ -42,6 +42,14 @@ def main():
     bad = subprocess.run([BIN, "generate", "-m", asset("stories260K/stories260K.gguf"), "--device", "gpu",
                           "-p", "x", "-n", "1"], capture_output=True, text=True)
     c.check(bad.returncode != 0 and "unknown device" in bad.stderr, "an unknown device kind is refused")
+    # A context whose per-layer KV buffer the device cannot bind: refused before any upload, with
+    # the sizes (demo model: 2 x 128 f16 values per position and layer).
+    too_long = vulkan[0]["max_buffer_bytes"] // 512 * 3 // 2
+    bad = subprocess.run([BIN, "generate", "-m", os.path.join(SOURCE, "models/limarp-demo/limarp-demo.gguf"),
+                          "--device", "vulkan", "--ctx", str(too_long), "-p", "x", "-n", "1"],
+                         capture_output=True, text=True, timeout=600)
+    c.check(bad.returncode != 0 and "KV cache per layer" in bad.stderr,
+            f"a context too long for the device's buffers is refused ({bad.stderr.strip()[-160:]})")
 
     for name, model, prompt in [("stories260K", asset("stories260K/stories260K.gguf"), "Once upon a time"),
                                 ("demo model", os.path.join(SOURCE, "models/limarp-demo/limarp-demo.gguf"),

@@ -38,6 +38,7 @@ class VulkanBackend final : public Backend {
   // Bytes of device memory held now (weights, caches, workspace).
   uint64_t device_bytes() const { return device_->allocated_bytes(); }
   uint64_t weight_bytes() const;
+  uint64_t max_buffer_bytes() const { return device_->max_buffer_bytes(); }
 
   std::string name() const override;
   float* workspace(uint32_t slot, int64_t floats) override;

@@ -105,6 +105,7 @@ DeviceInfo describe(VkPhysicalDevice pd, int index) {
   info.type = type_name(properties.deviceType);
   info.driver = fmt::format("{} {}", driver.driverName, driver.driverInfo);
   const uint32_t v = properties.apiVersion;
+  info.max_buffer_bytes = properties.limits.maxStorageBufferRange;
   info.api_version = fmt::format("{}.{}.{}", VK_API_VERSION_MAJOR(v), VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v));
   for (uint32_t i = 0; i < mem.memoryHeapCount; ++i)
     if (mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) info.device_local_bytes += mem.memoryHeaps[i].size;

@@ -44,6 +44,7 @@ struct DeviceInfo {
   int index = 0;
   std::string name, type, driver, api_version;
   uint64_t device_local_bytes = 0;
+  uint64_t max_buffer_bytes = 0;  // the largest storage buffer a shader can bind
   std::string unusable;  // why it cannot run limarp's shaders, or empty
 };
 
