@@ -74,7 +74,7 @@ Result<std::unique_ptr<Backend>> open_device(const ModelCliOptions& o, LlamaMode
   // Each layer's KV cache is one device buffer: refuse a context the device cannot bind before
   // uploading anything.
   const uint64_t layer_kv = KvCache::bytes_for(1, c.kv_dim(), context, o.kv_type);
-  const uint64_t max_buffer = device_max_buffer_bytes(*backend);
+  const uint64_t max_buffer = backend->device_memory().max_buffer_bytes;
   if (on_device > 0 && max_buffer > 0 && layer_kv > max_buffer)
     return make_error("{}: a context of {} positions needs {:.0f} MiB of KV cache per layer, more than the {:.0f} MiB "
                       "this device binds in one buffer; lower --ctx, or use --device cpu",
@@ -99,7 +99,7 @@ Result<std::unique_ptr<Backend>> open_device(const ModelCliOptions& o, LlamaMode
             "MiB, KV cache {:.0f} MiB ({} slot(s) x {} positions), workspace grows with the batch",
             backend->name(), on_device, c.n_layers, on_device < c.n_layers ? " (the rest and the output on the CPU)" : "",
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-            static_cast<double>(device_weight_bytes(*backend)) / (1 << 20), kv_mib, slots, context);
+            static_cast<double>(backend->device_memory().weight_bytes) / (1 << 20), kv_mib, slots, context);
   return backend;
 }
 

@@ -56,6 +56,13 @@ struct OpTimes {
   double total() const { return embed + norm + matmul + rope + attention + elementwise; }
 };
 
+// What a device backend holds in its own memory, and the largest buffer it can bind; zeros for
+// a backend that computes in host memory.
+struct DeviceMemory {
+  uint64_t weight_bytes = 0;
+  uint64_t max_buffer_bytes = 0;
+};
+
 // Workspace slots are numbered per user, so users of one backend never share a buffer.
 enum WorkspaceSlots : uint32_t { kForwardSlots = 0, kAdapterSlots = 32, kSlotsEnd = 64 };
 
@@ -78,6 +85,7 @@ class Backend {
   virtual PreparedWeights prepare_weights(std::span<TensorView* const> matrices, const WeightOrigin& origin) = 0;
   // Storage for a KV cache of this shape, read by attention_cached.
   virtual std::unique_ptr<KvStorage> make_kv_storage(const KvShape& shape) = 0;
+  virtual DeviceMemory device_memory() const { return {}; }
 
   // ---- Forward operations
   // x[r] = row tokens[r] of the embedding table.

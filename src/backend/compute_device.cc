@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "backend/cpu_backend.h"
+#include "base/thread_pool.h"
 #include "kernels/cpu/registry.h"
 #ifdef LIMARP_HAS_VULKAN
 #include "backend/vulkan/vulkan_backend.h"
@@ -35,29 +35,8 @@ bool vulkan_available_in_build() {
 #endif
 }
 
-Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec& spec, ThreadPool& pool) {
-  if (spec.is_cpu()) return std::unique_ptr<Backend>(std::make_unique<CpuBackend>(pool));
-  return open_device_backend(spec);
-}
-
-uint64_t device_weight_bytes(const Backend& backend) {
-#ifdef LIMARP_HAS_VULKAN
-  if (const auto* vk = dynamic_cast<const VulkanBackend*>(&backend)) return vk->weight_bytes();
-#endif
-  (void)backend;
-  return 0;
-}
-
-uint64_t device_max_buffer_bytes(const Backend& backend) {
-#ifdef LIMARP_HAS_VULKAN
-  if (const auto* vk = dynamic_cast<const VulkanBackend*>(&backend)) return vk->max_buffer_bytes();
-#endif
-  (void)backend;
-  return 0;
-}
-
 Result<std::unique_ptr<Backend>> open_device_backend(const DeviceSpec& spec) {
-  if (spec.is_cpu()) return make_error("the CPU backend needs a thread pool");
+  if (spec.is_cpu()) return make_error("the CPU backend is built by the Forward, on its thread pool");
 #ifdef LIMARP_HAS_VULKAN
   LIMARP_ASSIGN_OR_RETURN(auto vk, VulkanBackend::open(spec.index));
   return std::unique_ptr<Backend>(std::move(vk));

@@ -3,7 +3,7 @@
 // LIMARP_VULKAN; elsewhere asking for it is an error that says so.
 //
 //   LIMARP_ASSIGN_OR_RETURN(DeviceSpec spec, parse_device("vulkan:0"));
-//   LIMARP_ASSIGN_OR_RETURN(auto backend, make_backend(spec, pool));
+//   LIMARP_ASSIGN_OR_RETURN(auto backend, open_device_backend(spec));   // not for cpu
 #pragma once
 
 #include <memory>
@@ -13,7 +13,6 @@
 
 #include "backend/backend.h"
 #include "base/status.h"
-#include "base/thread_pool.h"
 
 namespace limarp {
 
@@ -27,14 +26,8 @@ struct DeviceSpec {
 Result<DeviceSpec> parse_device(std::string_view text);
 bool vulkan_available_in_build();
 
-// The CPU backend on `pool`, or the device's.
-Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec& spec, ThreadPool& pool);
-// A device's backend (an error for the CPU, which needs a pool).
+// A device's backend (an error for the CPU, whose backend the Forward builds on its pool).
 Result<std::unique_ptr<Backend>> open_device_backend(const DeviceSpec& spec);
-// Bytes of weights a device backend holds (0 for the CPU's, which reads the model's memory).
-uint64_t device_weight_bytes(const Backend& backend);
-// The largest buffer a device backend can bind (0 for the CPU: no limit of that kind).
-uint64_t device_max_buffer_bytes(const Backend& backend);
 
 struct ComputeDeviceInfo {
   std::string id;           // what --device takes

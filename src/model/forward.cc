@@ -61,14 +61,7 @@ Status Forward::eval(std::span<const int32_t> tokens, KvCache& cache, std::vecto
   return eval(std::span<BatchItem>(&item, 1));
 }
 
-Forward::Forward(const LlamaModel& model, ThreadPool& pool)
-    : model_(model),
-      owned_backend_(std::make_unique<CpuBackend>(pool)),
-      backend_(*owned_backend_),
-      backend_layers_(model.config().n_layers),
-      rope_freq_(model.config().rope_frequencies()) {
-  set_profiling(std::getenv("LIMARP_PROFILE") != nullptr);
-}
+Forward::Forward(const LlamaModel& model, ThreadPool& pool) : Forward(model, pool, nullptr) {}
 
 namespace {
 // Whether a pass needs the CPU backend: without a device, with none of the layers on it, or

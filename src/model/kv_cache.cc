@@ -13,8 +13,6 @@ KvShape shape_of(const LlamaConfig& config, int64_t capacity, DType type) {
 KvCache::KvCache(const LlamaConfig& config, int64_t capacity, DType type)
     : storage_(std::make_unique<CpuKvStorage>(shape_of(config, capacity, type))) {}
 
-KvCache::KvCache(const LlamaConfig& config, int64_t capacity, DType type, Backend& backend)
-    : storage_(backend.make_kv_storage(shape_of(config, capacity, type))) {}
 
 Status KvCache::shift_out(int64_t begin, int64_t end, const LlamaConfig& config) {
   if (begin < 0 || end < begin || end > size_)

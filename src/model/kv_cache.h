@@ -23,7 +23,6 @@ namespace limarp {
 class KvCache {
  public:
   KvCache(const LlamaConfig& config, int64_t capacity, DType type = DType::kF16);
-  KvCache(const LlamaConfig& config, int64_t capacity, DType type, Backend& backend);
   // Over storage made elsewhere (Forward::make_kv_cache: split by layer under offload).
   explicit KvCache(std::unique_ptr<KvStorage> storage) : storage_(std::move(storage)) {}
 

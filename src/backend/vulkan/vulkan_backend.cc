@@ -93,11 +93,11 @@ std::string VulkanBackend::name() const {
   return fmt::format("vulkan:{} ({}, {})", i.index, i.name, i.driver);
 }
 
-uint64_t VulkanBackend::weight_bytes() const {
-  uint64_t n = 0;
-  for (const auto& [p, m] : matrices_) n += m.bytes();
-  for (const auto& [p, m] : vectors_) n += m.bytes();
-  return n;
+DeviceMemory VulkanBackend::device_memory() const {
+  DeviceMemory d{0, device_->max_buffer_bytes()};
+  for (const auto& [p, m] : matrices_) d.weight_bytes += m.bytes();
+  for (const auto& [p, m] : vectors_) d.weight_bytes += m.bytes();
+  return d;
 }
 
 float* VulkanBackend::workspace(uint32_t slot, int64_t floats) {
@@ -144,18 +144,20 @@ PreparedWeights VulkanBackend::prepare_weights(std::span<TensorView* const> matr
       log::warn("{}", m.error().message());
       continue;
     }
+    m->fingerprint = 0;  // the model's own: never re-checked (vulkan_weights.h)
     matrices_.emplace(t->data, std::move(m.value()));
     ++n;
   }
   log::debug("vulkan: {} matrices of {} on {} ({:.0f} MiB of device memory)", n, origin.source, device_->info().name,
-             static_cast<double>(weight_bytes()) / (1 << 20));
+             static_cast<double>(device_memory().weight_bytes) / (1 << 20));
   // The views keep pointing at the host copy: embedding rows and the fingerprints read it.
   return {nullptr, n};
 }
 
 const vk::DeviceMatrix& VulkanBackend::matrix(const TensorView& w) {
   auto it = matrices_.find(w.data);
-  if (it != matrices_.end() && it->second.fingerprint == vk::fingerprint(w)) return it->second;
+  if (it != matrices_.end() && (it->second.fingerprint == 0 || it->second.fingerprint == vk::fingerprint(w)))
+    return it->second;
   if (it != matrices_.end()) matrices_.erase(it);
   auto m = must(upload_matrix(*device_, w, fmt::format("a {} matrix {}", dtype_name(w.type), shape_string(w.shape))),
                 "uploading a weight");

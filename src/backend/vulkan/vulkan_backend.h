@@ -34,18 +34,13 @@ class VulkanBackend final : public Backend {
   static Result<std::unique_ptr<VulkanBackend>> open(int index);
   ~VulkanBackend() override;
 
-  vk::Device& device() { return *device_; }
-  // Bytes of device memory held now (weights, caches, workspace).
-  uint64_t device_bytes() const { return device_->allocated_bytes(); }
-  uint64_t weight_bytes() const;
-  uint64_t max_buffer_bytes() const { return device_->max_buffer_bytes(); }
-
   std::string name() const override;
   float* workspace(uint32_t slot, int64_t floats) override;
   void zero(float* x, int64_t n) override;
   void read_rows(float* host, const float* rows, int64_t floats) override;
   PreparedWeights prepare_weights(std::span<TensorView* const> matrices, const WeightOrigin& origin) override;
   std::unique_ptr<KvStorage> make_kv_storage(const KvShape& shape) override;
+  DeviceMemory device_memory() const override;
 
   void embed(float* x, const TensorView& table, const int32_t* tokens, int64_t rows) override;
   void rope_table(float* cos_sin, const RotaryTable& table, int64_t pos0, int64_t rows) override;

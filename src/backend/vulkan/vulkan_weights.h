@@ -22,6 +22,9 @@ struct DeviceMatrix {
   DType type = DType::kF32;  // the layout above: kF32, kF16, kQ8_0, kQ4_0, kQ4_K or kQ6_K
   DType stored = DType::kF32;
   int64_t rows = 0, cols = 0;
+  // For tensors uploaded on first use (adapters, norms): checked on every use, since a freed
+  // tensor's address may come back with other contents. 0 for the model's own projections
+  // (prepare_weights), which live as long as the model: no check on the hot path.
   uint64_t fingerprint = 0;
   std::unique_ptr<Buffer> data, scales, mins;
 
