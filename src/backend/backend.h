@@ -43,8 +43,9 @@ struct WeightOrigin {
   bool mapped_file = false;    // views into a file mapping whose pages can be released
 };
 
-// What prepare_weights did: memory that must outlive the rewritten views, and how many
-// matrices it rewrote (0: all stay in the stored layout).
+// What prepare_weights did: what the caller keeps as long as the views (memory behind the
+// rewritten views, or a device's copies of them, released with it), and how many matrices it
+// rewrote or copied (0: all stay in the stored layout).
 struct PreparedWeights {
   std::shared_ptr<void> memory;
   int64_t matrices = 0;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <list>
 #include <random>
 
@@ -152,6 +153,37 @@ void VulkanOps::check_matmuls() {
       const auto b = gpu_rows(yg, rows * n_out);
       EXPECT_LE(testing::max_abs_diff(a, b) / max_abs(a), c.bound) << dtype_name(c.type) << " rows " << rows;
     }
+  }
+}
+
+// A model's matrices leave the device with the model: a model loaded afterwards whose tensors
+// land at the same host addresses (a file mapped where the last one was) gets its own weights,
+// not the stale copies. The second "model" here is new contents in the same host buffer.
+TEST_F(VulkanOps, PreparedMatricesAreReleasedWithTheirModel) {
+  const int64_t n_out = 40, n_in = 128, rows = 3;
+  auto make = [&](uint32_t seed) {
+    const std::vector<float> wf = random_floats(static_cast<size_t>(n_out * n_in), seed);
+    return convert_tensor(TensorView{DType::kF32, {n_out, n_in}, wf.data(), wf.size() * 4}, DType::kQ8_0).value();
+  };
+  const Tensor a = make(21), b = make(22);
+  std::vector<uint8_t> host(a.view().nbytes);
+  auto [xc, xg] = put(0, random_floats(static_cast<size_t>(rows * n_in), 5), n_in);
+  auto product = [&](const TensorView& w) {
+    float* yc = cpu_.workspace(1, rows * n_out);
+    float* yg = gpu_->workspace(1, rows * n_out);
+    cpu_.matmul(yc, xc, w, rows);
+    gpu_->matmul(yg, xg, w, rows);
+    const auto want = cpu_rows(yc, rows * n_out);
+    return testing::max_abs_diff(want, gpu_rows(yg, rows * n_out)) / max_abs(want);
+  };
+  for (const Tensor* model : {&a, &b}) {
+    std::memcpy(host.data(), model->view().data, host.size());
+    TensorView w = model->view();
+    w.data = host.data();
+    TensorView* matrices[] = {&w};
+    PreparedWeights kept = gpu_->prepare_weights(matrices, {"test model", false});
+    EXPECT_EQ(kept.matrices, 1);
+    EXPECT_LE(product(w), 1e-5) << (model == &a ? "first" : "second") << " model";
   }
 }
 

@@ -95,7 +95,7 @@ std::string VulkanBackend::name() const {
 
 DeviceMemory VulkanBackend::device_memory() const {
   DeviceMemory d{0, device_->max_buffer_bytes()};
-  for (const auto& [p, m] : matrices_) d.weight_bytes += m.bytes();
+  for (const auto& [p, m] : *matrices_) d.weight_bytes += m.bytes();
   for (const auto& [p, m] : vectors_) d.weight_bytes += m.bytes();
   return d;
 }
@@ -134,34 +134,59 @@ void VulkanBackend::read_rows(float* host, const float* rows, int64_t floats) {
           "reading results back");
 }
 
+namespace {
+
+// Kept by the model whose matrices prepare_weights uploaded: when the model goes, so do their
+// device copies, so a model loaded later at the same addresses never meets stale ones.
+struct MatrixRelease {
+  std::weak_ptr<VulkanBackend::MatrixMap> map;
+  std::vector<const void*> keys;
+  MatrixRelease(std::weak_ptr<VulkanBackend::MatrixMap> m, std::vector<const void*> k)
+      : map(std::move(m)), keys(std::move(k)) {}
+  MatrixRelease(const MatrixRelease&) = delete;
+  MatrixRelease& operator=(const MatrixRelease&) = delete;
+  ~MatrixRelease() {
+    if (auto m = map.lock())
+      for (const void* k : keys) m->erase(k);
+  }
+};
+
+}  // namespace
+
 PreparedWeights VulkanBackend::prepare_weights(std::span<TensorView* const> matrices, const WeightOrigin& origin) {
-  int64_t n = 0;
+  std::vector<const void*> uploaded;
   for (const TensorView* t : matrices) {
-    if (matrices_.count(t->data)) continue;
-    auto m = upload_matrix(*device_, *t, fmt::format("{}: matrix {}", origin.source, n));
+    auto it = matrices_->find(t->data);
+    // Another live model's matrix (one tensor prepared twice) stays; a copy uploaded on first
+    // use is replaced by one owned by this model.
+    if (it != matrices_->end() && it->second.fingerprint == 0) continue;
+    if (it != matrices_->end()) matrices_->erase(it);
+    auto m = upload_matrix(*device_, *t, fmt::format("{}: matrix {}", origin.source, uploaded.size()));
     if (!m.ok()) {
       // Left for first use, which reports the same failure where it matters.
       log::warn("{}", m.error().message());
       continue;
     }
-    m->fingerprint = 0;  // the model's own: never re-checked (vulkan_weights.h)
-    matrices_.emplace(t->data, std::move(m.value()));
-    ++n;
+    m->fingerprint = 0;  // owned by the model, released with it: never re-checked
+    matrices_->emplace(t->data, std::move(m.value()));
+    uploaded.push_back(t->data);
   }
+  const auto n = static_cast<int64_t>(uploaded.size());
   log::debug("vulkan: {} matrices of {} on {} ({:.0f} MiB of device memory)", n, origin.source, device_->info().name,
              static_cast<double>(device_memory().weight_bytes) / (1 << 20));
-  // The views keep pointing at the host copy: embedding rows and the fingerprints read it.
-  return {nullptr, n};
+  // The views keep pointing at the host copy (embedding rows and fingerprints read it); what
+  // the model keeps is the release of the device copies.
+  return {std::make_shared<MatrixRelease>(matrices_, std::move(uploaded)), n};
 }
 
 const vk::DeviceMatrix& VulkanBackend::matrix(const TensorView& w) {
-  auto it = matrices_.find(w.data);
-  if (it != matrices_.end() && (it->second.fingerprint == 0 || it->second.fingerprint == vk::fingerprint(w)))
+  auto it = matrices_->find(w.data);
+  if (it != matrices_->end() && (it->second.fingerprint == 0 || it->second.fingerprint == vk::fingerprint(w)))
     return it->second;
-  if (it != matrices_.end()) matrices_.erase(it);
+  if (it != matrices_->end()) matrices_->erase(it);
   auto m = must(upload_matrix(*device_, w, fmt::format("a {} matrix {}", dtype_name(w.type), shape_string(w.shape))),
                 "uploading a weight");
-  return matrices_.insert_or_assign(w.data, std::move(m)).first->second;
+  return matrices_->insert_or_assign(w.data, std::move(m)).first->second;
 }
 
 const vk::Buffer& VulkanBackend::host_vector(const float* v, int64_t n) {

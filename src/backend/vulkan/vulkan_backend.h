@@ -8,7 +8,8 @@
 // back to (buffer, offset); the host touching one faults at once instead of reading garbage.
 //
 // Weights are uploaded once, in the layout of vulkan_weights.h: prepare_weights uploads the
-// projection matrices; other tensors (norm vectors, the embedding table, a tied output matrix,
+// projection matrices, which the model keeps until it goes (PreparedWeights::memory releases
+// them); other tensors (norm vectors, the embedding table, a tied output matrix,
 // LoRA factors) upload on first use, remembered by address and a fingerprint of their contents.
 // Embedding rows are gathered on the device (tables whose width is whole blocks of 32; others on
 // the host); rotary tables are computed on the host and copied into the command stream.
@@ -79,6 +80,8 @@ class VulkanBackend final : public Backend {
   void set_profiling(bool) override {}
   const OpTimes& op_times() const override { return times_; }
 
+ using MatrixMap = std::unordered_map<const void*, vk::DeviceMatrix>;
+
  private:
   // A workspace address resolved to its buffer and element offset.
   struct Loc {
@@ -98,7 +101,8 @@ class VulkanBackend final : public Backend {
   uint8_t* window_base_ = nullptr;  // reserved, inaccessible address range
   std::vector<std::unique_ptr<vk::Buffer>> slots_;
   std::vector<int64_t> slot_floats_;
-  std::unordered_map<const void*, vk::DeviceMatrix> matrices_;
+  // Shared with the releases prepare_weights hands out (weakly): a model may outlive us.
+  std::shared_ptr<MatrixMap> matrices_ = std::make_shared<MatrixMap>();
   std::unordered_map<const void*, vk::DeviceMatrix> vectors_;
   std::unique_ptr<vk::Buffer> act_quants_, act_scales_;  // activations as 8-bit blocks
   std::unique_ptr<vk::Buffer> token_ids_;                // of the rows embed() gathers

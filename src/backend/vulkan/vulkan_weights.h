@@ -24,7 +24,7 @@ struct DeviceMatrix {
   int64_t rows = 0, cols = 0;
   // For tensors uploaded on first use (adapters, norms): checked on every use, since a freed
   // tensor's address may come back with other contents. 0 for the model's own projections
-  // (prepare_weights), which live as long as the model: no check on the hot path.
+  // (prepare_weights), dropped when the model releases them: no check on the hot path.
   uint64_t fingerprint = 0;
   std::unique_ptr<Buffer> data, scales, mins;
 
