@@ -24,18 +24,4 @@ size_t interleaved_act_bytes(int64_t n) { return static_cast<size_t>(n / kActBlo
 void prepare_interleaved_q4_0(const float* x, int64_t n, uint8_t* out) { prepare(x, n, out, 8); }
 void prepare_interleaved_q8_0(const float* x, int64_t n, uint8_t* out) { prepare(x, n, out, 128); }
 
-size_t interleaved_q4_k_act_bytes(int64_t n) { return static_cast<size_t>(n / 256) * kInterleavedQ4KActBytes; }
-
-void prepare_interleaved_q4_k(const float* x, int64_t n, uint8_t* out) {
-  for (int64_t i = 0; i < n / 256; ++i) {
-    uint8_t* o = out + i * kInterleavedQ4KActBytes;
-    for (int j = 0; j < 8; ++j) {
-      const ActBlock a = quantize_act_block(x + i * 256 + 32 * j, reinterpret_cast<int8_t*>(o + 32 * j));
-      const float dxs = a.d * static_cast<float>(a.sum);
-      std::memcpy(o + 256 + 4 * j, &a.d, 4);
-      std::memcpy(o + 288 + 4 * j, &dxs, 4);
-    }
-  }
-}
-
 }  // namespace limarp::kernels

@@ -16,12 +16,4 @@ size_t interleaved_act_bytes(int64_t n);
 void prepare_interleaved_q4_0(const float* x, int64_t n, uint8_t* out);
 void prepare_interleaved_q8_0(const float* x, int64_t n, uint8_t* out);
 
-// For the interleaved Q4_K kernel at AVX-512 (AVX2's takes kernels/super_act.h), per
-// super-block of 256 elements, 320 bytes:
-//   [0,256) int8 elements, sub-block j (of 32) at 32j; [256,288) float d_x of sub-block j;
-//   [288,320) float d_x * sum_x of sub-block j.
-constexpr size_t kInterleavedQ4KActBytes = 320;
-size_t interleaved_q4_k_act_bytes(int64_t n);
-void prepare_interleaved_q4_k(const float* x, int64_t n, uint8_t* out);
-
 }  // namespace limarp::kernels

@@ -1,7 +1,7 @@
 // Kernels that multiply stored weights (any type) with activations, per instruction-set level.
 //
 // A kernel first *prepares* each activation row in the layout it wants (integer kernels
-// quantize x to int8 blocks of act_block elements, 32 or, for AVX2's K-quants, 256, with
+// quantize x to int8 blocks of act_block elements, 32 or, for the x86 K-quant kernels, 256, with
 // per-block scale and sum; float kernels keep f32, possibly reordered), then computes tiles of
 // dot products straight from the weights' stored blocks: y[t * ldy + r] = dot(W[r], x_t). Every
 // optimized kernel has a scalar twin computing the same math (same activation quantization)

@@ -9,13 +9,15 @@
 // and as fast per byte as the regrouped Q4_0 kernel. High nibbles are used in place, 16 times
 // their value, with the scale divided by 16: exact, and no shift per code vector.
 //
-// Per row: y = d * Σ_j sc_j * dx_j * Σ_i q_i xq_i - dmin * Σ_j mn_j * dx_j * Σ_i xq_i,
-// with j the eight sub-blocks of 32 of a super-block.
-//
-// Prepared activation rows: kernels/interleaved_act.h.
+// Per row: y = d * dx * Σ_j sc_j * Σ_i q_i xq_i - dmin * dx * Σ_j mn_j * Σ_i xq_i, with j the
+// eight sub-blocks of 32 of a super-block and one activation scale dx per super-block
+// (kernels/super_act.h, as the AVX2 kernel): the mins meet the activations' sub-block sums in
+// VPDPWSSD, so per token and super-block only the sub-block dots convert to float. With a scale
+// per 32 activations each sub-block also cost a scale product and a multiply-add for its min
+// (bench/kernels_bench kernel_compute/q4_k/interleaved).
 #include "kernels/cpu/x86/avx512/kernels_avx512.h"
 #include "kernels/cpu/x86/avx512/simd_util.h"
-#include "kernels/interleaved_act.h"
+#include "kernels/super_act.h"
 #include "tensor/row_interleave.h"
 
 namespace limarp::kernels::avx512 {
@@ -56,6 +58,19 @@ inline ScalesMins unpack_scales(const uint8_t* col) {
                           _mm512_and_si512(_mm512_srli_epi32(s1, 2), top))};
 }
 
+// Bytes K0 and K1 of every lane, zero-extended into its two 16-bit halves.
+template <int K0, int K1>
+inline __m512i lane_bytes16(__m512i v) {
+  static constexpr IndexTable<int32_t, 16> kPick = [] {
+    IndexTable<int32_t, 16> t{};
+    for (int l = 0; l < 16; ++l)
+      t.v[l] = static_cast<int32_t>(static_cast<uint32_t>(4 * (l % 4) + K0) | 0x8000u |
+                                    static_cast<uint32_t>(4 * (l % 4) + K1) << 16 | 0x80000000u);
+    return t;
+  }();
+  return _mm512_shuffle_epi8(v, _mm512_load_si512(kPick.v));
+}
+
 // 16 rows × TB tokens.
 template <int TB>
 void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t supers) {
@@ -68,8 +83,20 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col)));
     const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + kDmin)));
     const ScalesMins s = unpack_scales(col);
-    __m512 sums[TB], mins[TB];
-    for (int t = 0; t < TB; ++t) sums[t] = mins[t] = _mm512_setzero_ps();
+    const uint8_t* xs[TB];
+    __m512 sums[TB];
+    __m512i mins[TB];
+    for (int t = 0; t < TB; ++t) {
+      xs[t] = px + t * ldx + i * kSuperActBytes;
+      // Σ_j mn_j Σ x over sub-block j, in integers: the activations' int16 sums, two per
+      // broadcast, against the mins zero-extended to 16-bit pairs.
+      const uint8_t* xsum = xs[t] + kSuperActSums32;
+      __m512i m = _mm512_dpwssd_epi32(_mm512_setzero_si512(), lane_bytes16<0, 1>(s.mn_lo), broadcast4(xsum));
+      m = _mm512_dpwssd_epi32(m, lane_bytes16<2, 3>(s.mn_lo), broadcast4(xsum + 4));
+      m = _mm512_dpwssd_epi32(m, lane_bytes16<0, 1>(s.mn_hi), broadcast4(xsum + 8));
+      mins[t] = _mm512_dpwssd_epi32(m, lane_bytes16<2, 3>(s.mn_hi), broadcast4(xsum + 12));
+      sums[t] = _mm512_setzero_ps();
+    }
     for (int j = 0; j < 8; ++j) {
       // Sub-block j: nibbles of code vectors 8(j/2)..8(j/2)+7, low for even j, high for odd
       // (in place).
@@ -83,22 +110,22 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
       for (int v = 0; v < 8; ++v) u[v] = _mm512_and_si512(_mm512_loadu_si512(codes + 64 * v), mask);
       __m512 sc = lane_byte(j < 4 ? s.sc_lo : s.sc_hi, j % 4);
       if (j % 2 == 1) sc = _mm512_mul_ps(sc, _mm512_set1_ps(1.0f / 16));
-      const __m512 mn = lane_byte(j < 4 ? s.mn_lo : s.mn_hi, j % 4);
       for (int t = 0; t < TB; ++t) {
-        const uint8_t* xs = px + t * ldx + i * kInterleavedQ4KActBytes;
-        const uint8_t* xj = xs + 32 * j;
+        const uint8_t* xj = xs[t] + 32 * j;
         // Two chains of four, so the multiply-adds' latency overlaps.
         __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512();
         for (int v = 0; v < 8; v += 2) {
           c0 = _mm512_dpbusd_epi32(c0, u[v], broadcast4(xj + 4 * v));
           c1 = _mm512_dpbusd_epi32(c1, u[v + 1], broadcast4(xj + 4 * v + 4));
         }
-        sums[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c0, c1)),
-                                  _mm512_mul_ps(sc, broadcast_float(xs + 256 + 4 * j)), sums[t]);
-        mins[t] = _mm512_fmadd_ps(mn, broadcast_float(xs + 288 + 4 * j), mins[t]);
+        sums[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c0, c1)), sc, sums[t]);
       }
     }
-    for (int t = 0; t < TB; ++t) acc[t] = _mm512_fnmadd_ps(dmin, mins[t], _mm512_fmadd_ps(d, sums[t], acc[t]));
+    for (int t = 0; t < TB; ++t) {
+      const __m512 dx = broadcast_float(xs[t] + kSuperActScale);
+      acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, dx), _mm512_cvtepi32_ps(mins[t]),
+                                _mm512_fmadd_ps(_mm512_mul_ps(d, dx), sums[t], acc[t]));
+    }
   }
   for (int t = 0; t < TB; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
@@ -115,8 +142,7 @@ void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, con
 
 }  // namespace
 
-const WeightKernel kQ4_KR16 = {"q4_kr16/avx512",         DType::kQ4_K, Isa::kAvx512, kSuper, interleaved_q4_k_act_bytes,
-                               prepare_interleaved_q4_k, tile,
-                               32,                       RowLayout::kInterleaved16};
+const WeightKernel kQ4_KR16 = {"q4_kr16/avx512", DType::kQ4_K,      Isa::kAvx512, kSuper, super_act_bytes,
+                               prepare_super_act, tile,              256,          RowLayout::kInterleaved16};
 
 }  // namespace limarp::kernels::avx512
