@@ -107,6 +107,26 @@ void BM_KernelCompute(benchmark::State& state, DType stored, bool interleave) {
   state.counters["weight_GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
 }
 
+// prepare_act/*: one activation row made ready for a kernel (quantized to int8 blocks for the
+// integer kernels), as every decode matmul does on the calling thread before the rows split:
+// time the other threads wait.
+void BM_PrepareAct(benchmark::State& state, DType stored, bool interleave) {
+  const int64_t n = state.range(0);
+  const kernels::WeightKernel* k =
+      kernels::select_kernel(stored, n, interleave ? RowLayout::kInterleaved16 : RowLayout::kStored);
+  state.SetLabel(k->name);
+  Rng rng(3);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (float& v : x) v = rng.fast_normal();
+  AlignedBuffer px = allocate_aligned(k->prepared_bytes(n));
+  for (auto _ : state) {
+    k->prepare(x.data(), n, px.get());
+    benchmark::DoNotOptimize(px.get());
+  }
+  state.counters["elements/s"] =
+      benchmark::Counter(static_cast<double>(n) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
 // matmul_from_memory/*: decoding's matmuls with the weights coming from memory: one token
 // through 4096 x 4096 matrices in the layout the model computes (regrouped where the type has
 // one), copies of one matrix laid out over at least 512 MB so no cache holds them. `of_probe`
@@ -229,6 +249,12 @@ void register_all() {
             std::string("kernel_compute/") + dtype_name(t) + (interleave ? "/interleaved" : "/stored");
         benchmark::RegisterBenchmark(name.c_str(), BM_KernelCompute, t, interleave)->Arg(1)->Arg(4)->Arg(8)->Arg(16)->UseRealTime();
       }
+  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K})
+    for (bool interleave : {false, true}) {
+      if (interleave && !has_interleaved_layout(t)) continue;
+      const std::string name = std::string("prepare_act/") + dtype_name(t) + (interleave ? "/interleaved" : "/stored");
+      benchmark::RegisterBenchmark(name.c_str(), BM_PrepareAct, t, interleave)->Arg(4096)->Arg(11008)->UseRealTime();
+    }
   const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16, DType::kF32, DType::kNF4};
   for (DType t : types)
     for (int threads : {1, 2}) {

@@ -16,6 +16,16 @@ struct ActBlock {
   int32_t sum;
 };
 
+// nearbyint for |v| <= 127 in the default rounding mode, inline: adding 1.5 x 2^23 moves v into
+// the binade whose spacing is 1, so the addition itself rounds (to nearest, ties to even) and
+// the subtraction is exact. std::nearbyint is a library call per element on baseline x86-64
+// and kept these loops scalar (kernels_bench prepare_act). Relies on ISO C++'s
+// -ffp-contract=off (CMAKE_CXX_EXTENSIONS OFF): a fused x * id + C would skip a rounding.
+inline float round_half_even(float v) {
+  constexpr float kShift = 12582912.0f;  // 1.5 x 2^23
+  return (v + kShift) - kShift;
+}
+
 // Quantizes N floats with one scale; N is 32 for most kernels, 256 where a kernel multiplies
 // weight scales in integers (one activation scale per K-quant super-block).
 template <int N>
@@ -31,7 +41,7 @@ inline ActBlock quantize_act(const float* x, int8_t* q) {
   const float id = d > 0 ? 127.0f / amax : 0.0f;
   int32_t sum = 0;
   for (int i = 0; i < N; ++i) {
-    const int v = static_cast<int>(std::nearbyint(x[i] * id));
+    const int v = static_cast<int>(round_half_even(x[i] * id));
     q[i] = static_cast<int8_t>(v);
     sum += v;
   }
