@@ -1,6 +1,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "base/status.h"
@@ -32,6 +33,44 @@ constexpr int64_t kPanelRows = 64;
 constexpr int64_t kPanelCols = 256;
 constexpr int64_t kTokenTile = 256;
 
+// Up to this many tokens a matmul is streaming-bound (decoding, a speculative verification, a
+// few server slots) and takes few_token_matmul.
+constexpr int64_t kFewTokens = 4;
+
+// Decoding's matmul. Every thread prepares the activation rows itself (duplicated work of a
+// few microseconds) instead of idling while one thread does, then streams its own contiguous
+// share of the rows in chunks of ~256 KiB, so its reads stay sequential for the prefetchers
+// and the prefetches past a chunk's end are the next chunk's; a thread that finishes its share
+// takes the remaining chunks of the others, so a core the machine slows down does not hold up
+// the rest (bench: `limarp bench -n`, the decode-limit line).
+void few_token_matmul(float* y, const float* x, const WeightKernel& k, const TensorView& w, int64_t T,
+                      ThreadPool& pool) {
+  const int64_t n_out = w.rows(), n = w.cols();
+  const size_t ldx = k.prepared_bytes(n), ldw = w.row_stride();
+  const int64_t chunk = std::max<int64_t>(kRowChunk, static_cast<int64_t>((256 << 10) / std::max<size_t>(ldw, 1)) / 16 * 16);
+  const auto* wbase = static_cast<const uint8_t*>(w.data);
+  const auto threads = static_cast<size_t>(pool.size());
+  // Share i: rows [cursor[i], end[i]), whole groups of 16 rows (the interleaved layouts').
+  std::vector<std::atomic<int64_t>> cursor(threads);
+  std::vector<int64_t> end(threads);
+  const int64_t groups = (n_out + kInterleaveRows - 1) / kInterleaveRows;
+  for (size_t i = 0; i < threads; ++i) {
+    cursor[i].store(std::min(n_out, groups * static_cast<int64_t>(i) / pool.size() * kInterleaveRows));
+    end[i] = std::min(n_out, groups * static_cast<int64_t>(i + 1) / pool.size() * kInterleaveRows);
+  }
+  pool.run([&](int thread, int n_threads) {
+    auto* px = static_cast<uint8_t*>(pool.arena(thread).bytes(ScratchSlot::kMatmulActivations, ldx * static_cast<size_t>(T)));
+    for (int64_t t = 0; t < T; ++t) k.prepare(x + t * n, n, px + t * ldx);
+    for (int v = 0; v < n_threads; ++v) {
+      const auto i = static_cast<size_t>((thread + v) % n_threads);
+      for (int64_t r0; (r0 = cursor[i].fetch_add(chunk, std::memory_order_relaxed)) < end[i];) {
+        const int64_t r1 = std::min(end[i], r0 + chunk);
+        k.tile(y + r0, n_out, wbase + r0 * ldw, ldw, r1 - r0, px, ldx, T, n);
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void weight_row(float* out, const TensorView& w, int64_t r) {
@@ -54,6 +93,11 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
   const bool parallel = n_out * n * T >= kMinParallelWork;
   const WeightKernel* k = select_kernel(w.type, n, w.layout);
   LIMARP_CHECK(k != nullptr);
+  LIMARP_CHECK(w.layout == RowLayout::kStored || n_out % kInterleaveRows == 0);
+  if (parallel && T <= kFewTokens && pool.size() > 1) {
+    few_token_matmul(y, x, *k, w, T, pool);
+    return;
+  }
   const size_t ldx = k->prepared_bytes(n);
   auto* px = static_cast<uint8_t*>(pool.arena(0).bytes(ScratchSlot::kMatmulActivations, ldx * static_cast<size_t>(T)));
   auto prepare = [&](int64_t begin, int64_t end) {
@@ -62,19 +106,13 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
   if (parallel && T > 1) pool.parallel_for(T, 4, prepare);
   else prepare(0, T);
   const size_t ldw = w.row_stride();
-  // Decoding streams weights from memory: chunks of ~256 KiB keep each core's reads sequential
-  // for its prefetchers while leaving enough chunks to balance uneven cores. Chunks are whole
-  // multiples of 16 rows, the groups of the interleaved layouts.
-  const int64_t stream_rows = static_cast<int64_t>((256 << 10) / std::max<size_t>(ldw, 1)) / 16 * 16;
-  const int64_t row_chunk = T <= 4 ? std::max<int64_t>(kRowChunk, stream_rows) : kRowChunk;
-  LIMARP_CHECK(w.layout == RowLayout::kStored || n_out % kInterleaveRows == 0);
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
     const int64_t tb = std::min(kTokenChunk, T - t0);
     auto rows = [&](int64_t r0, int64_t r1) {
       k->tile(y + t0 * n_out + r0, n_out, wbase + r0 * ldw, ldw, r1 - r0, px + t0 * ldx, ldx, tb, n);
     };
-    if (parallel) pool.parallel_for(n_out, row_chunk, rows);
+    if (parallel) pool.parallel_for(n_out, kRowChunk, rows);
     else rows(0, n_out);
   }
 }

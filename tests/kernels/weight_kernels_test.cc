@@ -263,19 +263,23 @@ TEST(WeightKernels, SelectionFallsBackForLengthsASimdKernelDeclines) {
     EXPECT_NE(select_kernel(t, 256, Isa::kScalar), nullptr) << dtype_name(t);
 }
 
+// Decoding's few-token path (shares per thread, stolen chunks) and the prompt path (token
+// chunks) alike.
 TEST(Matmul, ThreadCountDoesNotChangeResults) {
-  for (DType type : {DType::kF32, DType::kQ4_0, DType::kQ6_K}) {
-    const Problem p = make_problem(type, 203, 512, 70, 99);  // spans two token chunks
-    std::vector<float> y1(static_cast<size_t>(p.rows * p.tokens)), y3(y1.size());
-    ThreadPool one(1), three(3);
-    matmul(y1.data(), p.x.data(), p.w.view(), p.tokens, one);
-    matmul(y3.data(), p.x.data(), p.w.view(), p.tokens, three);
-    EXPECT_EQ(y1, y3) << dtype_name(type);
-    // Layout: y[t, o].
-    std::vector<double> ref, bound;
-    reference(p, type != DType::kF32 ? select_kernel(type, p.n)->act_block : 0, ref, bound);
-    for (size_t i = 0; i < y1.size(); ++i) ASSERT_NEAR(y1[i], ref[i], bound[i] + 1e-3) << dtype_name(type) << " " << i;
-  }
+  for (DType type : {DType::kF32, DType::kQ4_0, DType::kQ6_K})
+    for (int64_t tokens : {1, 3, 70}) {
+      const Problem p = make_problem(type, 203, tokens == 70 ? 512 : 4096, tokens, 99);  // 70 spans two token chunks
+      std::vector<float> y1(static_cast<size_t>(p.rows * p.tokens)), y3(y1.size());
+      ThreadPool one(1), three(3);
+      matmul(y1.data(), p.x.data(), p.w.view(), p.tokens, one);
+      matmul(y3.data(), p.x.data(), p.w.view(), p.tokens, three);
+      EXPECT_EQ(y1, y3) << dtype_name(type) << " tokens " << tokens;
+      // Layout: y[t, o].
+      std::vector<double> ref, bound;
+      reference(p, type != DType::kF32 ? select_kernel(type, p.n)->act_block : 0, ref, bound);
+      for (size_t i = 0; i < y1.size(); ++i)
+        ASSERT_NEAR(y1[i], ref[i], bound[i] + 1e-3) << dtype_name(type) << " tokens " << tokens << " " << i;
+    }
 }
 
 }  // namespace
