@@ -94,8 +94,9 @@ TEST(VulkanForward, RandomQuantizedModelsStayWithinTheirKlBound) {
   };
   // f32 and f16 differ only in summation order. The quantized types differ by where activations
   // are rounded to 8 bits: the device always rounds them (as llama.cpp's GPU backends do), the
-  // CPU's prompt path multiplies f32 activations by dequantized weights, and q4_k_m's K-quants
-  // run as f16 on the device (vulkan_weights.h). docs/gpu.md states the measured values.
+  // CPU's prompt path multiplies f32 activations by dequantized weights (or bf16 AMX tiles), and
+  // its x86 K-quant kernels scale activations per 256 elements, the device per 32.
+  // docs/gpu.md states the measured values.
   for (const Case& c : {Case{"f32", 1e-6, 1e-5}, Case{"f16", 1e-6, 1e-5}, Case{"q4_0", 5e-3, 2e-2},
                         Case{"q8_0", 5e-3, 2e-2}, Case{"q4_k_m", 5e-3, 2e-2}}) {
     const std::string path = testing::scratch_dir("vulkan_forward") + "/" + c.type + ".gguf";
