@@ -80,7 +80,7 @@ class VulkanBackend final : public Backend {
   void set_profiling(bool) override {}
   const OpTimes& op_times() const override { return times_; }
 
- using MatrixMap = std::unordered_map<const void*, vk::DeviceMatrix>;
+  using MatrixMap = std::unordered_map<const void*, vk::DeviceMatrix>;
 
  private:
   // A workspace address resolved to its buffer and element offset.
