@@ -19,8 +19,9 @@ namespace {
 // row chunk of the weights streams past them once per chunk.
 constexpr int64_t kTokenChunk = 64;
 // Weight rows per task: small enough to balance two to a few dozen threads, large enough that
-// scheduling costs nothing next to the row work; a whole group of the interleaved layouts.
-constexpr int64_t kRowChunk = kInterleaveRows;
+// scheduling costs nothing next to the row work; whole groups of the interleaved layouts and
+// whole 6-row tiles of the AVX-512 float kernels.
+constexpr int64_t kRowChunk = 3 * kInterleaveRows;
 // Below this many multiply-adds a matmul runs on the calling thread: waking workers costs more
 // than it saves (tiny models, small LoRA factors).
 constexpr int64_t kMinParallelWork = int64_t{1} << 18;

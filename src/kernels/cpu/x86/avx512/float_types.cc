@@ -1,7 +1,7 @@
 // f32, f16 and bf16 weights × f32 activations with AVX-512: rows are converted 16 values at a
 // time (VCVTPH2PS for f16, a 16-bit shift for bf16) and multiplied by up to four tokens, in
-// micro-tiles of 4 rows × 4 tokens so each converted weight vector is used 4 times and each
-// activation vector 4 times. Decode (one token) streams 4 rows at once for memory parallelism.
+// micro-tiles of 6 rows × 4 tokens so each converted weight vector is used 4 times and each
+// activation vector 6 times. Decode (one token) streams 4 rows at once for memory parallelism.
 // Rows of any length: the last partial group of 16 is read with masked loads.
 #include <cstring>
 
@@ -72,17 +72,25 @@ void micro(float* y, int64_t ldy, const uint8_t* w, size_t ldw, const uint8_t* p
     for (int t = 0; t < TB; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
+// Rows per micro-tile: 6 rows x 4 tokens is 24 accumulators, 6 weight vectors and one
+// activation vector, 31 of the 32 registers, and loads one activation vector per 6 multiply-adds
+// (4 x 4: one per 4). Prompt and training products run from L2, where those loads are what
+// limits (`limarp train --benchmark`, stories15M/110M shapes).
+constexpr int64_t kTileRows = 6;
+
 template <DType kType>
 void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
           int64_t tokens, int64_t n) {
-  for (int64_t r = 0; r < rows; r += 4) {
-    const int64_t rb = std::min<int64_t>(4, rows - r);
+  // One token (decoding) streams weights from memory, where 4 rows at once measured faster.
+  const int64_t tile_rows = tokens == 1 ? 4 : kTileRows;
+  for (int64_t r = 0; r < rows; r += tile_rows) {
+    const int64_t rb = std::min<int64_t>(tile_rows, rows - r);
     for (int64_t t = 0; t < tokens; t += 4) {
       const int64_t tb = std::min<int64_t>(4, tokens - t);
       float* yy = y + t * ldy + r;
       const uint8_t* ww = w + r * ldw;
       const uint8_t* xx = px + t * ldx;
-      dispatch_tokens<4>(rb, [&]<int RB>() {
+      dispatch_tokens<kTileRows>(rb, [&]<int RB>() {
         dispatch_tokens<4>(tb, [&]<int TB>() { micro<kType, RB, TB>(yy, ldy, ww, ldw, xx, ldx, n); });
       });
     }
