@@ -7,9 +7,11 @@ any JSON object. Each configuration runs --runs times, the three alternated; the
 
 Not a test: the numbers depend on the machine and its load (docs/performance.md)."""
 import argparse
+import atexit
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -37,6 +39,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="limarp-grammar-bench-")
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     schema = os.path.join(work, "schema.json")
     json.dump(SCHEMA, open(schema, "w"))
     anything = os.path.join(work, "object.gbnf")

@@ -23,11 +23,13 @@ Usage:
       [--assets ../shared/assets]
 """
 import argparse
+import atexit
 import json
 import math
 import os
 import platform
 import re
+import shutil
 import statistics
 import struct
 import subprocess
@@ -165,8 +167,15 @@ def torch_tokens_per_s(args, cfg, w):
     return B * T * args.steps / (time.perf_counter() - start)
 
 
-def limarp_tokens_per_s(args, model, tokenizer):
+def scratch():
+    """A folder for this run's files, removed when the script exits."""
     d = tempfile.mkdtemp(prefix="limarp-bench-")
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return d
+
+
+def limarp_tokens_per_s(args, model, tokenizer):
+    d = scratch()
     config = f"""base_model: {model}
 tokenizer_config: {tokenizer}
 adapter: lora
@@ -222,7 +231,7 @@ def main():
         model = os.path.join(args.assets, "stories260K/stories260K.bin")
         tokenizer = os.path.join(args.assets, "stories260K/tok512.bin")
     else:
-        model = os.path.join(tempfile.mkdtemp(prefix="limarp-bench-"), args.shape + "-random.bin")
+        model = os.path.join(scratch(), args.shape + "-random.bin")
         write_random_llama2c(model, SHAPES[args.shape])
         tokenizer = os.path.join(args.assets, "llama2-tokenizer/tokenizer.bin")
     cfg, w = load_llama2c(model)

@@ -1,6 +1,8 @@
 """Shared helpers for the end-to-end tests: find the binary and the assets, run limarp."""
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +40,11 @@ def last_json(stdout):
 
 
 def scratch():
-    return tempfile.mkdtemp(prefix="limarp-e2e-")
+    """A fresh folder, removed when the test process exits (kept with LIMARP_KEEP_TEST_FILES=1)."""
+    d = tempfile.mkdtemp(prefix="limarp-e2e-")
+    if not os.environ.get("LIMARP_KEEP_TEST_FILES"):
+        atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return d
 
 
 class Checker:

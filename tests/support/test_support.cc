@@ -35,8 +35,40 @@ std::optional<std::string> asset_path(const std::string& relative) {
   return p.string();
 }
 
+namespace {
+
+// The test process's own folder under the temporary directory, removed when the process exits
+// after its tests passed; a failed test's files stay for inspection, and LIMARP_KEEP_TEST_FILES
+// keeps them always. A forked child (a server under test) exits without touching it.
+class ProcessScratch {
+ public:
+  ProcessScratch()
+      : owner_(::getpid()), root_(fs::temp_directory_path() / ("limarp-test-" + std::to_string(owner_))) {
+    ::testing::UnitTest::GetInstance();  // constructed first, so it outlives this object
+  }
+  ProcessScratch(const ProcessScratch&) = delete;
+  ProcessScratch& operator=(const ProcessScratch&) = delete;
+  ~ProcessScratch() {
+    if (::getpid() != owner_ || std::getenv("LIMARP_KEEP_TEST_FILES")) return;
+    if (::testing::UnitTest::GetInstance()->Failed()) {
+      std::fprintf(stderr, "test files kept in %s\n", root_.c_str());
+      return;
+    }
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+  const fs::path& root() const { return root_; }
+
+ private:
+  pid_t owner_;
+  fs::path root_;
+};
+
+}  // namespace
+
 std::string scratch_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("limarp-test-" + std::to_string(::getpid())) / name;
+  static ProcessScratch process;
+  fs::path p = process.root() / name;
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();
