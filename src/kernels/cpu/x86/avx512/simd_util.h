@@ -9,14 +9,14 @@
 
 namespace limarp::kernels::avx512 {
 
-// Software prefetch of the weight stream, twice: 1 KiB ahead into L1 and 8 KiB ahead into L2.
-// Measured on the project machine, one core streaming a 1 GiB Q4_0 matrix from memory through
-// the decode kernel: no software prefetch 5.6 GB/s, 4 KiB ahead into L2 10.8, both distances
-// 11.8 — the same as plain loads with that prefetch (11.1): the kernel then runs at the speed
-// memory delivers. Hardware prefetchers alone ramp up too slowly on these streams.
+// Software prefetch of the weight stream at two distances: 4 KiB ahead into L1 and 32 KiB
+// ahead into L2. Hardware prefetchers alone ramp up too slowly on these streams, and the lead
+// has to cover memory latency at the full read rate of a core, so it is kept long (the choice
+// came from alternating distances in `limarp bench` decoding 7B Q4_0, Q4_K_M and Q8_0 files;
+// docs/performance.md, "Prefetch distance").
 inline void prefetch_ahead(const void* p) {
-  _mm_prefetch(static_cast<const char*>(p) + 1024, _MM_HINT_T0);
-  _mm_prefetch(static_cast<const char*>(p) + 8192, _MM_HINT_T1);
+  _mm_prefetch(static_cast<const char*>(p) + 4096, _MM_HINT_T0);
+  _mm_prefetch(static_cast<const char*>(p) + 32768, _MM_HINT_T1);
 }
 
 // Four bytes (four int8 activations, say) in every 32-bit lane; and one float in every lane.
