@@ -97,7 +97,7 @@ Status run_bench(const BenchOptions& o) {
                model.weight_type_name().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 30),
                device ? device->name().c_str() : kernels::describe_kernels().c_str(), o.model.threads);
   if (repacked > 0)
-    std::fprintf(stderr, "  %lld q4_0/q8_0/q4_k matrices regrouped 16 rows at a time (--no-repack: as stored)\n",
+    std::fprintf(stderr, "  %lld q4_0/q8_0/q4_k/q6_k matrices regrouped 16 rows at a time (--no-repack: as stored)\n",
                  static_cast<long long>(repacked));
   // Warm-up: page the weights in and let the clocks settle.
   {

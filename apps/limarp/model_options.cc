@@ -18,7 +18,7 @@ namespace {
 
 void add_repack_option(CLI::App& app, bool& no_repack) {
   app.add_flag("--no-repack", no_repack,
-               "Compute q4_0, q8_0 and q4_k weights in the file's layout instead of regrouping them at load "
+               "Compute q4_0, q8_0, q4_k and q6_k weights in the file's layout instead of regrouping them at load "
                "(faster load, slower decode; other rounding)");
 }
 

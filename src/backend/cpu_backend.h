@@ -1,5 +1,5 @@
 // The CPU backend: the kernels of src/kernels on a thread pool. Its workspace is host memory,
-// its weight layout regroups Q4_0, Q8_0 and Q4_K matrices 16 rows at a time where the active
+// its weight layout regroups Q4_0, Q8_0, Q4_K and Q6_K matrices 16 rows at a time where the active
 // instruction-set level has kernels for that layout (tensor/row_interleave.h), and temporary
 // memory inside kernels comes from the pool's per-thread arenas, so a decoded token allocates
 // nothing once the buffers have grown.

@@ -69,7 +69,7 @@ class LlamaModel {
   std::string weight_type_name() const;
 
   // For inference only: puts the projection and output matrices in the layout the backend
-  // computes with fastest (the CPU backend regroups Q4_0, Q8_0 and Q4_K 16 rows at a time
+  // computes with fastest (the CPU backend regroups Q4_0, Q8_0, Q4_K and Q6_K 16 rows at a time
   // where the active level has kernels for it, releasing the mapped file's pages as it goes,
   // so memory holds one copy). Training, merging and writing need the stored layout: never
   // call it before those. Returns the number of matrices rewritten.

@@ -8,15 +8,18 @@ namespace limarp {
 namespace {
 
 // How a stored block splits into the layout's two parts: f16 fields, then bytes moved four at
-// a time.
+// a time. The fields lead the stored block except in Q6_K, whose d closes it.
 struct BlockParts {
   int64_t elems, fields, bytes;
+  size_t fields_at, bytes_at;  // offsets in the stored block
 };
 
 BlockParts parts(DType stored) {
   const DTypeTraits& t = dtype_traits(stored);
   const int64_t fields = stored == DType::kQ4_K ? 2 : 1;
-  return {t.block_elems, fields, t.block_bytes - 2 * fields};
+  const auto bytes = static_cast<size_t>(t.block_bytes - 2 * fields);
+  if (stored == DType::kQ6_K) return {t.block_elems, fields, static_cast<int64_t>(bytes), bytes, 0};
+  return {t.block_elems, fields, static_cast<int64_t>(bytes), 0, static_cast<size_t>(2 * fields)};
 }
 
 // Byte offsets of a row's f16 field f and of its byte k after the fields, inside one block
@@ -30,14 +33,16 @@ constexpr size_t byte_offset(const BlockParts& p, int64_t lane, int64_t k) {
 // the block in `lane`.
 template <typename Copy>
 void for_each_piece(const BlockParts& p, int64_t lane, Copy copy) {
-  for (int64_t f = 0; f < p.fields; ++f) copy(static_cast<size_t>(2 * f), field_offset(lane, f), size_t{2});
-  for (int64_t k = 0; k < p.bytes; k += 4)
-    copy(static_cast<size_t>(2 * p.fields + k), byte_offset(p, lane, k), size_t{4});
+  for (int64_t f = 0; f < p.fields; ++f)
+    copy(p.fields_at + static_cast<size_t>(2 * f), field_offset(lane, f), size_t{2});
+  for (int64_t k = 0; k < p.bytes; k += 4) copy(p.bytes_at + static_cast<size_t>(k), byte_offset(p, lane, k), size_t{4});
 }
 
 }  // namespace
 
-bool has_interleaved_layout(DType type) { return type == DType::kQ4_0 || type == DType::kQ8_0 || type == DType::kQ4_K; }
+bool has_interleaved_layout(DType type) {
+  return type == DType::kQ4_0 || type == DType::kQ8_0 || type == DType::kQ4_K || type == DType::kQ6_K;
+}
 
 size_t interleaved_column_bytes(DType type) {
   return static_cast<size_t>(kInterleaveRows * dtype_traits(type).block_bytes);

@@ -1,4 +1,4 @@
-// Q4_0, Q8_0 and Q4_K weights regrouped in memory so the decode kernels read sixteen rows at
+// Q4_0, Q8_0, Q4_K and Q6_K weights regrouped in memory so the decode kernels read sixteen rows at
 // once, one row per 32-bit vector lane (a view's RowLayout::kInterleaved16; its type stays the
 // stored one). In the stored
 // layout each row's blocks lie one after another, so a SIMD kernel must gather every block's
@@ -9,7 +9,9 @@
 //
 // A stored block is F f16 fields followed by C bytes (C a multiple of 4): Q4_0 one scale and 16
 // code bytes (two 4-bit codes each), Q8_0 one scale and 32 codes, Q4_K d and dmin, then 12
-// bytes of packed 6-bit sub-block scales and mins and 128 code bytes. Per group of 16 rows and
+// bytes of packed 6-bit sub-block scales and mins and 128 code bytes; Q6_K's one field, d,
+// ends its stored block (after 128 bytes of low code bits, 64 of high bits and 16 scales) and
+// moves to the front of the column like the others'. Per group of 16 rows and
 // per block column b, 16 blocks' bytes, the same as the 16 rows' blocks, so a matrix keeps its
 // size and group g starts at byte g * 16 * row_bytes:
 //   [32f, 32f + 32)              field f of each row, row r at bytes 32f + 2r..32f + 2r + 1
@@ -27,7 +29,7 @@ namespace limarp {
 
 constexpr int64_t kInterleaveRows = 16;
 
-// Whether a type has the 16-row layout (q4_0, q8_0, q4_k).
+// Whether a type has the 16-row layout (q4_0, q8_0, q4_k, q6_k).
 bool has_interleaved_layout(DType type);
 
 // Bytes of one block column of a 16-row group.

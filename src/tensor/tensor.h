@@ -21,7 +21,7 @@ int64_t shape_elements(const Shape& shape);
 std::string shape_string(const Shape& shape);  // "[4096, 11008]"
 
 // How a matrix's rows lie in memory: as stored in files, or regrouped 16 rows at a time for the
-// CPU kernels (tensor/row_interleave.h; only in memory, only for Q4_0, Q8_0 and Q4_K).
+// CPU kernels (tensor/row_interleave.h; only in memory, only for Q4_0, Q8_0, Q4_K and Q6_K).
 enum class RowLayout : uint8_t { kStored, kInterleaved16 };
 
 struct TensorView {

@@ -228,7 +228,7 @@ TEST(ForwardReference, InterleavedLayoutsGiveTheStoredLogits) {
   auto hf = LlamaModel::load(ref.dir);
   ASSERT_TRUE(hf.ok()) << hf.error().message();
   int regrouped_types = 0;
-  for (const char* type : {"q4_0", "q8_0", "q4_k"}) {
+  for (const char* type : {"q4_0", "q8_0", "q4_k", "q6_k"}) {
     WriteOptions w;
     w.recipe = QuantRecipe::parse(type).value();
     const std::string path = ref.dir + "/" + type + ".gguf";

@@ -155,7 +155,7 @@ TEST(WeightKernels, EveryLevelMatchesItsScalarTwinAndTheReference) {
   EXPECT_GT(checked_simd, 20);
 }
 
-// The same Q4_0, Q8_0 or Q4_K problem with its weights regrouped 16 rows at a time.
+// The same Q4_0, Q8_0, Q4_K or Q6_K problem with its weights regrouped 16 rows at a time.
 Problem interleaved(const Problem& p) {
   Problem q{Tensor(p.w.view().type, {p.rows, p.n}), RowLayout::kInterleaved16, p.wf, p.x, p.rows, p.n, p.tokens};
   interleave_rows(p.w.view().type, static_cast<const uint8_t*>(p.w.view().data), p.rows, p.n, q.w.bytes());
@@ -163,7 +163,7 @@ Problem interleaved(const Problem& p) {
 }
 
 TEST(WeightKernels, InterleavedLayoutsRoundTripEveryRow) {
-  for (DType stored : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K}) {
+  for (DType stored : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
     const Problem p = make_problem(stored, 48, 3 * dtype_traits(stored).block_elems, 1, 5);
     const Problem q = interleaved(p);
     EXPECT_EQ(q.w.nbytes(), p.w.nbytes());
@@ -181,7 +181,8 @@ TEST(WeightKernels, InterleavedLayoutsRoundTripEveryRow) {
 TEST(WeightKernels, InterleavedLayoutsMatchTheStoredOnes) {
   int checked_simd = 0;
   const std::pair<DType, std::vector<int64_t>> cases[] = {
-      {DType::kQ4_0, {32, 96, 384, 4096}}, {DType::kQ8_0, {32, 96, 384, 4096}}, {DType::kQ4_K, {256, 768, 11008}}};
+      {DType::kQ4_0, {32, 96, 384, 4096}}, {DType::kQ8_0, {32, 96, 384, 4096}}, {DType::kQ4_K, {256, 768, 11008}},
+      {DType::kQ6_K, {256, 768, 11008}}};
   constexpr RowLayout kRows16 = RowLayout::kInterleaved16;
   for (const auto& [stored_type, lengths] : cases) {
     const WeightKernel* stored = find_kernel(stored_type, Isa::kScalar);
@@ -300,7 +301,7 @@ TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
       {DType::kQ4_0, RowLayout::kStored},         {DType::kQ8_0, RowLayout::kStored},
       {DType::kQ4_K, RowLayout::kStored},         {DType::kBF16, RowLayout::kStored},
       {DType::kQ4_0, RowLayout::kInterleaved16}, {DType::kQ8_0, RowLayout::kInterleaved16},
-      {DType::kQ4_K, RowLayout::kInterleaved16}};
+      {DType::kQ4_K, RowLayout::kInterleaved16}, {DType::kQ6_K, RowLayout::kInterleaved16}};
   for (const auto& [type, layout] : cases) {
     // The interleaved layouts need whole groups of 16 rows: 208 = 6.5 panels of 32.
     const bool rows16 = layout == RowLayout::kInterleaved16;

@@ -139,7 +139,7 @@ void int_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows,
   }
 }
 
-// q4_0, q8_0 and q4_k interleaved 16 rows at a time: each row regathered into its stored blocks,
+// q4_0, q8_0, q4_k and q6_k interleaved 16 rows at a time: each row regathered into its stored blocks,
 // then the stored type's dot. w is the first row of a group of 16.
 template <DType kType, auto kView, auto kDot>
 void interleaved_tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px,
@@ -242,6 +242,10 @@ const WeightKernel kKernels[] = {
     {"q6_k/scalar", DType::kQ6_K, Isa::kScalar, 256, int_act_bytes, prepare_int_act, int_tile<int_act_view, dot_q6_k>},
     {"q6_k-super/scalar", DType::kQ6_K, Isa::kScalar, 256, super_act_bytes, prepare_super_act,
      int_tile<super_view, dot_q6_k_super>, 256},
+    {"q6_kr16/scalar", DType::kQ6_K, Isa::kScalar, 256, int_act_bytes, prepare_int_act,
+     interleaved_tile<DType::kQ6_K, int_act_view, dot_q6_k>, 32, RowLayout::kInterleaved16},
+    {"q6_kr16-super/scalar", DType::kQ6_K, Isa::kScalar, 256, super_act_bytes, prepare_super_act,
+     interleaved_tile<DType::kQ6_K, super_view, dot_q6_k_super>, 256, RowLayout::kInterleaved16},
 };
 
 }  // namespace

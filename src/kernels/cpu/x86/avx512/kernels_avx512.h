@@ -17,7 +17,7 @@ const WeightKernel* avx512_kernels(size_t* count);
 
 namespace limarp::kernels::avx512 {
 
-extern const WeightKernel kQ4_0, kQ4_0R16, kQ8_0, kQ8_0R16, kQ4_K, kQ4_KR16, kQ6_K, kF32, kF16, kBF16, kNF4;
+extern const WeightKernel kQ4_0, kQ4_0R16, kQ8_0, kQ8_0R16, kQ4_K, kQ4_KR16, kQ6_K, kQ6_KR16, kF32, kF16, kBF16, kNF4;
 
 // A whole row dequantized with AVX-512; false for types without a vector path here.
 bool dequantize_row(DType type, const void* src, float* dst, int64_t n);
