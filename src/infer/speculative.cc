@@ -53,7 +53,16 @@ Status ModelDrafter::begin(const SamplerSettings& settings) {
 Status ModelDrafter::propose(std::span<const int32_t> history, int64_t n, DraftTokens& out) {
   out.clear();
   if (n <= 0) return {};
-  // The rounds' rejected guesses are the part of the cache that no longer matches: sync rewinds them.
+  // The rounds' rejected guesses are the part of the cache that no longer matches: sync rewinds
+  // them. The target evaluated the last token of `history` (the pending one) in its verification
+  // pass and everything before it earlier; when much is new here (a reply's first round, a new
+  // turn), the last token gets a pass of its own too, since a pass of many rows may take other
+  // kernels (the AMX prompt GEMM) than a pass of a few, and a draft model identical to the
+  // target would then drift from it in the last bits.
+  const std::vector<int32_t>& have = session_.tokens();
+  size_t common = 0;
+  while (common < have.size() && common < history.size() && have[common] == history[common]) ++common;
+  if (history.size() - common > 2) LIMARP_TRY(session_.sync(history.first(history.size() - 1), forward_, logits_).status());
   LIMARP_TRY(session_.sync(history, forward_, logits_).status());
   const bool sampled = !chain_.greedy();
   out.vocab = forward_.model().config().vocab_size;
