@@ -42,10 +42,17 @@ inline bool dropout_keeps(const Dropout& d, uint64_t index) {
   const auto half = static_cast<uint32_t>(index & 1 ? z : z >> 32);
   return (half >> 8) >= dropout_threshold(d.p);
 }
+// The dropout whose element i is element first + i of d's (first even): the hash of pair j is
+// seed + (j + 1) * golden, so starting at pair first / 2 moves the seed by first / 2 * golden.
+inline Dropout dropout_from(const Dropout& d, uint64_t first) {
+  return {d.p, d.seed + (first >> 1) * 0x9e3779b97f4a7c15ULL};
+}
 
 // out[e] = x[e] * keep(e) / (1 - p) for e < n; the mask is also written to `keep` when given.
 // The AVX-512 version hashes 8 pairs at once; its twin is the scalar loop (identical masks).
 void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n);
+// The same masks, large arrays split over the pool.
+void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n, ThreadPool& pool);
 void dropout_apply_scalar(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n);
 
 // Caller-owned buffers, so the kernels never allocate: xd [T, in] and keep [T, in] (only

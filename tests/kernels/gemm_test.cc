@@ -187,7 +187,8 @@ TEST(Gemm, LoraBranchWithDropoutMatchesReferenceAndFiniteDifferences) {
   EXPECT_LT(rel_err(db, fd(bd)), 1e-5);
 }
 
-// The vectorised dropout draws exactly the scalar twin's masks, and about p of them drop.
+// The vectorised dropout, alone and split over a pool, draws exactly the scalar twin's masks,
+// and about p of them drop.
 TEST(Gemm, DropoutMaskIsTheScalarTwinsAndHasRateP) {
   Rng rng(15);
   for (float p : {0.05f, 0.1f, 0.5f}) {
@@ -200,6 +201,13 @@ TEST(Gemm, DropoutMaskIsTheScalarTwinsAndHasRateP) {
     dropout_apply_scalar(scalar.data(), ks.data(), x.data(), d, n);
     EXPECT_EQ(kf, ks);
     EXPECT_EQ(fast, scalar);
+    // Split over a pool, each share from its own offset seed (dropout_from).
+    ThreadPool pool(3);
+    std::vector<float> pooled(n);
+    std::vector<uint8_t> kp(n);
+    dropout_apply(pooled.data(), kp.data(), x.data(), d, n, pool);
+    EXPECT_EQ(kp, ks);
+    EXPECT_EQ(pooled, scalar);
     int64_t dropped = 0;
     for (int64_t i = 0; i < n; ++i) dropped += !ks[static_cast<size_t>(i)];
     // Binomial: 5 standard deviations.
