@@ -19,9 +19,6 @@ namespace {
 
 // Rows per task for row-wise kernels: enough work to be worth handing to another thread.
 constexpr int64_t kRowGrain = 32;
-// Elements per task for element-wise kernels over whole activations (SwiGLU): a decoded
-// token's few thousand stay on the calling thread, a prompt's or a training batch's spread.
-constexpr int64_t kElementGrain = 16384;
 
 // Adds the time of its scope to `slot` when profiling is on.
 class OpTimer {
@@ -134,12 +131,6 @@ void CpuBackend::for_rows(int64_t rows, const Fn& fn) {
 }
 
 template <typename Fn>
-void CpuBackend::for_elements(int64_t n, const Fn& fn) {
-  if (n < 2 * kElementGrain) fn(0, n);
-  else pool_.parallel_for(n, kElementGrain, [&](int64_t begin, int64_t end) { fn(begin, end); });
-}
-
-template <typename Fn>
 void CpuBackend::for_attention_groups(std::span<const SequenceSpan> sequences, kernels::AttentionShape shape,
                                       const Fn& fn) {
   const auto tasks = static_cast<int64_t>(sequences.size()) * shape.n_kv_heads;
@@ -211,7 +202,8 @@ void CpuBackend::attention_causal(float* out, float* lse, const float* q, const 
 
 void CpuBackend::swiglu(float* out, const float* gate, const float* up, int64_t n) {
   OpTimer t(profiling_, times_.elementwise);
-  for_elements(n, [&](int64_t b, int64_t e) { kernels::swiglu(out + b, gate + b, up + b, e - b); });
+  pool_.parallel_for(n, kernels::kElementGrain,
+                     [&](int64_t b, int64_t e) { kernels::swiglu(out + b, gate + b, up + b, e - b); });
 }
 
 void CpuBackend::add(float* out, const float* a, const float* b, int64_t n) {
@@ -273,7 +265,7 @@ void CpuBackend::attention_causal_backward(float* dq, float* dk, float* dv, cons
 
 void CpuBackend::swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
                                  int64_t n) {
-  for_elements(n, [&](int64_t b, int64_t e) {
+  pool_.parallel_for(n, kernels::kElementGrain, [&](int64_t b, int64_t e) {
     kernels::swiglu_backward(dgate + b, dup + b, dout + b, gate + b, up + b, e - b);
   });
 }

@@ -65,9 +65,6 @@ class CpuBackend final : public Backend {
   const OpTimes& op_times() const override { return times_; }
 
  private:
-  // fn(begin, end) over [0, n) in chunks, on the pool when n is large.
-  template <typename Fn>
-  void for_elements(int64_t n, const Fn& fn);
   // Calls fn(r) for every row, spread over the pool when there are enough rows to pay for it.
   template <typename Fn>
   void for_rows(int64_t rows, const Fn& fn);

@@ -62,7 +62,8 @@ Status ModelDrafter::propose(std::span<const int32_t> history, int64_t n, DraftT
   const std::vector<int32_t>& have = session_.tokens();
   size_t common = 0;
   while (common < have.size() && common < history.size() && have[common] == history[common]) ++common;
-  if (history.size() - common > 2) LIMARP_TRY(session_.sync(history.first(history.size() - 1), forward_, logits_).status());
+  if (history.size() - common > 2)
+    LIMARP_TRY(session_.sync(history.first(history.size() - 1), forward_, logits_).status());
   LIMARP_TRY(session_.sync(history, forward_, logits_).status());
   const bool sampled = !chain_.greedy();
   out.vocab = forward_.model().config().vocab_size;

@@ -14,19 +14,13 @@ TensorView f32_view(const float* data, int64_t rows, int64_t cols) {
   return TensorView{DType::kF32, {rows, cols}, data, static_cast<uint64_t>(rows * cols) * sizeof(float)};
 }
 
-// Element-wise passes over a batch's [T, in] or [T, out] values go to the pool once large
-// enough: done on the calling thread they kept the other cores waiting for a few per cent of
-// a training step (`limarp train --benchmark`). Tasks start at multiples of the grain, so
-// even (dropout_from) and whole vectors.
-constexpr int64_t kElementGrain = 16384;
-
-void for_elements(ThreadPool& pool, int64_t n, FunctionRef<void(int64_t, int64_t)> fn) {
-  if (n < 2 * kElementGrain) fn(0, n);
-  else pool.parallel_for(n, kElementGrain, fn);
-}
-
+// The element-wise passes over a batch's [T, in] or [T, out] values go to the pool: done on
+// the calling thread they kept the other cores waiting for a few per cent of a training step
+// (`limarp train --benchmark`).
 void zero(float* x, int64_t n, ThreadPool& pool) {
-  for_elements(pool, n, [&](int64_t b, int64_t e) { std::memset(x + b, 0, sizeof(float) * static_cast<size_t>(e - b)); });
+  pool.parallel_for(n, kElementGrain, [&](int64_t b, int64_t e) {
+    std::memset(x + b, 0, sizeof(float) * static_cast<size_t>(e - b));
+  });
 }
 
 }  // namespace
@@ -53,7 +47,7 @@ void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, 
 }
 
 void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n, ThreadPool& pool) {
-  for_elements(pool, n, [&](int64_t b, int64_t e) {
+  pool.parallel_for(n, kElementGrain, [&](int64_t b, int64_t e) {
     dropout_apply(out + b, keep ? keep + b : nullptr, x + b, dropout_from(d, static_cast<uint64_t>(b)), e - b);
   });
 }
@@ -67,7 +61,7 @@ void lora_forward(float* y, float* ax, const float* x, const LoraFactors& f, con
   }
   matmul(ax, xin, f32_view(f.a, f.rank, f.n_in), T, pool);           // [T, r]
   matmul(s.ybuf, ax, f32_view(f.b, f.n_out, f.rank), T, pool);       // [T, out]
-  for_elements(pool, T * f.n_out, [&](int64_t b, int64_t e) { axpy(y + b, f.scale, s.ybuf + b, e - b); });
+  pool.parallel_for(T * f.n_out, kElementGrain, [&](int64_t b, int64_t e) { axpy(y + b, f.scale, s.ybuf + b, e - b); });
 }
 
 void lora_backward(float* dx, float* da, float* db, const float* dy, const float* x, const float* ax,
@@ -92,7 +86,7 @@ void lora_backward(float* dx, float* da, float* db, const float* dy, const float
   zero(s.xd, T * f.n_in, pool);
   matmul_nn_accumulate(s.xd, s.dax, f.a, T, f.rank, f.n_in, 1.0f, pool);
   const float keep_scale = 1.0f / (1.0f - d.p);
-  for_elements(pool, T * f.n_in, [&](int64_t b, int64_t e) {
+  pool.parallel_for(T * f.n_in, kElementGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
       if (s.keep[i]) dx[i] += s.xd[i] * keep_scale;
   });

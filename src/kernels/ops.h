@@ -13,6 +13,11 @@
 
 namespace limarp::kernels {
 
+// Elements per pool task when a caller splits an element-wise pass over whole activations (a
+// prompt's or a training batch's): a decoded token's few thousand stay on one thread. A
+// multiple of 16, so tasks start on whole vectors and even indices (lora.h's dropout_from).
+constexpr int64_t kElementGrain = 16384;
+
 // out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]
 template <typename F>
 void rmsnorm(F* out, const F* x, const F* weight, int64_t n, float eps);

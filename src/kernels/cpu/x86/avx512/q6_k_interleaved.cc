@@ -80,7 +80,8 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
                                         0xF8)};
           const int e = 128 * h + 16 * quarter + 4 * g;
           for (int t = 0; t < TB; ++t)
-            for (int c = 0; c < 4; ++c) sums[c][t] = _mm512_dpbusd_epi32(sums[c][t], u[c], broadcast4(xs[t] + e + 32 * c));
+            for (int c = 0; c < 4; ++c)
+              sums[c][t] = _mm512_dpbusd_epi32(sums[c][t], u[c], broadcast4(xs[t] + e + 32 * c));
         }
         for (int c = 0; c < 4; ++c) {
           const int sub = 8 * h + quarter + 2 * c;
