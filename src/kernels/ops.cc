@@ -63,51 +63,45 @@ void softmax(float* x, int64_t n) {
 }
 
 namespace {
+
 // Elements per stack chunk for the vectorised exp.
 constexpr int64_t kExpChunk = 256;
-}  // namespace
 
-// silu(g) = g s(g) with s the logistic function 1 / (1 + e^-g). In float, e^-g comes from the
-// vectorised exp (vector_math.h) a chunk at a time: with std::exp per element the SwiGLU of a
-// training step's activations was a few per cent of the step (`limarp train --benchmark`).
-// out may be gate or up: each element is read before it is written.
-template <typename F>
-void swiglu(F* out, const F* gate, const F* up, int64_t n) {
+// Calls fn(i, e^-gate[i]) for i < n. In float e^-g comes from the vectorised exp
+// (vector_math.h) a stack chunk at a time: with std::exp per element the SwiGLU of a training
+// step's activations was a few per cent of the step (`limarp train --benchmark`).
+template <typename F, typename Fn>
+void with_exp_of_minus(const F* gate, int64_t n, Fn fn) {
   if constexpr (std::is_same_v<F, float>) {
     float e[kExpChunk];
     for (int64_t i0 = 0; i0 < n; i0 += kExpChunk) {
       const int64_t m = std::min(kExpChunk, n - i0);
       for (int64_t j = 0; j < m; ++j) e[j] = -gate[i0 + j];
       exp_shifted_inplace(e, 0.0f, m);
-      for (int64_t j = 0; j < m; ++j) out[i0 + j] = gate[i0 + j] / (1.0f + e[j]) * up[i0 + j];
+      for (int64_t j = 0; j < m; ++j) fn(i0 + j, e[j]);
     }
   } else {
-    for (int64_t i = 0; i < n; ++i) {
-      const F g = gate[i];
-      out[i] = g / (F(1) + std::exp(-g)) * up[i];
-    }
+    for (int64_t i = 0; i < n; ++i) fn(i, std::exp(-gate[i]));
   }
+}
+
+}  // namespace
+
+// silu(g) = g s(g) with s the logistic function 1 / (1 + e^-g). out may be gate or up: each
+// element is read before it is written.
+template <typename F>
+void swiglu(F* out, const F* gate, const F* up, int64_t n) {
+  with_exp_of_minus(gate, n, [&](int64_t i, F e) { out[i] = gate[i] / (F(1) + e) * up[i]; });
 }
 
 // silu'(g) = s(g) (1 + g (1 - s(g))).
 template <typename F>
 void swiglu_backward(F* dgate, F* dup, const F* dout, const F* gate, const F* up, int64_t n) {
-  auto step = [&](int64_t i, F s) {
-    const F g = gate[i], d = dout[i];
+  with_exp_of_minus(gate, n, [&](int64_t i, F e) {
+    const F s = F(1) / (F(1) + e), g = gate[i], d = dout[i];
     dup[i] = d * g * s;
     dgate[i] = d * up[i] * s * (F(1) + g * (F(1) - s));
-  };
-  if constexpr (std::is_same_v<F, float>) {
-    float e[kExpChunk];
-    for (int64_t i0 = 0; i0 < n; i0 += kExpChunk) {
-      const int64_t m = std::min(kExpChunk, n - i0);
-      for (int64_t j = 0; j < m; ++j) e[j] = -gate[i0 + j];
-      exp_shifted_inplace(e, 0.0f, m);
-      for (int64_t j = 0; j < m; ++j) step(i0 + j, 1.0f / (1.0f + e[j]));
-    }
-  } else {
-    for (int64_t i = 0; i < n; ++i) step(i, F(1) / (F(1) + std::exp(-gate[i])));
-  }
+  });
 }
 
 void add_inplace(float* y, const float* x, int64_t n) {

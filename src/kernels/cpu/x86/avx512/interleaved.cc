@@ -73,15 +73,13 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
 
 constexpr int64_t kMaxTokens = 8;
 
-// w is the first row of a group; rows is a multiple of 16 (the model regroups only such matrices).
 template <DType kType>
 void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
           int64_t tokens, int64_t n) {
-  for (int64_t r = 0; r < rows; r += kInterleaveRows)
-    for (int64_t t0 = 0; t0 < tokens; t0 += kMaxTokens)
-      dispatch_tokens<kMaxTokens>(std::min<int64_t>(kMaxTokens, tokens - t0), [&]<int TB>() {
-        group<kType, TB>(y + t0 * ldy + r, ldy, w + r * ldw, px + t0 * ldx, ldx, n / kBlock);
-      });
+  interleaved_groups<kMaxTokens>(y, ldy, w, ldw, rows, px, ldx, tokens,
+                                 [&]<int TB>(float* yg, const uint8_t* wg, const uint8_t* pg) {
+                                   group<kType, TB>(yg, ldy, wg, pg, ldx, n / kBlock);
+                                 });
 }
 
 }  // namespace

@@ -130,14 +130,11 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
   for (int t = 0; t < TB; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-// w is the first row of a group; rows is a multiple of 16 (the model regroups only such matrices).
 void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
           int64_t tokens, int64_t n) {
-  for (int64_t r = 0; r < rows; r += kInterleaveRows)
-    for (int64_t t0 = 0; t0 < tokens; t0 += 4)
-      dispatch_tokens<4>(std::min<int64_t>(4, tokens - t0), [&]<int TB>() {
-        group<TB>(y + t0 * ldy + r, ldy, w + r * ldw, px + t0 * ldx, ldx, n / kSuper);
-      });
+  interleaved_groups<4>(y, ldy, w, ldw, rows, px, ldx, tokens, [&]<int TB>(float* yg, const uint8_t* wg, const uint8_t* pg) {
+    group<TB>(yg, ldy, wg, pg, ldx, n / kSuper);
+  });
 }
 
 }  // namespace

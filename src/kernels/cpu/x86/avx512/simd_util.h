@@ -4,8 +4,11 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+
+#include "tensor/row_interleave.h"
 
 namespace limarp::kernels::avx512 {
 
@@ -70,6 +73,19 @@ inline void dispatch_tokens(int64_t tokens, Body&& body) {
     }
     if constexpr (kMax > 1) dispatch_tokens<kMax - 1>(tokens, body);
   }
+}
+
+// The tile of a kernel on the 16-row interleaved layout (w the first row of a group; rows a
+// multiple of 16, as the model regroups only such matrices): group.template operator()<TB>
+// (y, w, px) for each group of rows and each run of up to kMax tokens.
+template <int kMax, typename Group>
+inline void interleaved_groups(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px,
+                               size_t ldx, int64_t tokens, Group&& group) {
+  for (int64_t r = 0; r < rows; r += kInterleaveRows)
+    for (int64_t t0 = 0; t0 < tokens; t0 += kMax)
+      dispatch_tokens<kMax>(std::min<int64_t>(kMax, tokens - t0), [&]<int TB>() {
+        group.template operator()<TB>(y + t0 * ldy + r, w + r * ldw, px + t0 * ldx);
+      });
 }
 
 }  // namespace limarp::kernels::avx512
