@@ -59,10 +59,8 @@ Status ModelDrafter::propose(std::span<const int32_t> history, int64_t n, DraftT
   // turn), the last token gets a pass of its own too, since a pass of many rows may take other
   // kernels (the AMX prompt GEMM) than a pass of a few, and a draft model identical to the
   // target would then drift from it in the last bits.
-  const std::vector<int32_t>& have = session_.tokens();
-  size_t common = 0;
-  while (common < have.size() && common < history.size() && have[common] == history[common]) ++common;
-  if (history.size() - common > 2)
+  LIMARP_TRY(session_.begin_sync(history, nullptr, ShiftPolicy::kAllowed).status());
+  if (history.size() - session_.tokens().size() > 2)
     LIMARP_TRY(session_.sync(history.first(history.size() - 1), forward_, logits_).status());
   LIMARP_TRY(session_.sync(history, forward_, logits_).status());
   const bool sampled = !chain_.greedy();
