@@ -1,8 +1,8 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
-#include <vector>
 
 #include "base/status.h"
 #include "kernels/cpu/registry.h"
@@ -37,6 +37,8 @@ constexpr int64_t kTokenTile = 256;
 // Up to this many tokens a matmul is streaming-bound (decoding, a speculative verification, a
 // few server slots) and takes few_token_matmul.
 constexpr int64_t kFewTokens = 4;
+// At most this many shares of a few-token matmul's rows (stack arrays).
+constexpr int kMaxShares = 64;
 
 // Decoding's matmul. Every thread prepares the activation rows itself (duplicated work of a
 // few microseconds) instead of idling while one thread does, then streams its own contiguous
@@ -50,20 +52,22 @@ void few_token_matmul(float* y, const float* x, const WeightKernel& k, const Ten
   const size_t ldx = k.prepared_bytes(n), ldw = w.row_stride();
   const int64_t chunk = std::max<int64_t>(kRowChunk, static_cast<int64_t>((256 << 10) / std::max<size_t>(ldw, 1)) / 16 * 16);
   const auto* wbase = static_cast<const uint8_t*>(w.data);
-  const auto threads = static_cast<size_t>(pool.size());
-  // Share i: rows [cursor[i], end[i]), whole groups of 16 rows (the interleaved layouts').
-  std::vector<std::atomic<int64_t>> cursor(threads);
-  std::vector<int64_t> end(threads);
+  // Share i: rows [cursor[i], end[i]), whole groups of 16 rows (the interleaved layouts'). On
+  // the stack, as this runs a few hundred times per decoded token; past kMaxShares threads,
+  // thread j starts on share j % kMaxShares.
+  const int shares = std::min(pool.size(), kMaxShares);
+  std::array<std::atomic<int64_t>, kMaxShares> cursor;
+  std::array<int64_t, kMaxShares> end;
   const int64_t groups = (n_out + kInterleaveRows - 1) / kInterleaveRows;
-  for (size_t i = 0; i < threads; ++i) {
-    cursor[i].store(std::min(n_out, groups * static_cast<int64_t>(i) / pool.size() * kInterleaveRows));
-    end[i] = std::min(n_out, groups * static_cast<int64_t>(i + 1) / pool.size() * kInterleaveRows);
+  for (int i = 0; i < shares; ++i) {
+    cursor[static_cast<size_t>(i)].store(std::min(n_out, groups * i / shares * kInterleaveRows));
+    end[static_cast<size_t>(i)] = std::min(n_out, groups * (i + 1) / shares * kInterleaveRows);
   }
-  pool.run([&](int thread, int n_threads) {
+  pool.run([&](int thread, int) {
     auto* px = static_cast<uint8_t*>(pool.arena(thread).bytes(ScratchSlot::kMatmulActivations, ldx * static_cast<size_t>(T)));
     for (int64_t t = 0; t < T; ++t) k.prepare(x + t * n, n, px + t * ldx);
-    for (int v = 0; v < n_threads; ++v) {
-      const auto i = static_cast<size_t>((thread + v) % n_threads);
+    for (int v = 0; v < shares; ++v) {
+      const auto i = static_cast<size_t>((thread + v) % shares);
       for (int64_t r0; (r0 = cursor[i].fetch_add(chunk, std::memory_order_relaxed)) < end[i];) {
         const int64_t r1 = std::min(end[i], r0 + chunk);
         k.tile(y + r0, n_out, wbase + r0 * ldw, ldw, r1 - r0, px, ldx, T, n);
