@@ -9,6 +9,10 @@
 // gemm/*: the f32 core of training's products and prompt attention, one thread, at each
 // instruction-set level the CPU has.
 //
+// training_product/*: a training step's products with an f32 base weight [out, in] over a
+// micro-batch of 2048 tokens, 2 threads: forward (y = x·Wᵀ) and backward (dx += dy·W), in f32
+// and, where the CPU has a matrix engine (AMX), in bf16 (kernels/matmul.h: ProductPrecision).
+//
 // kernel_compute/*: the decode kernels alone on a 64 x 4096 matrix that stays in one core's
 // L2 cache (at most 278 KiB, Q8_0; Zen 3 has 512 KiB per core), so memory bandwidth does not
 // hide their cost: Q4_0, Q8_0, Q4_K and Q6_K in the stored layout and the first three
@@ -230,7 +234,31 @@ void BM_Gemm(benchmark::State& state, kernels::Isa isa) {
                                                  benchmark::Counter::kIsRate);
 }
 
+void BM_TrainingProduct(benchmark::State& state, bool backward, kernels::ProductPrecision precision) {
+  const int64_t out = state.range(0), in = state.range(1), tokens = 2048;
+  const Tensor w = random_weights(DType::kF32, out, in);
+  std::vector<float> x(static_cast<size_t>(tokens * (backward ? out : in)), 0.5f);
+  std::vector<float> y(static_cast<size_t>(tokens * (backward ? in : out)));
+  ThreadPool pool(2);
+  for (auto _ : state) {
+    if (backward) kernels::matmul_transposed_accumulate(y.data(), x.data(), w.view(), tokens, pool, precision);
+    else kernels::matmul(y.data(), x.data(), w.view(), tokens, pool, precision);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * static_cast<double>(out * in * tokens * state.iterations()),
+                                                 benchmark::Counter::kIsRate);
+}
+
 void register_all() {
+  for (bool backward : {false, true})
+    for (auto precision : {kernels::ProductPrecision::kDefault, kernels::ProductPrecision::kBF16}) {
+      const std::string name = std::string("training_product/") + (backward ? "backward/" : "forward/") +
+                               (precision == kernels::ProductPrecision::kBF16 ? "bf16" : "f32");
+      // stories110M's attention, feed-forward up and down projections, and a 7B attention one.
+      benchmark::RegisterBenchmark(name.c_str(), BM_TrainingProduct, backward, precision)
+          ->Args({768, 768})->Args({2048, 768})->Args({768, 2048})->Args({4096, 4096})
+          ->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
   for (const kernels::KernelLevel& level : kernels::runnable_levels())
     benchmark::RegisterBenchmark((std::string("gemm/") + kernels::isa_name(level.isa)).c_str(), BM_Gemm, level.isa)
         ->Unit(benchmark::kMillisecond)->UseRealTime();

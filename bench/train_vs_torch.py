@@ -12,6 +12,10 @@ weight values do not change the work):
   PyTorch  the same model, LoRA and optimizer written with torch ops (batched [B, T] tensors,
            frozen base weights, autograd), torch.set_num_threads(N), on random tokens of the
            same shape (token values do not change the work).
+With --precision bf16 both train in mixed precision, as the model card does (bf16: True): torch
+under torch.autocast("cpu", dtype=torch.bfloat16) (its matrix products then take bf16 operands,
+through oneDNN, on AMX where the CPU has it), limarp with `bf16: true` (LoRA factors rounded to
+bf16, and the base-weight products on AMX with bf16 operands where the CPU has it).
 Each side runs one warm-up step, then STEPS timed steps; the two programs alternate REPS times
 and the result is each side's tokens per second per repetition and the median ratio. The result
 names the BLAS library torch actually loaded (Debian's python3-torch calls libblas.so.3, which
@@ -20,7 +24,7 @@ installed, at OpenBLAS; scripts/setup.sh installs it).
 Usage:
   bench/train_vs_torch.py --limarp build/release/bin/limarp [--shape stories15M] [--threads 2]
       [--steps 10] [--reps 3] [--seq-len 256] [--micro-batch 8] [--rank 8] [--dropout 0.1]
-      [--assets ../shared/assets]
+      [--precision f32|bf16] [--assets ../shared/assets]
 """
 import argparse
 import atexit
@@ -160,11 +164,12 @@ def torch_tokens_per_s(args, cfg, w):
 
     gen = torch.Generator().manual_seed(1)
     batches = [torch.randint(0, V, (B, T + 1), generator=gen) for _ in range(args.steps + 1)]
-    step(batches[0][:, :-1], batches[0][:, 1:])  # warm-up
-    start = time.perf_counter()
-    for b in batches[1:]:
-        step(b[:, :-1], b[:, 1:])
-    return B * T * args.steps / (time.perf_counter() - start)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+        step(batches[0][:, :-1], batches[0][:, 1:])  # warm-up
+        start = time.perf_counter()
+        for b in batches[1:]:
+            step(b[:, :-1], b[:, 1:])
+        return B * T * args.steps / (time.perf_counter() - start)
 
 
 def scratch():
@@ -190,6 +195,7 @@ max_steps: 1000
 learning_rate: 0.001
 optimizer: adamw_torch
 max_grad_norm: 1.0
+bf16: {"true" if args.precision == "bf16" else "false"}
 output_dir: {d}/out
 datasets:
   - path: {os.path.join(args.assets, "text/tinystories_sample_2MiB.txt")}
@@ -226,6 +232,7 @@ def main():
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--alpha", type=float, default=16)
     p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--precision", choices=["f32", "bf16"], default="f32")
     args = p.parse_args()
     if args.shape == "stories260K":
         model = os.path.join(args.assets, "stories260K/stories260K.bin")
@@ -243,7 +250,8 @@ def main():
     result = {"machine": cpu_name(), "shape": args.shape, "threads": args.threads, "torch": torch.__version__,
               "torch_built_with": found.group(1) if found else "?", "blas_loaded": loaded_blas(),
               "config": {"seq_len": args.seq_len, "micro_batch": args.micro_batch, "rank": args.rank,
-                         "dropout": args.dropout, "steps": args.steps, "reps": args.reps},
+                         "dropout": args.dropout, "steps": args.steps, "reps": args.reps,
+                         "precision": args.precision},
               "limarp_tokens_per_s": [round(x, 1) for x in ours], "torch_tokens_per_s": [round(x, 1) for x in theirs],
               "ratio": round(statistics.median(o / t for o, t in zip(ours, theirs)), 2)}
     print(json.dumps(result))

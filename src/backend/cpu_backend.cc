@@ -39,7 +39,7 @@ class OpTimer {
 
 }  // namespace
 
-CpuBackend::CpuBackend(ThreadPool& pool) : pool_(pool) {}
+CpuBackend::CpuBackend(ThreadPool& pool, kernels::ProductPrecision precision) : pool_(pool), precision_(precision) {}
 
 std::string CpuBackend::name() const {
   return fmt::format("cpu ({}, {} threads)", kernels::isa_name(kernels::active_isa()), pool_.size());
@@ -162,7 +162,7 @@ void CpuBackend::rmsnorm(float* out, const float* x, const float* weight, int64_
 
 void CpuBackend::matmul(float* y, const float* x, const TensorView& w, int64_t rows) {
   OpTimer t(profiling_, times_.matmul);
-  kernels::matmul(y, x, w, rows, pool_);
+  kernels::matmul(y, x, w, rows, pool_, precision_);
 }
 
 void CpuBackend::lora(float* y, float* ax, const float* x, const kernels::LoraFactors& f, const kernels::Dropout& d,
@@ -232,7 +232,7 @@ void CpuBackend::rmsnorm_backward(float* dx, float* dweight, const float* dout, 
 }
 
 void CpuBackend::matmul_backward_input(float* dx, const float* dy, const TensorView& w, int64_t rows) {
-  kernels::matmul_transposed_accumulate(dx, dy, w, rows, pool_);
+  kernels::matmul_transposed_accumulate(dx, dy, w, rows, pool_, precision_);
 }
 
 void CpuBackend::matmul_backward_weight(float* dw, const float* dy, const float* x, int64_t rows, int64_t n_out,

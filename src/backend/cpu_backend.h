@@ -9,13 +9,16 @@
 
 #include "backend/backend.h"
 #include "backend/cpu_kv_storage.h"
+#include "kernels/matmul.h"
 #include "base/thread_pool.h"
 
 namespace limarp {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(ThreadPool& pool);
+  // precision: how many-token products round (kernels/matmul.h); training passes ask for
+  // kBF16 when the run is mixed precision.
+  explicit CpuBackend(ThreadPool& pool, kernels::ProductPrecision precision = kernels::ProductPrecision::kDefault);
 
   ThreadPool& pool() { return pool_; }
   // Bytes of workspace and kernel scratch held now.
@@ -74,6 +77,7 @@ class CpuBackend final : public Backend {
   void for_attention_groups(std::span<const SequenceSpan> sequences, kernels::AttentionShape shape, const Fn& fn);
 
   ThreadPool& pool_;
+  kernels::ProductPrecision precision_;
   std::vector<AlignedBuffer> workspace_;
   std::vector<size_t> workspace_floats_;
   bool profiling_ = false;

@@ -84,13 +84,14 @@ void weight_row(float* out, const TensorView& w, int64_t r) {
   dequantize_row(w.type, w.row(r), out, w.cols());
 }
 
-void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool) {
+void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool, ProductPrecision precision) {
   const int64_t n_out = w.rows(), n = w.cols();
   // Many tokens against a big matrix: the active level's matrix engine (AMX tiles, when the CPU
-  // has them and LIMARP_ISA does not cap the level below AVX-512). Only for weights no more
-  // precise than bf16: f32 and f16 weights keep exact f32 arithmetic.
-  const PromptGemm* engine = active_level().prompt_gemm;
-  if (T >= kAmxMinTokens && w.type != DType::kF32 && w.type != DType::kF16 && engine &&
+  // has them and LIMARP_ISA does not cap the level below AVX-512). By default only for weights
+  // no more precise than bf16: f32 and f16 weights keep exact f32 arithmetic.
+  const MatrixEngine* engine = active_level().matrix_engine;
+  const bool exact_weights = w.type == DType::kF32 || w.type == DType::kF16;
+  if (T >= kAmxMinTokens && (precision == ProductPrecision::kBF16 || !exact_weights) && engine &&
       n % engine->k_step == 0 && n_out >= engine->min_rows && engine->available()) {
     engine->run(y, n_out, x, T, w, pool);
     return;
@@ -122,10 +123,17 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
   }
 }
 
-void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& w, int64_t T, ThreadPool& pool) {
+void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& w, int64_t T, ThreadPool& pool,
+                                  ProductPrecision precision) {
   const int64_t n_out = w.rows(), n_in = w.cols();
   // Training keeps weights in their stored layout; the interleaved ones are for inference only.
   LIMARP_CHECK(w.layout == RowLayout::kStored);
+  const MatrixEngine* engine = active_level().matrix_engine;
+  if (precision == ProductPrecision::kBF16 && T >= kAmxMinTokens && engine && n_out % engine->k_step == 0 &&
+      engine->available()) {
+    engine->run_transposed(dx, n_in, dy, T, w, pool);
+    return;
+  }
   const DTypeTraits& traits = dtype_traits(w.type);
   const int64_t block = traits.block_elems;
   // Column chunks hold whole quantization blocks, so a chunk of a row dequantizes on its own.

@@ -70,7 +70,9 @@ constexpr int64_t kRowGrain = 32;
 TrainingPass::TrainingPass(TrainableModel& model, ThreadPool& pool, TrainingPassOptions options)
     : model_(model),
       pool_(pool),
-      backend_(std::make_unique<CpuBackend>(pool)),
+      backend_(std::make_unique<CpuBackend>(pool, options.precision == TrainPrecision::kBF16
+                                                      ? kernels::ProductPrecision::kBF16
+                                                      : kernels::ProductPrecision::kDefault)),
       options_(options),
       rope_freq_(model.config().rope_frequencies()) {
   const int64_t L = model_.config().n_layers;
@@ -170,7 +172,7 @@ kernels::LoraFactors TrainingPass::factors_of(int64_t l, Projection p) const {
   const LoraSlot& s = model_.lora_slot(l, p);
   const Shape& a = s.a->value.shape();
   const Shape& b = s.b->value.shape();
-  if (options_.lora_precision == LoraPrecision::kBF16) {
+  if (options_.precision == TrainPrecision::kBF16) {
     const auto& r = rounded_[static_cast<size_t>(l * 7 + static_cast<int64_t>(p))];
     return {r.first.data(), r.second.data(), a[0], a[1], b[0], s.scale};
   }
@@ -320,7 +322,7 @@ double TrainingPass::forward(const TrainBatch& batch, PassMode mode, float grad_
   seed_ = dropout_seed;
   n_rows_ = N;
   size_buffers(N);
-  if (options_.lora_precision == LoraPrecision::kBF16) round_lora_factors();
+  if (options_.precision == TrainPrecision::kBF16) round_lora_factors();
   const RotaryTable rotary{rope_freq_.inv_freq.data(), hd, rope_freq_.mscale};
   for (const SequenceSpan& s : batch.sequences) backend_->rope_table(&cos_sin_[s.start * hd], rotary, 0, s.length);
   backend_->embed(x_in_[0].data(), model_.weights().token_embd, batch.tokens.data(), N);

@@ -67,16 +67,17 @@ struct TrainBatch {
 };
 
 enum class Checkpointing { kOff, kPerLayer };
-// The precision LoRA factors are used in. kBF16 rounds A and B to bfloat16 for the forward and
-// backward products (as mixed-precision autocast does) while the optimizer keeps updating the
-// f32 values; gradients pass straight through the rounding.
-enum class LoraPrecision { kF32, kBF16 };
+// The precision of the products. kBF16 is mixed precision, as autocast: LoRA's A and B are
+// rounded to bfloat16 for the forward and backward products while the optimizer keeps updating
+// the f32 values (gradients pass straight through the rounding), and where the CPU has a matrix
+// engine (AMX) the products with the base weights round both operands to bf16 too (f32 sums).
+enum class TrainPrecision { kF32, kBF16 };
 enum class PassMode { kTrain, kEval };  // kEval: no dropout, nothing recorded for backward
 
 struct TrainingPassOptions {
   Checkpointing checkpointing = Checkpointing::kOff;
   int64_t classifier_rows = 256;  // logits rows computed at once ([rows, V] buffer)
-  LoraPrecision lora_precision = LoraPrecision::kF32;
+  TrainPrecision precision = TrainPrecision::kF32;
 };
 
 // What decides the size of a pass's buffers, for memory plans made before any model exists.

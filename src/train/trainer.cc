@@ -160,7 +160,7 @@ Status Trainer::Impl::setup() {
 
   TrainingPassOptions pass_options;
   pass_options.checkpointing = config.gradient_checkpointing ? Checkpointing::kPerLayer : Checkpointing::kOff;
-  pass_options.lora_precision = config.bf16 && config.is_lora() ? LoraPrecision::kBF16 : LoraPrecision::kF32;
+  pass_options.precision = config.bf16 && config.is_lora() ? TrainPrecision::kBF16 : TrainPrecision::kF32;
   pass = std::make_unique<TrainingPass>(*model, pool, pass_options);
   optimizer = std::make_unique<AdamW>(
       model->params(), AdamWOptions{config.adam_beta1, config.adam_beta2, config.adam_epsilon, config.weight_decay});

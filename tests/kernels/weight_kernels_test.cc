@@ -292,10 +292,10 @@ namespace {
 // The AMX prompt GEMM against the exact reference: operands are rounded to bf16 (relative
 // error <= 2^-9 each), so |error| <= 2^-8 · Σ|x·w| (plus f32 accumulation, far smaller).
 // Odd token and row counts exercise partial tiles and panels.
-TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
-  const PromptGemm* amx = nullptr;
+TEST(Matmul, AmxMatrixEngineMatchesReferenceWithinBf16Rounding) {
+  const MatrixEngine* amx = nullptr;
   for (const KernelLevel& level : runnable_levels())
-    if (level.prompt_gemm && level.prompt_gemm->available()) amx = level.prompt_gemm;
+    if (level.matrix_engine && level.matrix_engine->available()) amx = level.matrix_engine;
   if (!amx) GTEST_SKIP() << "no AMX-BF16 on this CPU";
   const std::pair<DType, RowLayout> cases[] = {
       {DType::kQ4_0, RowLayout::kStored},         {DType::kQ8_0, RowLayout::kStored},
@@ -318,6 +318,51 @@ TEST(Matmul, AmxPromptGemmMatchesReferenceWithinBf16Rounding) {
       const double mag = magnitude(p, static_cast<int64_t>(i) / p.rows, static_cast<int64_t>(i) % p.rows);
       ASSERT_LE(std::fabs(y[i] - ref[i]), 0x1p-8 * mag + 1e-5) << dtype_name(type) << " i=" << i;
     }
+  }
+}
+
+// The AMX backward product, dx += dy · W, against the exact reference within bf16 rounding,
+// accumulated onto dx's old values; the sum runs over W's rows, so W has a whole number of
+// k-steps of rows and any number of columns (a partial column panel for f32; 3 whole panels of
+// 256 for the K-quants, fewer panels than tasks, so token ranges split too). Identical for any
+// thread count.
+TEST(Matmul, AmxTransposedProductMatchesReferenceWithinBf16Rounding) {
+  const MatrixEngine* amx = nullptr;
+  for (const KernelLevel& level : runnable_levels())
+    if (level.matrix_engine && level.matrix_engine->available()) amx = level.matrix_engine;
+  if (!amx) GTEST_SKIP() << "no AMX-BF16 on this CPU";
+  const std::pair<DType, int64_t> cases[] = {{DType::kF32, 200},  {DType::kF16, 96},   {DType::kBF16, 64},
+                                             {DType::kQ8_0, 160}, {DType::kQ4_0, 96},  {DType::kQ4_K, 768},
+                                             {DType::kQ6_K, 512}, {DType::kNF4, 192}};
+  for (const auto& [type, n] : cases) {
+    // W [96, n] from the problem; dy [tokens, 96] and dx [tokens, n] drawn here.
+    const Problem p = make_problem(type, 96, n, 70, 11);
+    Rng rng(static_cast<uint64_t>(n));
+    std::vector<float> dy(static_cast<size_t>(p.tokens * p.rows));
+    for (auto& v : dy) v = static_cast<float>(rng.normal());
+    std::vector<float> dx0(static_cast<size_t>(p.tokens * n));
+    for (auto& v : dx0) v = static_cast<float>(rng.normal());
+    auto run_with = [&](int threads) {
+      std::vector<float> dx = dx0;
+      ThreadPool pool(threads);
+      amx->run_transposed(dx.data(), n, dy.data(), p.tokens, p.w.view(), pool);
+      return dx;
+    };
+    const std::vector<float> dx = run_with(2);
+    for (int64_t t = 0; t < p.tokens; ++t)
+      for (int64_t i = 0; i < n; ++i) {
+        double ref = dx0[static_cast<size_t>(t * n + i)], mag = 0;
+        for (int64_t o = 0; o < p.rows; ++o) {
+          const double prod = static_cast<double>(dy[static_cast<size_t>(t * p.rows + o)]) *
+                              p.wf[static_cast<size_t>(o * n + i)];
+          ref += prod;
+          mag += std::fabs(prod);
+        }
+        ASSERT_LE(std::fabs(dx[static_cast<size_t>(t * n + i)] - ref), 0x1p-8 * mag + 1e-5)
+            << dtype_name(type) << " t=" << t << " i=" << i;
+      }
+    EXPECT_EQ(run_with(1), dx) << dtype_name(type);
+    EXPECT_EQ(run_with(3), dx) << dtype_name(type);
   }
 }
 

@@ -26,13 +26,17 @@
 
 namespace limarp::kernels {
 
-// A many-token matmul on a matrix engine (x86: AMX), used by kernels/matmul.cc for prompts.
-struct PromptGemm {
-  int64_t k_step;    // rows' lengths must be multiples of this
-  int64_t min_rows;  // and the matrix at least this tall
+// Many-token products on a matrix engine (x86: AMX) with bf16 operands and f32 sums, used by
+// kernels/matmul.cc for prompts and, when a training run asks for bf16, for training's products.
+struct MatrixEngine {
+  int64_t k_step;    // the summed dimension must be a multiple of this
+  int64_t min_rows;  // and the matrix at least this tall (forward product)
   bool (*available)();  // asked at first use: it may request the engine's state from the OS
-  // y[t * ldy + o] for t < T and every row o of w.
+  // y[t * ldy + o] = Σ_i x[t, i] · W[o, i] for t < T and every row o of w.
   void (*run)(float* y, int64_t ldy, const float* x, int64_t T, const TensorView& w, ThreadPool& pool);
+  // dx[t * ldx + i] += Σ_o dy[t, o] · W[o, i] for t < T and every column i of w (stored layout,
+  // w.rows() a multiple of k_step).
+  void (*run_transposed)(float* dx, int64_t ldx, const float* dy, int64_t T, const TensorView& w, ThreadPool& pool);
 };
 
 struct KernelLevel {
@@ -54,7 +58,7 @@ struct KernelLevel {
   // Optional (may stay null on every level). Dropout over a prefix of the elements: returns how
   // many it handled; kernels/lora.cc does the rest with the scalar loop.
   int64_t (*dropout_prefix)(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n) = nullptr;
-  const PromptGemm* prompt_gemm = nullptr;
+  const MatrixEngine* matrix_engine = nullptr;
 };
 
 // Runnable levels, lowest (scalar) first. Built once, on first use, from cpu_features() and

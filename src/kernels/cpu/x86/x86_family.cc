@@ -8,7 +8,8 @@
 namespace limarp::kernels {
 namespace {
 
-const PromptGemm kAmx{amx::kStepK, amx::kPanelRows, amx::available, amx::matmul_bf16};
+const MatrixEngine kAmx{amx::kStepK, amx::kPanelRows, amx::available, amx::matmul_bf16,
+                        amx::matmul_transposed_bf16};
 
 }  // namespace
 
@@ -35,7 +36,7 @@ std::vector<KernelLevel> family_levels(const CpuFeatures& f) {
   avx512.sum_f32 = avx512::sum_f32;
   avx512.sum_u64 = avx512::sum_u64;
   avx512.dropout_prefix = avx512::dropout_apply;
-  if (f.amx_bf16) avx512.prompt_gemm = &kAmx;
+  if (f.amx_bf16) avx512.matrix_engine = &kAmx;
   levels.push_back(avx512);
   return levels;
 }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <vector>
 
+#include "base/status.h"
 #include "kernels/cpu/x86/avx512/kernels_avx512.h"
 #include "kernels/cpu/cpu_features.h"
 #include "tensor/row_interleave.h"
@@ -166,24 +167,44 @@ void pack_panel(uint16_t* panel, float* rowbuf, uint8_t* row, const TensorView& 
     for (int64_t j = 0; j < 2; ++j) pack_tile(panel + (s * 2 + j) * 512, rowbuf + j * 16 * K + s * kStepK, K);
 }
 
-}  // namespace
-
-bool available() {
-  static const bool ok = [] {
-    const CpuFeatures& f = cpu_features();
-    if (!f.amx_tile || !f.amx_bf16) return false;
-    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
-  }();
-  return ok;
+// Rows [o0, o0 + 32) of W's transpose, i.e. columns [c0, c0 + width) of W, as B tiles for
+// the backward product: the sum runs over W's rows, so tile row kk of k-step s holds, for
+// each column n, the pair (W[32s + 2kk, n], W[32s + 2kk + 1, n]) — two rows of W interleaved,
+// no transpose. width = column_width(w) columns (whole quantization blocks, so each row's
+// slice dequantizes on its own); columns past the matrix are zero. pair: 2 × width floats.
+void pack_column_panel(uint16_t* panel, float* pair, const TensorView& w, int64_t c0, int64_t width) {
+  const int64_t rows = w.rows(), cols = w.cols(), tiles = width / 16;
+  const int64_t valid = std::min(width, cols - c0);
+  const DTypeTraits& traits = dtype_traits(w.type);
+  const uint64_t offset = static_cast<uint64_t>(c0 / traits.block_elems) * static_cast<uint64_t>(traits.block_bytes);
+  // out[2n] = lo[n], out[2n + 1] = hi[n] for the bf16 vector cvtne2ps_pbh(hi, lo) makes.
+  alignas(64) static constexpr int16_t kZip[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+                                                   8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i zip = _mm512_load_si512(kZip);
+  auto strip = [&](int64_t r, float* buf) -> const float* {
+    const auto* src = static_cast<const uint8_t*>(w.row(r)) + offset;
+    if (w.type == DType::kF32 && valid == width) return reinterpret_cast<const float*>(src);
+    if (valid < width) std::memset(buf + valid, 0, sizeof(float) * static_cast<size_t>(width - valid));
+    if (!avx512::dequantize_row(w.type, src, buf, valid)) dequantize_row(w.type, src, buf, valid);
+    return buf;
+  };
+  for (int64_t r = 0; r < rows; r += 2) {
+    const float* lo = strip(r, pair);
+    const float* hi = strip(r + 1, pair + width);
+    const int64_t s = r / kStepK, kk = (r % kStepK) / 2;
+    for (int64_t j = 0; j < tiles; ++j) {
+      const __m512i v = reinterpret_cast<__m512i>(
+          _mm512_cvtne2ps_pbh(_mm512_loadu_ps(hi + 16 * j), _mm512_loadu_ps(lo + 16 * j)));
+      _mm512_storeu_si512(panel + (s * tiles + j) * 512 + kk * 32, _mm512_permutexvar_epi16(zip, v));
+    }
+  }
 }
 
-void matmul_bf16(float* y, int64_t ldy, const float* x, int64_t T, const TensorView& w, ThreadPool& pool) {
-  const int64_t K = w.cols(), O = w.rows();
-  const int64_t Tp = (T + 31) / 32 * 32;
-  // Activations in bf16, packed tile by tile: for each block of 16 tokens and k-step s, one
-  // contiguous 16 x 32 tile (1 KiB), so every A tile load streams from consecutive lines.
-  // Padded with zero rows to whole pairs of A tiles.
-  const int64_t steps = K / kStepK;
+// x [T, K] in bf16, packed tile by tile: for each block of 16 tokens and k-step s, one
+// contiguous 16 × 32 tile (1 KiB), so every A tile load streams from consecutive lines.
+// Padded with zero rows to whole pairs of A tiles. Lives in the calling thread's arena.
+const uint16_t* pack_activations(const float* x, int64_t T, int64_t K, ThreadPool& pool) {
+  const int64_t Tp = (T + 31) / 32 * 32, steps = K / kStepK;
   auto* xb = static_cast<uint16_t*>(
       pool.arena(0).bytes(ScratchSlot::kMatrixEngineInput, sizeof(uint16_t) * static_cast<size_t>(Tp * K)));
   // The padding rows of the last block must read as zero.
@@ -198,6 +219,62 @@ void matmul_bf16(float* y, int64_t ldy, const float* x, int64_t T, const TensorV
       }
     }
   });
+  return xb;
+}
+
+// Tokens [t0, t1) (t0 a multiple of 32) of the packed activations against a panel of `tiles`
+// column tiles (an even number): emit(token, column, c) for each 16 × 16 block of results
+// (c row-major, 16 tokens × 16 columns; rows past the tokens hold zeros).
+template <class Emit>
+void multiply_panel(const uint16_t* xb, int64_t K, int64_t t0, int64_t t1, const uint16_t* panel, int64_t tiles,
+                    Emit&& emit) {
+  const int64_t steps = K / kStepK;
+  alignas(64) float c[4][16 * 16];
+  for (int64_t t = t0; t < t1; t += 32) {
+    const uint16_t* a0 = xb + t * K;         // tokens t .. t + 15
+    const uint16_t* a1 = xb + (t + 16) * K;  // tokens t + 16 .. t + 31
+    for (int64_t j = 0; j < tiles; j += 2) {
+      _tile_zero(4);
+      _tile_zero(5);
+      _tile_zero(6);
+      _tile_zero(7);
+      for (int64_t s = 0; s < steps; ++s) {
+        _tile_loadd(0, a0 + s * 16 * kStepK, 64);
+        _tile_loadd(1, a1 + s * 16 * kStepK, 64);
+        _tile_loadd(2, panel + (s * tiles + j) * 512, 64);
+        _tile_loadd(3, panel + (s * tiles + j + 1) * 512, 64);
+        _tile_dpbf16ps(4, 0, 2);
+        _tile_dpbf16ps(5, 0, 3);
+        _tile_dpbf16ps(6, 1, 2);
+        _tile_dpbf16ps(7, 1, 3);
+      }
+      _tile_stored(4, c[0], 64);
+      _tile_stored(5, c[1], 64);
+      _tile_stored(6, c[2], 64);
+      _tile_stored(7, c[3], 64);
+      for (int q = 0; q < 4; ++q) emit(t + (q / 2) * 16, (j + q % 2) * 16, c[q]);
+    }
+  }
+}
+
+// Columns per panel of the backward product: whole quantization blocks, at least one k-step.
+int64_t column_width(DType type) { return std::max<int64_t>(kStepK, dtype_traits(type).block_elems); }
+
+}  // namespace
+
+bool available() {
+  static const bool ok = [] {
+    const CpuFeatures& f = cpu_features();
+    if (!f.amx_tile || !f.amx_bf16) return false;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return ok;
+}
+
+void matmul_bf16(float* y, int64_t ldy, const float* x, int64_t T, const TensorView& w, ThreadPool& pool) {
+  const int64_t K = w.cols(), O = w.rows();
+  const int64_t Tp = (T + 31) / 32 * 32;
+  const uint16_t* xb = pack_activations(x, T, K, pool);
   const int64_t panels = (O + kPanelRows - 1) / kPanelRows;
   std::atomic<int64_t> next{0};
   pool.run([&](int thread, int) {
@@ -208,37 +285,52 @@ void matmul_bf16(float* y, int64_t ldy, const float* x, int64_t T, const TensorV
     auto* panel = static_cast<uint16_t*>(
         arena.bytes(ScratchSlot::kMatrixEnginePanel, sizeof(uint16_t) * static_cast<size_t>(kPanelRows * K)));
     auto* row = static_cast<uint8_t*>(arena.bytes(ScratchSlot::kMatrixEngineRow, w.row_stride()));
-    alignas(64) float c[4][16 * 16];
     for (int64_t p = next.fetch_add(1); p < panels; p = next.fetch_add(1)) {
       const int64_t o0 = p * kPanelRows;
       pack_panel(panel, rowbuf, row, w, o0);
-      for (int64_t t0 = 0; t0 < Tp; t0 += 32) {
-        _tile_zero(4);
-        _tile_zero(5);
-        _tile_zero(6);
-        _tile_zero(7);
-        const uint16_t* a0 = xb + t0 * K;         // tokens t0 .. t0 + 15
-        const uint16_t* a1 = xb + (t0 + 16) * K;  // tokens t0 + 16 .. t0 + 31
-        for (int64_t s = 0; s < steps; ++s) {
-          _tile_loadd(0, a0 + s * 16 * kStepK, 64);
-          _tile_loadd(1, a1 + s * 16 * kStepK, 64);
-          _tile_loadd(2, panel + (s * 2) * 512, 64);
-          _tile_loadd(3, panel + (s * 2 + 1) * 512, 64);
-          _tile_dpbf16ps(4, 0, 2);
-          _tile_dpbf16ps(5, 0, 3);
-          _tile_dpbf16ps(6, 1, 2);
-          _tile_dpbf16ps(7, 1, 3);
-        }
-        _tile_stored(4, c[0], 64);
-        _tile_stored(5, c[1], 64);
-        _tile_stored(6, c[2], 64);
-        _tile_stored(7, c[3], 64);
-        for (int q = 0; q < 4; ++q) {
-          const int64_t tb = t0 + (q / 2) * 16, ob = o0 + (q % 2) * 16;
-          for (int64_t i = 0; i < 16 && tb + i < T; ++i)
-            for (int64_t n = 0; n < 16 && ob + n < O; ++n) y[(tb + i) * ldy + ob + n] = c[q][i * 16 + n];
-        }
-      }
+      multiply_panel(xb, K, 0, Tp, panel, 2, [&](int64_t tb, int64_t col, const float* c) {
+        const int64_t ob = o0 + col;
+        for (int64_t i = 0; i < 16 && tb + i < T; ++i)
+          for (int64_t n = 0; n < 16 && ob + n < O; ++n) y[(tb + i) * ldy + ob + n] = c[i * 16 + n];
+      });
+    }
+    _tile_release();
+  });
+}
+
+void matmul_transposed_bf16(float* dx, int64_t ldx, const float* dy, int64_t T, const TensorView& w,
+                            ThreadPool& pool) {
+  const int64_t O = w.rows(), I = w.cols();
+  LIMARP_CHECK(O % kStepK == 0 && w.layout == RowLayout::kStored);
+  const int64_t width = column_width(w.type);
+  LIMARP_CHECK(width % 32 == 0 && width % dtype_traits(w.type).block_elems == 0);
+  const uint16_t* dyb = pack_activations(dy, T, O, pool);
+  // Tasks are (column panel, token range). Few panels (wide quantization blocks, narrow
+  // matrices) are split across token ranges too, so every thread gets work; each task packs
+  // its own panel.
+  const int64_t panels = (I + width - 1) / width, blocks = (T + 31) / 32;
+  const int64_t ranges = std::clamp<int64_t>((4 * pool.size() + panels - 1) / panels, 1, blocks);
+  const int64_t tasks = panels * ranges;
+  std::atomic<int64_t> next{0};
+  pool.run([&](int thread, int) {
+    const TileConfig config = make_config();
+    _tile_loadconfig(&config);
+    ScratchArena& arena = pool.arena(thread);
+    auto* panel = static_cast<uint16_t*>(
+        arena.bytes(ScratchSlot::kMatrixEnginePanel, sizeof(uint16_t) * static_cast<size_t>(O * width)));
+    float* pair = arena.floats(ScratchSlot::kMatrixEngineRows, static_cast<size_t>(2 * width));
+    int64_t packed = -1;
+    for (int64_t task = next.fetch_add(1); task < tasks; task = next.fetch_add(1)) {
+      const int64_t p = task / ranges, r = task % ranges;
+      const int64_t c0 = p * width;
+      if (p != packed) pack_column_panel(panel, pair, w, c0, width);
+      packed = p;
+      const int64_t t0 = blocks * r / ranges * 32, t1 = blocks * (r + 1) / ranges * 32;
+      multiply_panel(dyb, O, t0, t1, panel, width / 16, [&](int64_t tb, int64_t col, const float* c) {
+        const int64_t ib = c0 + col;
+        for (int64_t i = 0; i < 16 && tb + i < T; ++i)
+          for (int64_t n = 0; n < 16 && ib + n < I; ++n) dx[(tb + i) * ldx + ib + n] += c[i * 16 + n];
+      });
     }
     _tile_release();
   });

@@ -30,4 +30,11 @@ constexpr int64_t kStepK = 32;
 // y[t * ldy + o] for t < T and every row o of w. Requires w.cols() % kStepK == 0.
 void matmul_bf16(float* y, int64_t ldy, const float* x, int64_t T, const TensorView& w, ThreadPool& pool);
 
+// The backward product, accumulated: dx[t * ldx + i] += Σ_o dy[t, o] · W[o, i] for t < T and
+// every column i of w. The sum runs over W's rows, so B tiles are pairs of W's rows
+// interleaved (no transpose); panels are whole quantization blocks of columns, dequantized once
+// per task. Requires w.rows() % kStepK == 0 and the stored layout.
+void matmul_transposed_bf16(float* dx, int64_t ldx, const float* dy, int64_t T, const TensorView& w,
+                            ThreadPool& pool);
+
 }  // namespace limarp::kernels::amx
