@@ -25,6 +25,8 @@ enum class ScratchSlot : uint8_t {
   kMatrixEngineRows,
   kMatrixEnginePanel,
   kMatrixEngineRow,
+  kLoraFactors,
+  kLoraTile,
   kCount,
 };
 

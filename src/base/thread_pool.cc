@@ -102,8 +102,8 @@ void ThreadPool::parallel_for_static(int64_t n, int64_t align, FunctionRef<void(
 void ThreadPool::parallel_for_indexed(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
-  if (n_threads_ == 1 || n <= grain) {
-    fn(0, n, 0);
+  if (n_threads_ == 1 || n <= grain) {  // on this thread, still in chunks of at most `grain`
+    for (int64_t begin = 0; begin < n; begin += grain) fn(begin, std::min(n, begin + grain), 0);
     return;
   }
   std::atomic<int64_t> next{0};

@@ -46,14 +46,18 @@ void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int
 namespace {
 
 // Splits C [M, N] into fixed tiles (independent of the thread count) and runs them in parallel.
+// A short, wide C (a LoRA factor's gradient: rank rows) gets narrower tiles, so every thread
+// has some (the tiling never changes an element's order of additions, only who computes it).
 template <typename Tile>
 void parallel_tiles(int64_t M, int64_t N, int64_t K, ThreadPool& pool, const Tile& tile) {
   const int64_t row_tiles = (M + kRowsPerTask - 1) / kRowsPerTask;
-  const int64_t col_tiles = (N + kColsPerTask - 1) / kColsPerTask;
+  const int64_t cols_per_task =
+      row_tiles * ((N + kColsPerTask - 1) / kColsPerTask) < 4 * pool.size() ? kColsPerTask / 4 : kColsPerTask;
+  const int64_t col_tiles = (N + cols_per_task - 1) / cols_per_task;
   auto body = [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t i0 = (task / col_tiles) * kRowsPerTask, j0 = (task % col_tiles) * kColsPerTask;
-      tile(i0, std::min(M, i0 + kRowsPerTask), j0, std::min(N, j0 + kColsPerTask));
+      const int64_t i0 = (task / col_tiles) * kRowsPerTask, j0 = (task % col_tiles) * cols_per_task;
+      tile(i0, std::min(M, i0 + kRowsPerTask), j0, std::min(N, j0 + cols_per_task));
     }
   };
   if (M * N * K < kMinParallelGemmWork) body(0, row_tiles * col_tiles);

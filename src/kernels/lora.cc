@@ -1,5 +1,6 @@
 #include "kernels/lora.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/registry.h"
@@ -9,10 +10,6 @@
 
 namespace limarp::kernels {
 namespace {
-
-TensorView f32_view(const float* data, int64_t rows, int64_t cols) {
-  return TensorView{DType::kF32, {rows, cols}, data, static_cast<uint64_t>(rows * cols) * sizeof(float)};
-}
 
 // The element-wise passes over a batch's [T, in] or [T, out] values go to the pool: done on
 // the calling thread they kept the other cores waiting for a few per cent of a training step
@@ -46,11 +43,38 @@ void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, 
   }
 }
 
+void masked_add(float* out, const float* v, const uint8_t* keep, int64_t n) {
+  int64_t done = 0;
+  if (const auto prefix = active_level().masked_add_prefix) done = prefix(out, v, keep, n);
+  masked_add_scalar(out + done, v + done, keep + done, n - done);
+}
+
+void masked_add_scalar(float* out, const float* v, const uint8_t* keep, int64_t n) {
+  for (int64_t e = 0; e < n; ++e)
+    if (keep[e]) out[e] += v[e];
+}
+
 void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n, ThreadPool& pool) {
   pool.parallel_for(n, kElementGrain, [&](int64_t b, int64_t e) {
     dropout_apply(out + b, keep ? keep + b : nullptr, x + b, dropout_from(d, static_cast<uint64_t>(b)), e - b);
   });
 }
+
+namespace {
+
+// Transposes m [rows, cols] into out [cols, rows]: the factors are small (rank × width), and
+// in this orientation every product of the branch is a gemm with a wide right-hand side.
+void transpose(float* out, const float* m, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) out[j * rows + i] = m[i * cols + j];
+}
+
+// Rows of tokens per task of the fused passes below.
+constexpr int64_t kTokenRows = 24;
+// Columns at a time within a task: the tile of products stays in the first-level cache.
+constexpr int64_t kColumnTile = 256;
+
+}  // namespace
 
 void lora_forward(float* y, float* ax, const float* x, const LoraFactors& f, const Dropout& d, int64_t T,
                   const LoraScratch& s, ThreadPool& pool) {
@@ -59,36 +83,53 @@ void lora_forward(float* y, float* ax, const float* x, const LoraFactors& f, con
     dropout_apply(s.xd, nullptr, x, d, T * f.n_in, pool);
     xin = s.xd;
   }
-  matmul(ax, xin, f32_view(f.a, f.rank, f.n_in), T, pool);           // [T, r]
-  matmul(s.ybuf, ax, f32_view(f.b, f.n_out, f.rank), T, pool);       // [T, out]
-  pool.parallel_for(T * f.n_out, kElementGrain, [&](int64_t b, int64_t e) { axpy(y + b, f.scale, s.ybuf + b, e - b); });
+  // Aᵀ [in, r] and Bᵀ [r, out] in the caller's arena (the pool's tasks use other slots).
+  float* at = pool.arena(0).floats(ScratchSlot::kLoraFactors, static_cast<size_t>(f.rank * (f.n_in + f.n_out)));
+  float* bt = at + f.rank * f.n_in;
+  transpose(at, f.a, f.rank, f.n_in);
+  transpose(bt, f.b, f.n_out, f.rank);
+  zero(ax, T * f.rank, pool);
+  matmul_nn_accumulate(ax, xin, at, T, f.n_in, f.rank, 1.0f, pool);     // ax = drop(x) · Aᵀ   [T, r]
+  matmul_nn_accumulate(y, ax, bt, T, f.rank, f.n_out, f.scale, pool);   // y += scale · ax · Bᵀ
 }
 
 void lora_backward(float* dx, float* da, float* db, const float* dy, const float* x, const float* ax,
                    const LoraFactors& f, const Dropout& d, int64_t T, const LoraScratch& s, ThreadPool& pool) {
-  // Forward: ybuf = ax · Bᵀ, y += scale · ybuf.
-  matmul_weight_grad(db, dy, ax, T, f.n_out, f.rank, f.scale, pool);  // db += scale · dyᵀ · ax
-  zero(s.dax, T * f.rank, pool);
-  matmul_nn_accumulate(s.dax, dy, f.b, T, f.n_out, f.rank, f.scale, pool);  // dax = scale · dy · B
+  const int64_t r = f.rank, n_in = f.n_in, n_out = f.n_out;
+  // Forward: y += scale · ax · Bᵀ. dbᵀ [r, out] = scale · axᵀ · dy has the wide side on the right
+  // (the gemm's fast orientation); it is summed in a scratch block and added to db.
+  float* dbt = pool.arena(0).floats(ScratchSlot::kLoraFactors, static_cast<size_t>(r * n_out));
+  zero(dbt, r * n_out, pool);
+  matmul_weight_grad(dbt, ax, dy, T, r, n_out, f.scale, pool);
+  for (int64_t o = 0; o < n_out; ++o)
+    for (int64_t j = 0; j < r; ++j) db[o * r + j] += dbt[j * n_out + o];
+  zero(s.dax, T * r, pool);
+  matmul_nn_accumulate(s.dax, dy, f.b, T, n_out, r, f.scale, pool);  // dax = scale · dy · B
   // Forward: ax = drop(x) · Aᵀ.
   const float* xin = x;
   if (d.p > 0) {
-    dropout_apply(s.xd, s.keep, x, d, T * f.n_in, pool);
+    dropout_apply(s.xd, s.keep, x, d, T * n_in, pool);
     xin = s.xd;
   }
-  matmul_weight_grad(da, s.dax, xin, T, f.rank, f.n_in, 1.0f, pool);  // da += daxᵀ · drop(x)
+  matmul_weight_grad(da, s.dax, xin, T, r, n_in, 1.0f, pool);  // da += daxᵀ · drop(x)
   if (!dx) return;
   if (d.p == 0) {
-    matmul_nn_accumulate(dx, s.dax, f.a, T, f.rank, f.n_in, 1.0f, pool);  // dx += dax · A
+    matmul_nn_accumulate(dx, s.dax, f.a, T, r, n_in, 1.0f, pool);  // dx += dax · A
     return;
   }
-  // dx += drop'(dax · A): the same mask and scale as the forward, through xd as a buffer.
-  zero(s.xd, T * f.n_in, pool);
-  matmul_nn_accumulate(s.xd, s.dax, f.a, T, f.rank, f.n_in, 1.0f, pool);
+  // dx += drop'(dax · A): the same mask and scale as the forward. Each task forms a small tile
+  // of dax · A in its own arena and adds its kept elements, one pass over dx.
   const float keep_scale = 1.0f / (1.0f - d.p);
-  pool.parallel_for(T * f.n_in, kElementGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
-      if (s.keep[i]) dx[i] += s.xd[i] * keep_scale;
+  pool.parallel_for_indexed(T, kTokenRows, [&](int64_t t0, int64_t t1, int thread) {
+    const int64_t rows = t1 - t0;
+    float* tile = pool.arena(thread).floats(ScratchSlot::kLoraTile, static_cast<size_t>(kTokenRows * kColumnTile));
+    for (int64_t c0 = 0; c0 < n_in; c0 += kColumnTile) {
+      const int64_t cols = std::min(kColumnTile, n_in - c0);
+      std::memset(tile, 0, sizeof(float) * static_cast<size_t>(rows * cols));
+      gemm_accumulate(tile, cols, {s.dax + t0 * r, r, 1}, f.a + c0, n_in, rows, cols, r, keep_scale);
+      for (int64_t t = 0; t < rows; ++t)
+        masked_add(dx + (t0 + t) * n_in + c0, tile + t * cols, s.keep + (t0 + t) * n_in + c0, cols);
+    }
   });
 }
 

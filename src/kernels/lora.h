@@ -55,6 +55,11 @@ void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, 
 void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n, ThreadPool& pool);
 void dropout_apply_scalar(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n);
 
+// The backward's mask: out[e] += v[e] where keep[e] != 0. The AVX-512 version takes 16 at a
+// time; its twin is the scalar loop.
+void masked_add(float* out, const float* v, const uint8_t* keep, int64_t n);
+void masked_add_scalar(float* out, const float* v, const uint8_t* keep, int64_t n);
+
 // Caller-owned buffers, so the kernels never allocate: xd [T, in] and keep [T, in] (only
 // when p > 0), ybuf [T, out], dax [T, r].
 struct LoraScratch {

@@ -30,6 +30,8 @@ TEST(ScratchArena, ReusesAlignedBlocksAndGrowsOnlyWhenAsked) {
   EXPECT_EQ(a.bytes(ScratchSlot::kAttentionScores, 1000), q);
 }
 
+// Every index once, on a valid thread, in chunks of at most the grain (also on one thread:
+// callers size per-chunk scratch by it).
 TEST(ThreadPool, IndexedLoopsRunEveryIndexOnceOnAValidThread) {
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
@@ -37,7 +39,7 @@ TEST(ThreadPool, IndexedLoopsRunEveryIndexOnceOnAValidThread) {
       std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
       std::atomic<bool> bad_thread{false};
       pool.parallel_for_indexed(n, 3, [&](int64_t b, int64_t e, int thread) {
-        if (thread < 0 || thread >= pool.size()) bad_thread = true;
+        if (thread < 0 || thread >= pool.size() || e - b > 3) bad_thread = true;  // chunks of at most grain
         pool.arena(thread).floats(ScratchSlot::kAttentionScores, static_cast<size_t>(e - b));
         for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
       });

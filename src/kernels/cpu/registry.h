@@ -58,6 +58,8 @@ struct KernelLevel {
   // Optional (may stay null on every level). Dropout over a prefix of the elements: returns how
   // many it handled; kernels/lora.cc does the rest with the scalar loop.
   int64_t (*dropout_prefix)(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n) = nullptr;
+  // out[e] += v[e] where keep[e] != 0, over a prefix; returns how many it handled.
+  int64_t (*masked_add_prefix)(float* out, const float* v, const uint8_t* keep, int64_t n) = nullptr;
   const MatrixEngine* matrix_engine = nullptr;
 };
 

@@ -36,6 +36,7 @@ std::vector<KernelLevel> family_levels(const CpuFeatures& f) {
   avx512.sum_f32 = avx512::sum_f32;
   avx512.sum_u64 = avx512::sum_u64;
   avx512.dropout_prefix = avx512::dropout_apply;
+  avx512.masked_add_prefix = avx512::masked_add;
   if (f.amx_bf16) avx512.matrix_engine = &kAmx;
   levels.push_back(avx512);
   return levels;

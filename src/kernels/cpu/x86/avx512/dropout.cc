@@ -1,5 +1,6 @@
 // AVX-512 dropout (kernels/lora.h): 8 splitmix64 hashes per step give the 16 masks of 8
-// element pairs, exactly as the scalar dropout_keeps computes them.
+// element pairs, exactly as the scalar dropout_keeps computes them; and its backward's masked
+// add.
 #include <immintrin.h>
 
 #include "kernels/cpu/x86/avx512/kernels_avx512.h"
@@ -28,6 +29,17 @@ int64_t dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& 
     _mm512_storeu_ps(out + e, _mm512_maskz_mul_ps(k, _mm512_loadu_ps(x + e), scale));
     if (keep) _mm_storeu_si128(reinterpret_cast<__m128i*>(keep + e), _mm_maskz_set1_epi8(k, 1));
     pair = _mm512_add_epi64(pair, eight);
+  }
+  return full;
+}
+
+int64_t masked_add(float* out, const float* v, const uint8_t* keep, int64_t n) {
+  const int64_t full = n / 16 * 16;
+  for (int64_t e = 0; e < full; e += 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(keep + e));
+    const __mmask16 k = _mm_test_epi8_mask(bytes, bytes);
+    _mm512_storeu_ps(out + e, _mm512_mask_add_ps(_mm512_loadu_ps(out + e), k, _mm512_loadu_ps(out + e),
+                                                 _mm512_loadu_ps(v + e)));
   }
   return full;
 }

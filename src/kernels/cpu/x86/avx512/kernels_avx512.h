@@ -30,5 +30,6 @@ double sum_f32(const float* x, int64_t n);
 uint64_t sum_u64(const uint64_t* p, size_t n);
 // Handles the first n / 16 * 16 elements; returns how many.
 int64_t dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, int64_t n);
+int64_t masked_add(float* out, const float* v, const uint8_t* keep, int64_t n);
 
 }  // namespace limarp::kernels::avx512
