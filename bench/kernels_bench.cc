@@ -287,7 +287,7 @@ void register_all() {
     benchmark::RegisterBenchmark(backward ? "lora/backward" : "lora/forward", BM_Lora, backward)
         ->Args({768, 768})->Args({2048, 768})->Args({768, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
   for (bool backward : {false, true})
-    for (auto precision : {kernels::ProductPrecision::kDefault, kernels::ProductPrecision::kBF16}) {
+    for (auto precision : {kernels::ProductPrecision::kF32, kernels::ProductPrecision::kBF16}) {
       const std::string name = std::string("training_product/") + (backward ? "backward/" : "forward/") +
                                (precision == kernels::ProductPrecision::kBF16 ? "bf16" : "f32");
       // stories110M's attention, feed-forward up and down projections, and a 7B attention one.

@@ -17,6 +17,8 @@ namespace limarp {
 // block its caller is still using.
 enum class ScratchSlot : uint8_t {
   kMatmulActivations,
+  kMatmulPanel,
+  kMatmulRow,
   kAttentionQuery,
   kAttentionScores,
   kAttentionKeys,

@@ -34,6 +34,12 @@ constexpr int64_t kPanelRows = 64;
 constexpr int64_t kPanelCols = 256;
 constexpr int64_t kTokenTile = 256;
 
+// From this many tokens on, float weights (f32, f16, bf16) multiply through the gemm core over
+// transposed panels of kGemmPanelRows weight rows: its register tiles reuse each loaded weight
+// for 6 tokens, where the weight kernels reuse it for 4 (training_product/forward/f32).
+constexpr int64_t kGemmMinTokens = 64;
+constexpr int64_t kGemmPanelRows = 64;
+
 // Up to this many tokens a matmul is streaming-bound (decoding, a speculative verification, a
 // few server slots) and takes few_token_matmul.
 constexpr int64_t kFewTokens = 4;
@@ -76,6 +82,30 @@ void few_token_matmul(float* y, const float* x, const WeightKernel& k, const Ten
   });
 }
 
+// y = x · Wᵀ for float weights and many tokens: each task transposes kGemmPanelRows rows of W
+// into its arena ([in, rows], converted to f32) and runs the gemm core over all tokens for
+// those outputs.
+void float_weight_gemm(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool) {
+  const int64_t n_out = w.rows(), n = w.cols();
+  const int64_t panels = (n_out + kGemmPanelRows - 1) / kGemmPanelRows;
+  pool.parallel_for_indexed(panels, 1, [&](int64_t begin, int64_t end, int thread) {
+    ScratchArena& arena = pool.arena(thread);
+    float* wt = arena.floats(ScratchSlot::kMatmulPanel, static_cast<size_t>(n * kGemmPanelRows));
+    float* row = arena.floats(ScratchSlot::kMatmulRow, static_cast<size_t>(n));
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t o0 = p * kGemmPanelRows, rows = std::min(kGemmPanelRows, n_out - o0);
+      for (int64_t j = 0; j < rows; ++j) {
+        const float* src = row;
+        if (w.type == DType::kF32) src = reinterpret_cast<const float*>(w.row(o0 + j));
+        else dequantize_row(w.type, w.row(o0 + j), row, n);
+        for (int64_t k = 0; k < n; ++k) wt[k * rows + j] = src[k];
+      }
+      for (int64_t t = 0; t < T; ++t) std::fill_n(y + t * n_out + o0, rows, 0.0f);
+      gemm_accumulate(y + o0, n_out, {x, n, 1}, wt, rows, T, rows, n, 1.0f);
+    }
+  });
+}
+
 }  // namespace
 
 void weight_row(float* out, const TensorView& w, int64_t r) {
@@ -94,6 +124,12 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
   if (T >= kAmxMinTokens && (precision == ProductPrecision::kBF16 || !exact_weights) && engine &&
       n % engine->k_step == 0 && n_out >= engine->min_rows && engine->available()) {
     engine->run(y, n_out, x, T, w, pool);
+    return;
+  }
+  const bool float_weights = exact_weights || w.type == DType::kBF16;
+  if (precision != ProductPrecision::kDefault && T >= kGemmMinTokens && float_weights &&
+      n_out >= kGemmPanelRows && w.layout == RowLayout::kStored) {
+    float_weight_gemm(y, x, w, T, pool);
     return;
   }
   const bool parallel = n_out * n * T >= kMinParallelWork;

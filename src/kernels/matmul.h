@@ -11,14 +11,18 @@
 
 namespace limarp::kernels {
 
-// How many-token products may round their operands.
-//   kDefault  f32 and f16 weights multiply in exact f32 arithmetic; quantized weights take the
-//             matrix engine (bf16 operands) for prompts, where their own error dwarfs bf16's;
-//             the transposed product is f32.
+// How many-token products may compute.
+//   kDefault  inference: f32 and f16 weights multiply in exact f32 arithmetic, each token's
+//             result the same bits whatever its batch mates (the server's seeded replies rely
+//             on it); quantized weights take the matrix engine (bf16 operands) for prompts,
+//             where their own error dwarfs bf16's; the transposed product is f32.
+//   kF32      training in f32: as kDefault, but float weights (f32, f16, bf16) with 64 or more
+//             tokens go through the gemm core, whose order of additions differs from the
+//             per-token kernels' (faster: training_product/forward/f32).
 //   kBF16     mixed precision, as autocast: where the CPU has a matrix engine (AMX), both
 //             products with 32 or more tokens round both operands to bf16 (f32 sums) for
-//             weights of every type. Elsewhere the same as kDefault.
-enum class ProductPrecision { kDefault, kBF16 };
+//             weights of every type. Elsewhere the same as kF32.
+enum class ProductPrecision { kDefault, kF32, kBF16 };
 
 // y[t, o] = sum_i x[t, i] * W[o, i]   for t < T, o < W.rows()
 void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool,
@@ -26,6 +30,7 @@ void matmul(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool
 
 // The transposed product, for backward passes: dx[t, i] += sum_o dy[t, o] * W[o, i], dy [T, out],
 // dx [T, in]. Dequantizes panels of W once per tile of tokens; parallel over tiles of dx.
+// (kDefault and kF32 are the same here.)
 void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& w, int64_t T, ThreadPool& pool,
                                   ProductPrecision precision = ProductPrecision::kDefault);
 

@@ -72,7 +72,7 @@ TrainingPass::TrainingPass(TrainableModel& model, ThreadPool& pool, TrainingPass
       pool_(pool),
       backend_(std::make_unique<CpuBackend>(pool, options.precision == TrainPrecision::kBF16
                                                       ? kernels::ProductPrecision::kBF16
-                                                      : kernels::ProductPrecision::kDefault)),
+                                                      : kernels::ProductPrecision::kF32)),
       options_(options),
       rope_freq_(model.config().rope_frequencies()) {
   const int64_t L = model_.config().n_layers;

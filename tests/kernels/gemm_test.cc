@@ -124,6 +124,30 @@ TEST(Gemm, TransposedProductAgainstEveryWeightType) {
   }
 }
 
+// Training's f32 forward product (ProductPrecision::kF32): float weights with 64 or more tokens
+// go through the gemm core over transposed panels of 64 rows (203 rows: a partial panel).
+// Against the exact product of the stored values, for every thread count alike.
+TEST(Gemm, TrainingForwardProductOfFloatWeights) {
+  Rng rng(19);
+  for (DType type : {DType::kF32, DType::kF16, DType::kBF16}) {
+    const int64_t n_out = 203, n = 300, T = 70;
+    const std::vector<float> wf = random_f32(rng, n_out * n);
+    Tensor w = std::move(quantize(wf.data(), {n_out, n}, type).value());
+    const Tensor wd = std::move(dequantize(w.view()).value());
+    const std::vector<float> x = random_f32(rng, T * n);
+    std::vector<double> want(static_cast<size_t>(T * n_out), 0.0);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t o = 0; o < n_out; ++o)
+        for (int64_t i = 0; i < n; ++i) want[t * n_out + o] += static_cast<double>(x[t * n + i]) * wd.f32()[o * n + i];
+    ThreadPool one(1), three(3);
+    std::vector<float> y1(want.size(), NAN), y3(want.size(), NAN);
+    matmul(y1.data(), x.data(), w.view(), T, one, ProductPrecision::kF32);
+    matmul(y3.data(), x.data(), w.view(), T, three, ProductPrecision::kF32);
+    EXPECT_EQ(y1, y3) << dtype_name(type);
+    EXPECT_LT(rel_err(y1, want), 1e-5) << dtype_name(type);
+  }
+}
+
 // The LoRA branch against a double-precision reference of PEFT's formula with the same
 // dropout mask, and its gradients against finite differences of that reference.
 TEST(Gemm, LoraBranchWithDropoutMatchesReferenceAndFiniteDifferences) {
