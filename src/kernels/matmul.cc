@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstring>
 
 #include "base/status.h"
 #include "kernels/cpu/registry.h"
@@ -88,19 +89,30 @@ void few_token_matmul(float* y, const float* x, const WeightKernel& k, const Ten
 void float_weight_gemm(float* y, const float* x, const TensorView& w, int64_t T, ThreadPool& pool) {
   const int64_t n_out = w.rows(), n = w.cols();
   const int64_t panels = (n_out + kGemmPanelRows - 1) / kGemmPanelRows;
+  pool.parallel_for(T * n_out, kElementGrain, [&](int64_t b, int64_t e) {
+    std::memset(y + b, 0, sizeof(float) * static_cast<size_t>(e - b));
+  });
   pool.parallel_for_indexed(panels, 1, [&](int64_t begin, int64_t end, int thread) {
     ScratchArena& arena = pool.arena(thread);
     float* wt = arena.floats(ScratchSlot::kMatmulPanel, static_cast<size_t>(n * kGemmPanelRows));
-    float* row = arena.floats(ScratchSlot::kMatmulRow, static_cast<size_t>(n));
+    float* converted = arena.floats(ScratchSlot::kMatmulRow, static_cast<size_t>(n * kGemmPanelRows));
     for (int64_t p = begin; p < end; ++p) {
       const int64_t o0 = p * kGemmPanelRows, rows = std::min(kGemmPanelRows, n_out - o0);
-      for (int64_t j = 0; j < rows; ++j) {
-        const float* src = row;
-        if (w.type == DType::kF32) src = reinterpret_cast<const float*>(w.row(o0 + j));
-        else dequantize_row(w.type, w.row(o0 + j), row, n);
-        for (int64_t k = 0; k < n; ++k) wt[k * rows + j] = src[k];
+      const float* src = converted;
+      int64_t lds = n;
+      if (w.type == DType::kF32) {
+        src = reinterpret_cast<const float*>(w.row(o0));
+        lds = static_cast<int64_t>(w.row_stride() / sizeof(float));
+      } else {
+        for (int64_t j = 0; j < rows; ++j) dequantize_row(w.type, w.row(o0 + j), converted + j * n, n);
       }
-      for (int64_t t = 0; t < T; ++t) std::fill_n(y + t * n_out + o0, rows, 0.0f);
+      // Blocks of 16 columns: each row's 16 values are one line read, and the 16 lines of wt
+      // being written stay in the first-level cache across the rows.
+      for (int64_t k0 = 0; k0 < n; k0 += 16) {
+        const int64_t kn = std::min<int64_t>(16, n - k0);
+        for (int64_t j = 0; j < rows; ++j)
+          for (int64_t k = 0; k < kn; ++k) wt[(k0 + k) * rows + j] = src[j * lds + k0 + k];
+      }
       gemm_accumulate(y + o0, n_out, {x, n, 1}, wt, rows, T, rows, n, 1.0f);
     }
   });
