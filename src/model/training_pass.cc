@@ -75,6 +75,7 @@ TrainingPass::TrainingPass(TrainableModel& model, ThreadPool& pool, TrainingPass
                                                       : kernels::ProductPrecision::kF32)),
       options_(options),
       rope_freq_(model.config().rope_frequencies()) {
+  if (options_.classifier_rows <= 0) options_.classifier_rows = default_classifier_rows(model.config().vocab_size);
   const int64_t L = model_.config().n_layers;
   x_in_.resize(static_cast<size_t>(L + 1));
   acts_.resize(options_.checkpointing == Checkpointing::kPerLayer ? 1 : static_cast<size_t>(L));
@@ -141,6 +142,11 @@ uint64_t TrainingPass::buffer_bytes() const {
   return n * sizeof(float) + lora_keep_.capacity();
 }
 
+int64_t default_classifier_rows(int64_t vocab_size) {
+  constexpr int64_t kLogitsBytes = int64_t{128} << 20;
+  return std::max<int64_t>(256, kLogitsBytes / (static_cast<int64_t>(sizeof(float)) * std::max<int64_t>(1, vocab_size)));
+}
+
 uint64_t TrainingPass::buffer_bytes_for(const LlamaConfig& c, const PassBufferShape& s) {
   const uint64_t N = static_cast<uint64_t>(s.rows), D = static_cast<uint64_t>(c.dim),
                  KV = static_cast<uint64_t>(c.kv_dim()), H = static_cast<uint64_t>(c.hidden_dim),
@@ -150,7 +156,8 @@ uint64_t TrainingPass::buffer_bytes_for(const LlamaConfig& c, const PassBufferSh
   uint64_t floats = (L + 1) * N * D;                                                  // layer inputs
   floats += layer_sets * N * (5 * D + 2 * KV + NH + 3 * H + r * static_cast<uint64_t>(s.lora_targets));
   floats += N * static_cast<uint64_t>(c.head_dim()) + 2 * N * D + 2 * N;              // rope, final norm, losses
-  floats += std::min(N, static_cast<uint64_t>(s.classifier_rows)) * V;                // logits chunk
+  const int64_t chunk = s.classifier_rows > 0 ? s.classifier_rows : default_classifier_rows(c.vocab_size);
+  floats += std::min(N, static_cast<uint64_t>(chunk)) * V;                            // logits chunk
   floats += N * (5 * D + 2 * KV + 3 * H);                                             // backward buffers
   if (r > 0) floats += N * std::max(D, H) * (s.lora_dropout ? 2 : 1) + N * r;         // LoRA scratch
   const uint64_t mask_bytes = r > 0 && s.lora_dropout ? N * std::max(D, H) : 0;        // dropout mask

@@ -74,9 +74,14 @@ enum class Checkpointing { kOff, kPerLayer };
 enum class TrainPrecision { kF32, kBF16 };
 enum class PassMode { kTrain, kEval };  // kEval: no dropout, nothing recorded for backward
 
+// Logits rows computed at once when not given: as many as fit 128 MiB of f32 logits, at least
+// 256. Every chunk passes the whole output matrix through the products (and, on the matrix
+// engine or the f32 gemm path, repacks it), so larger chunks pay that once for more rows.
+int64_t default_classifier_rows(int64_t vocab_size);
+
 struct TrainingPassOptions {
   Checkpointing checkpointing = Checkpointing::kOff;
-  int64_t classifier_rows = 256;  // logits rows computed at once ([rows, V] buffer)
+  int64_t classifier_rows = 0;  // logits rows computed at once ([rows, V] buffer); 0: the default
   TrainPrecision precision = TrainPrecision::kF32;
 };
 
@@ -87,7 +92,7 @@ struct PassBufferShape {
   int64_t lora_targets = 0;    // projections per layer with factors
   bool lora_dropout = false;
   Checkpointing checkpointing = Checkpointing::kOff;
-  int64_t classifier_rows = 256;
+  int64_t classifier_rows = 0;  // 0: default_classifier_rows
 };
 
 class TrainingPass {

@@ -300,6 +300,7 @@ TEST(Matmul, AmxMatrixEngineMatchesReferenceWithinBf16Rounding) {
   const std::pair<DType, RowLayout> cases[] = {
       {DType::kQ4_0, RowLayout::kStored},         {DType::kQ8_0, RowLayout::kStored},
       {DType::kQ4_K, RowLayout::kStored},         {DType::kBF16, RowLayout::kStored},
+      {DType::kF32, RowLayout::kStored},  // training's bf16 products: whole panels read in place
       {DType::kQ4_0, RowLayout::kInterleaved16}, {DType::kQ8_0, RowLayout::kInterleaved16},
       {DType::kQ4_K, RowLayout::kInterleaved16}, {DType::kQ6_K, RowLayout::kInterleaved16}};
   for (const auto& [type, layout] : cases) {

@@ -147,9 +147,17 @@ void pack_panel(uint16_t* panel, float* rowbuf, uint8_t* row, const TensorView& 
     }
     return;
   }
+  // Whole panels of f32 rows are read where they lie (training's f32 weights, bf16 products).
+  const DType type = w.type;
+  if (type == DType::kF32 && !interleaved && o0 + kPanelRows <= rows &&
+      w.row_stride() == static_cast<uint64_t>(K) * sizeof(float)) {
+    const auto* f = reinterpret_cast<const float*>(w.row(o0));
+    for (int64_t s = 0; s < K / kStepK; ++s)
+      for (int64_t j = 0; j < 2; ++j) pack_tile(panel + (s * 2 + j) * 512, f + j * 16 * K + s * kStepK, K);
+    return;
+  }
   // Other interleaved layouts (Q4_K, whose sub-block scales differ per row) go back to stored
   // rows first.
-  const DType type = w.type;
   for (int64_t r = 0; r < kPanelRows; ++r) {
     float* f = rowbuf + r * K;
     if (o0 + r >= rows) {
