@@ -265,12 +265,12 @@ void BM_Lora(benchmark::State& state, bool backward) {
   const std::vector<float> x = filled(tokens * in), dy = filled(tokens * out), a = filled(rank * in),
                            b = filled(out * rank);
   std::vector<float> y(static_cast<size_t>(tokens * out)), dx(static_cast<size_t>(tokens * in)),
-      ax(static_cast<size_t>(tokens * rank)), da(a.size()), db(b.size()), xd(x.size()), ybuf(y.size()),
+      ax(static_cast<size_t>(tokens * rank)), da(a.size()), db(b.size()), xd(x.size()),
       dax(ax.size());
   std::vector<uint8_t> keep(x.size());
   const kernels::LoraFactors f{a.data(), b.data(), rank, in, out, 2.0f};
   const kernels::Dropout d{0.1f, 42};
-  const kernels::LoraScratch scratch{xd.data(), ybuf.data(), dax.data(), keep.data()};
+  const kernels::LoraScratch scratch{xd.data(), dax.data(), keep.data()};
   ThreadPool pool(2);
   kernels::lora_forward(y.data(), ax.data(), x.data(), f, d, tokens, scratch, pool);
   for (auto _ : state) {

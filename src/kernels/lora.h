@@ -61,10 +61,9 @@ void masked_add(float* out, const float* v, const uint8_t* keep, int64_t n);
 void masked_add_scalar(float* out, const float* v, const uint8_t* keep, int64_t n);
 
 // Caller-owned buffers, so the kernels never allocate: xd [T, in] and keep [T, in] (only
-// when p > 0), ybuf [T, out], dax [T, r].
+// when p > 0), dax [T, r].
 struct LoraScratch {
   float* xd;
-  float* ybuf;
   float* dax;
   uint8_t* keep;
 };

@@ -124,7 +124,7 @@ void TrainingPass::size_buffers(int64_t N) {
       sized(lora_xd_, N * widest);
       if (lora_keep_.size() < static_cast<size_t>(N * widest)) lora_keep_.resize(static_cast<size_t>(N * widest));
     }
-    sized(lora_ybuf_, N * widest), sized(lora_dax_, N * r);
+    sized(lora_dax_, N * r);
   }
 }
 
@@ -137,7 +137,7 @@ uint64_t TrainingPass::buffer_bytes() const {
     for (const auto& v : a.ax) n += v.capacity();
   }
   for (const auto* v : {&cos_sin_, &xn_final_, &dxn_final_, &logits_, &losses_, &dloss_, &tmp_, &dx_, &dxn_, &dq_,
-                        &dk_, &dv_, &datt_, &dh_, &dgate_, &dup_, &lora_xd_, &lora_ybuf_, &lora_dax_})
+                        &dk_, &dv_, &datt_, &dh_, &dgate_, &dup_, &lora_xd_, &lora_dax_})
     n += v->capacity();
   return n * sizeof(float) + lora_keep_.capacity();
 }
@@ -159,7 +159,7 @@ uint64_t TrainingPass::buffer_bytes_for(const LlamaConfig& c, const PassBufferSh
   const int64_t chunk = s.classifier_rows > 0 ? s.classifier_rows : default_classifier_rows(c.vocab_size);
   floats += std::min(N, static_cast<uint64_t>(chunk)) * V;                            // logits chunk
   floats += N * (5 * D + 2 * KV + 3 * H);                                             // backward buffers
-  if (r > 0) floats += N * std::max(D, H) * (s.lora_dropout ? 2 : 1) + N * r;         // LoRA scratch
+  if (r > 0) floats += (s.lora_dropout ? N * std::max(D, H) : 0) + N * r;             // LoRA scratch
   const uint64_t mask_bytes = r > 0 && s.lora_dropout ? N * std::max(D, H) : 0;        // dropout mask
   return floats * sizeof(float) + mask_bytes;
 }
@@ -172,7 +172,7 @@ kernels::Dropout TrainingPass::dropout_for(int64_t l, Projection p, PassMode mod
 }
 
 kernels::LoraScratch TrainingPass::lora_scratch() {
-  return {lora_xd_.data(), lora_ybuf_.data(), lora_dax_.data(), lora_keep_.data()};
+  return {lora_xd_.data(), lora_dax_.data(), lora_keep_.data()};
 }
 
 kernels::LoraFactors TrainingPass::factors_of(int64_t l, Projection p) const {

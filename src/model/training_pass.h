@@ -149,7 +149,7 @@ class TrainingPass {
   std::vector<float> cos_sin_;            // [N, head_dim]: rotary table of each row's position
   std::vector<float> xn_final_, dxn_final_, logits_, losses_, dloss_;
   std::vector<float> tmp_, dx_, dxn_, dq_, dk_, dv_, datt_, dh_, dgate_, dup_;
-  std::vector<float> lora_xd_, lora_ybuf_, lora_dax_;
+  std::vector<float> lora_xd_, lora_dax_;
   std::vector<uint8_t> lora_keep_;
   // kBF16: bfloat16-rounded copies of each slot's A and B, [layer * 7 + projection].
   std::vector<std::pair<std::vector<float>, std::vector<float>>> rounded_;

@@ -195,9 +195,9 @@ TEST(Gemm, LoraBranchWithDropoutMatchesReferenceAndFiniteDifferences) {
   };
   ThreadPool pool(2);
   const LoraFactors f{a.data(), b.data(), r, n_in, n_out, scale};
-  std::vector<float> xbuf(T * n_in), ybuf(T * n_out), dax(T * r), ax(T * r);
+  std::vector<float> xbuf(T * n_in), dax(T * r), ax(T * r);
   std::vector<uint8_t> keep(T * n_in);
-  const LoraScratch s{xbuf.data(), ybuf.data(), dax.data(), keep.data()};
+  const LoraScratch s{xbuf.data(), dax.data(), keep.data()};
   // Forward: y0 + branch; L of the branch alone equals the reference.
   std::vector<float> y(T * n_out, 0.0f);
   lora_forward(y.data(), ax.data(), x.data(), f, drop, T, s, pool);
@@ -228,9 +228,9 @@ TEST(Gemm, LoraBranchAtTrainingSizesMatchesAnalyticGradients) {
   };
   auto run = [&](int threads) {
     ThreadPool pool(threads);
-    std::vector<float> xbuf(T * n_in), ybuf(T * n_out), dax(T * r);
+    std::vector<float> xbuf(T * n_in), dax(T * r);
     std::vector<uint8_t> keep(T * n_in);
-    const LoraScratch s{xbuf.data(), ybuf.data(), dax.data(), keep.data()};
+    const LoraScratch s{xbuf.data(), dax.data(), keep.data()};
     Out o{std::vector<float>(T * n_out, 0.5f), std::vector<float>(T * r), std::vector<float>(T * n_in, 0.25f),
           std::vector<float>(r * n_in, 0.0f), std::vector<float>(n_out * r, 0.0f)};
     lora_forward(o.y.data(), o.ax.data(), x.data(), f, drop, T, s, pool);
