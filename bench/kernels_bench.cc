@@ -13,9 +13,11 @@
 // micro-batch of 2048 tokens, 2 threads: forward (y = x·Wᵀ) and backward (dx += dy·W), in f32
 // and, where the CPU has a matrix engine (AMX), in bf16 (kernels/matmul.h: ProductPrecision).
 //
-// lora/*: one LoRA branch (rank 8, dropout 0.1) of a training step over 2048 tokens, forward and
-// backward, 2 threads, at stories110M's [out, in] shapes: what a rank-8 adapter costs next to
-// the base products above.
+// lora/*: one LoRA branch (dropout 0.1) of a training step over 2048 tokens, forward and
+// backward, 2 threads: rank 8 at stories110M's [out, in] shapes (what a small adapter costs
+// next to the base products above) and the card's rank 256 on a 7B attention projection; f32,
+// and bf16 (the factor products on the matrix engine where the CPU has one and the widths
+// allow).
 //
 // kernel_compute/*: the decode kernels alone on a 64 x 4096 matrix that stays in one core's
 // L2 cache (at most 278 KiB, Q8_0; Zen 3 has 512 KiB per core), so memory bandwidth does not
@@ -254,8 +256,8 @@ void BM_TrainingProduct(benchmark::State& state, bool backward, kernels::Product
                                                  benchmark::Counter::kIsRate);
 }
 
-void BM_Lora(benchmark::State& state, bool backward) {
-  const int64_t out = state.range(0), in = state.range(1), tokens = 2048, rank = 8;
+void BM_Lora(benchmark::State& state, bool backward, kernels::ProductPrecision precision) {
+  const int64_t out = state.range(0), in = state.range(1), rank = state.range(2), tokens = 2048;
   Rng rng(3);
   auto filled = [&](int64_t n) {
     std::vector<float> v(static_cast<size_t>(n));
@@ -272,20 +274,25 @@ void BM_Lora(benchmark::State& state, bool backward) {
   const kernels::Dropout d{0.1f, 42};
   const kernels::LoraScratch scratch{xd.data(), dax.data(), keep.data()};
   ThreadPool pool(2);
-  kernels::lora_forward(y.data(), ax.data(), x.data(), f, d, tokens, scratch, pool);
+  kernels::lora_forward(y.data(), ax.data(), x.data(), f, d, tokens, scratch, pool, precision);
   for (auto _ : state) {
     if (backward)
       kernels::lora_backward(dx.data(), da.data(), db.data(), dy.data(), x.data(), ax.data(), f, d, tokens, scratch,
-                             pool);
-    else kernels::lora_forward(y.data(), ax.data(), x.data(), f, d, tokens, scratch, pool);
+                             pool, precision);
+    else kernels::lora_forward(y.data(), ax.data(), x.data(), f, d, tokens, scratch, pool, precision);
     benchmark::DoNotOptimize(dx.data());
   }
 }
 
 void register_all() {
   for (bool backward : {false, true})
-    benchmark::RegisterBenchmark(backward ? "lora/backward" : "lora/forward", BM_Lora, backward)
-        ->Args({768, 768})->Args({2048, 768})->Args({768, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
+    for (auto precision : {kernels::ProductPrecision::kF32, kernels::ProductPrecision::kBF16}) {
+      const std::string name = std::string("lora/") + (backward ? "backward/" : "forward/") +
+                               (precision == kernels::ProductPrecision::kBF16 ? "bf16" : "f32");
+      benchmark::RegisterBenchmark(name.c_str(), BM_Lora, backward, precision)
+          ->Args({768, 768, 8})->Args({2048, 768, 8})->Args({768, 2048, 8})->Args({4096, 4096, 256})
+          ->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
   for (bool backward : {false, true})
     for (auto precision : {kernels::ProductPrecision::kF32, kernels::ProductPrecision::kBF16}) {
       const std::string name = std::string("training_product/") + (backward ? "backward/" : "forward/") +

@@ -168,7 +168,7 @@ void CpuBackend::matmul(float* y, const float* x, const TensorView& w, int64_t r
 void CpuBackend::lora(float* y, float* ax, const float* x, const kernels::LoraFactors& f, const kernels::Dropout& d,
                       int64_t rows, const kernels::LoraScratch& scratch) {
   OpTimer t(profiling_, times_.matmul);
-  kernels::lora_forward(y, ax, x, f, d, rows, scratch, pool_);
+  kernels::lora_forward(y, ax, x, f, d, rows, scratch, pool_, precision_);
 }
 
 void CpuBackend::rope(float* x, const float* cos_sin, int64_t rows, int64_t n_heads, int64_t head_dim,
@@ -243,7 +243,7 @@ void CpuBackend::matmul_backward_weight(float* dw, const float* dy, const float*
 void CpuBackend::lora_backward(float* dx, float* da, float* db, const float* dy, const float* x, const float* ax,
                                const kernels::LoraFactors& f, const kernels::Dropout& d, int64_t rows,
                                const kernels::LoraScratch& scratch) {
-  kernels::lora_backward(dx, da, db, dy, x, ax, f, d, rows, scratch, pool_);
+  kernels::lora_backward(dx, da, db, dy, x, ax, f, d, rows, scratch, pool_, precision_);
 }
 
 void CpuBackend::rope_backward(float* dx, const float* cos_sin, int64_t rows, int64_t n_heads, int64_t head_dim,

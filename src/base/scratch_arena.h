@@ -28,6 +28,8 @@ enum class ScratchSlot : uint8_t {
   kMatrixEnginePanel,
   kMatrixEngineRow,
   kLoraFactors,
+  kLoraFactorGrad,
+  kLoraTransposed,
   kLoraTile,
   kCount,
 };

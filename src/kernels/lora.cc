@@ -69,6 +69,27 @@ void transpose(float* out, const float* m, int64_t rows, int64_t cols) {
     for (int64_t j = 0; j < cols; ++j) out[j * rows + i] = m[i * cols + j];
 }
 
+// From this many tokens on, the engine's products pay for packing the factors.
+constexpr int64_t kMinEngineTokens = 32;
+
+TensorView f32_view(const float* data, int64_t rows, int64_t cols) {
+  return TensorView{DType::kF32, {rows, cols}, data, static_cast<uint64_t>(rows * cols) * sizeof(float)};
+}
+
+// The matrix engine for this branch's factor products, or null (f32 gemms then).
+const MatrixEngine* engine_for(const LoraFactors& f, int64_t T, ProductPrecision precision) {
+  if (precision != ProductPrecision::kBF16 || T < kMinEngineTokens) return nullptr;
+  const MatrixEngine* e = active_level().matrix_engine;
+  if (!e || f.rank % e->k_step != 0 || f.n_in % e->k_step != 0 || f.n_out % e->k_step != 0 || f.rank < e->min_rows)
+    return nullptr;
+  return e->available() ? e : nullptr;
+}
+
+// out = alpha · m, element-wise (the engine's products take no scale: it goes into a factor).
+void scaled_copy(float* out, const float* m, int64_t n, float alpha) {
+  for (int64_t i = 0; i < n; ++i) out[i] = alpha * m[i];
+}
+
 // Rows of tokens per task of the fused passes below.
 constexpr int64_t kTokenRows = 24;
 // Columns at a time within a task: the tile of products stays in the first-level cache.
@@ -77,7 +98,7 @@ constexpr int64_t kColumnTile = 256;
 }  // namespace
 
 void lora_forward(float* y, float* ax, const float* x, const LoraFactors& f, const Dropout& d, int64_t T,
-                  const LoraScratch& s, ThreadPool& pool) {
+                  const LoraScratch& s, ThreadPool& pool, ProductPrecision precision) {
   const float* xin = x;
   if (d.p > 0) {
     dropout_apply(s.xd, nullptr, x, d, T * f.n_in, pool);
@@ -86,32 +107,110 @@ void lora_forward(float* y, float* ax, const float* x, const LoraFactors& f, con
   // Aᵀ [in, r] and Bᵀ [r, out] in the caller's arena (the pool's tasks use other slots).
   float* at = pool.arena(0).floats(ScratchSlot::kLoraFactors, static_cast<size_t>(f.rank * (f.n_in + f.n_out)));
   float* bt = at + f.rank * f.n_in;
-  transpose(at, f.a, f.rank, f.n_in);
   transpose(bt, f.b, f.n_out, f.rank);
+  if (const MatrixEngine* e = engine_for(f, T, precision)) {
+    e->run(ax, f.rank, xin, T, f32_view(f.a, f.rank, f.n_in), pool);  // ax = drop(x) · Aᵀ
+    // y += ax · (scale · Bᵀ): the engine's transposed product, with the scale in the factor.
+    scaled_copy(bt, bt, f.rank * f.n_out, f.scale);
+    e->run_transposed(y, f.n_out, ax, T, f32_view(bt, f.rank, f.n_out), pool);
+    return;
+  }
+  transpose(at, f.a, f.rank, f.n_in);
   zero(ax, T * f.rank, pool);
   matmul_nn_accumulate(ax, xin, at, T, f.n_in, f.rank, 1.0f, pool);     // ax = drop(x) · Aᵀ   [T, r]
   matmul_nn_accumulate(y, ax, bt, T, f.rank, f.n_out, f.scale, pool);   // y += scale · ax · Bᵀ
 }
 
-void lora_backward(float* dx, float* da, float* db, const float* dy, const float* x, const float* ax,
-                   const LoraFactors& f, const Dropout& d, int64_t T, const LoraScratch& s, ThreadPool& pool) {
-  const int64_t r = f.rank, n_in = f.n_in, n_out = f.n_out;
-  // Forward: y += scale · ax · Bᵀ. dbᵀ [r, out] = scale · axᵀ · dy has the wide side on the right
-  // (the gemm's fast orientation); it is summed in a scratch block and added to db.
-  float* dbt = pool.arena(0).floats(ScratchSlot::kLoraFactors, static_cast<size_t>(r * n_out));
+namespace {
+
+// factor_grads: db += scale · dyᵀ · ax and da += daxᵀ · drop(x) as f32 gemms (both operands
+// are activations), shared by both paths; xin is drop(x) (or x).
+void factor_grads(float* da, float* db, const float* dy, const float* xin, const float* ax, const float* dax,
+                  const LoraFactors& f, int64_t T, ThreadPool& pool) {
+  // dbᵀ [r, out] = scale · axᵀ · dy has the wide side on the right (the gemm's fast
+  // orientation); it is summed in a scratch block and added to db.
+  const int64_t r = f.rank, n_out = f.n_out;
+  float* dbt = pool.arena(0).floats(ScratchSlot::kLoraFactorGrad, static_cast<size_t>(r * n_out));
   zero(dbt, r * n_out, pool);
   matmul_weight_grad(dbt, ax, dy, T, r, n_out, f.scale, pool);
   for (int64_t o = 0; o < n_out; ++o)
     for (int64_t j = 0; j < r; ++j) db[o * r + j] += dbt[j * n_out + o];
+  matmul_weight_grad(da, dax, xin, T, r, f.n_in, 1.0f, pool);
+}
+
+// The same two gradients on a matrix engine. Each is the engine's transposed product with an
+// activation in the weight's place: dbᵀ [r, out] += axᵀ · dy and da [r, in] += daxᵀ · drop(x),
+// summing over tokens, which are the weight's rows ([T, width] as stored, no transpose);
+// only the [T, r] factor sides are transposed. The engine takes whole k-steps of tokens; the
+// last few go through the f32 gemm.
+void factor_grads_on_engine(const MatrixEngine& e, float* da, float* db, const float* dy, const float* xin,
+                            const float* ax, const float* dax, const LoraFactors& f, int64_t T, ThreadPool& pool) {
+  const int64_t r = f.rank, n_in = f.n_in, n_out = f.n_out;
+  const int64_t te = T / e.k_step * e.k_step, tail = T - te;
+  float* dbt = pool.arena(0).floats(ScratchSlot::kLoraFactorGrad, static_cast<size_t>(r * n_out));
+  float* side = pool.arena(0).floats(ScratchSlot::kLoraTransposed, static_cast<size_t>(r * te));
+  zero(dbt, r * n_out, pool);
+  transpose(side, ax, te, r);
+  e.run_transposed(dbt, n_out, side, r, f32_view(dy, te, n_out), pool);
+  if (tail > 0) matmul_weight_grad(dbt, ax + te * r, dy + te * n_out, tail, r, n_out, 1.0f, pool);
+  for (int64_t o = 0; o < n_out; ++o)
+    for (int64_t j = 0; j < r; ++j) db[o * r + j] += f.scale * dbt[j * n_out + o];
+  transpose(side, dax, te, r);
+  e.run_transposed(da, n_in, side, r, f32_view(xin, te, n_in), pool);
+  if (tail > 0) matmul_weight_grad(da, dax + te * r, xin + te * n_in, tail, r, n_in, 1.0f, pool);
+}
+
+// The backward with the factor products on a matrix engine (bf16 operands, f32 sums).
+void lora_backward_on_engine(const MatrixEngine& e, float* dx, float* da, float* db, const float* dy, const float* x,
+                             const float* ax, const LoraFactors& f, const Dropout& d, int64_t T, const LoraScratch& s,
+                             ThreadPool& pool) {
+  const int64_t r = f.rank, n_in = f.n_in, n_out = f.n_out;
+  const float keep_scale = d.p > 0 ? 1.0f / (1.0f - d.p) : 1.0f;
+  // scale · B [out, r] and keep_scale · A [r, in]: the engine's products take no scale.
+  float* sb = pool.arena(0).floats(ScratchSlot::kLoraFactors, static_cast<size_t>(r * (n_out + n_in)));
+  float* sa = sb + r * n_out;
+  scaled_copy(sb, f.b, n_out * r, f.scale);
+  scaled_copy(sa, f.a, r * n_in, keep_scale);
   zero(s.dax, T * r, pool);
-  matmul_nn_accumulate(s.dax, dy, f.b, T, n_out, r, f.scale, pool);  // dax = scale · dy · B
-  // Forward: ax = drop(x) · Aᵀ.
+  e.run_transposed(s.dax, r, dy, T, f32_view(sb, n_out, r), pool);  // dax = scale · dy · B
   const float* xin = x;
   if (d.p > 0) {
     dropout_apply(s.xd, s.keep, x, d, T * n_in, pool);
     xin = s.xd;
   }
-  matmul_weight_grad(da, s.dax, xin, T, r, n_in, 1.0f, pool);  // da += daxᵀ · drop(x)
+  factor_grads_on_engine(e, da, db, dy, xin, ax, s.dax, f, T, pool);
+  if (!dx) return;
+  if (d.p == 0) {
+    e.run_transposed(dx, n_in, s.dax, T, f32_view(sa, r, n_in), pool);  // dx += dax · A
+    return;
+  }
+  // dx += drop'(dax · A): formed in xd (no longer needed), then its kept elements added.
+  zero(s.xd, T * n_in, pool);
+  e.run_transposed(s.xd, n_in, s.dax, T, f32_view(sa, r, n_in), pool);
+  pool.parallel_for(T * n_in, kElementGrain, [&](int64_t b, int64_t end) {
+    masked_add(dx + b, s.xd + b, s.keep + b, end - b);
+  });
+}
+
+}  // namespace
+
+void lora_backward(float* dx, float* da, float* db, const float* dy, const float* x, const float* ax,
+                   const LoraFactors& f, const Dropout& d, int64_t T, const LoraScratch& s, ThreadPool& pool,
+                   ProductPrecision precision) {
+  const int64_t r = f.rank, n_in = f.n_in, n_out = f.n_out;
+  if (const MatrixEngine* e = engine_for(f, T, precision)) {
+    lora_backward_on_engine(*e, dx, da, db, dy, x, ax, f, d, T, s, pool);
+    return;
+  }
+  // Forward: y += scale · ax · Bᵀ, ax = drop(x) · Aᵀ.
+  zero(s.dax, T * r, pool);
+  matmul_nn_accumulate(s.dax, dy, f.b, T, n_out, r, f.scale, pool);  // dax = scale · dy · B
+  const float* xin = x;
+  if (d.p > 0) {
+    dropout_apply(s.xd, s.keep, x, d, T * n_in, pool);
+    xin = s.xd;
+  }
+  factor_grads(da, db, dy, xin, ax, s.dax, f, T, pool);
   if (!dx) return;
   if (d.p == 0) {
     matmul_nn_accumulate(dx, s.dax, f.a, T, r, n_in, 1.0f, pool);  // dx += dax · A

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "base/thread_pool.h"
+#include "kernels/matmul.h"
 
 namespace limarp::kernels {
 
@@ -69,12 +70,18 @@ struct LoraScratch {
 };
 
 // y += scale · (drop(x) · Aᵀ) · Bᵀ;  ax = drop(x) · Aᵀ is saved for the backward pass.
+// With ProductPrecision::kBF16, where the CPU has a matrix engine and every width (rank, in,
+// out) is a multiple of its k-step, all of the branch's products, the factor gradients
+// included, take bf16 operands on it (as autocast does; a rank-256 branch is a sizeable share
+// of a step).
 void lora_forward(float* y, float* ax, const float* x, const LoraFactors& f, const Dropout& d, int64_t T,
-                  const LoraScratch& scratch, ThreadPool& pool);
+                  const LoraScratch& scratch, ThreadPool& pool,
+                  ProductPrecision precision = ProductPrecision::kDefault);
 
 // db += scale · dyᵀ · ax;  dax = scale · dy · B;  da += daxᵀ · drop(x);  dx += drop'(dax · A).
 // dx may be null when the input needs no gradient.
 void lora_backward(float* dx, float* da, float* db, const float* dy, const float* x, const float* ax,
-                   const LoraFactors& f, const Dropout& d, int64_t T, const LoraScratch& scratch, ThreadPool& pool);
+                   const LoraFactors& f, const Dropout& d, int64_t T, const LoraScratch& scratch, ThreadPool& pool,
+                   ProductPrecision precision = ProductPrecision::kDefault);
 
 }  // namespace limarp::kernels

@@ -213,11 +213,11 @@ TEST(Gemm, LoraBranchWithDropoutMatchesReferenceAndFiniteDifferences) {
 
 // The branch at a size where its products run tiled and in parallel (rank rows, columns past
 // one tile, token rows not a multiple of a task's), against the analytic gradients in double:
-// dax = scale · dy · B, db = scale · dyᵀ · ax, da = daxᵀ · drop(x), dx = drop'(dax · A).
-// Any thread count gives the same bits.
-TEST(Gemm, LoraBranchAtTrainingSizesMatchesAnalyticGradients) {
+// dax = scale · dy · B, db = scale · dyᵀ · ax, da = daxᵀ · drop(x), dx = drop'(dax · A),
+// within `tolerance` of the largest value of each. Any thread count gives the same bits.
+void check_lora_branch(int64_t T, int64_t n_in, int64_t n_out, int64_t r, ProductPrecision precision,
+                       double tolerance) {
   Rng rng(16);
-  const int64_t T = 100, n_in = 300, n_out = 70, r = 8;
   const Dropout drop{0.1f, 777};
   const float scale = 2.0f, ks = 1.0f / (1.0f - drop.p);
   const std::vector<float> x = random_f32(rng, T * n_in), a = random_f32(rng, r * n_in, 0.3f),
@@ -233,8 +233,9 @@ TEST(Gemm, LoraBranchAtTrainingSizesMatchesAnalyticGradients) {
     const LoraScratch s{xbuf.data(), dax.data(), keep.data()};
     Out o{std::vector<float>(T * n_out, 0.5f), std::vector<float>(T * r), std::vector<float>(T * n_in, 0.25f),
           std::vector<float>(r * n_in, 0.0f), std::vector<float>(n_out * r, 0.0f)};
-    lora_forward(o.y.data(), o.ax.data(), x.data(), f, drop, T, s, pool);
-    lora_backward(o.dx.data(), o.da.data(), o.db.data(), g.data(), x.data(), o.ax.data(), f, drop, T, s, pool);
+    lora_forward(o.y.data(), o.ax.data(), x.data(), f, drop, T, s, pool, precision);
+    lora_backward(o.dx.data(), o.da.data(), o.db.data(), g.data(), x.data(), o.ax.data(), f, drop, T, s, pool,
+                  precision);
     return o;
   };
   const Out o = run(2);
@@ -247,14 +248,14 @@ TEST(Gemm, LoraBranchAtTrainingSizesMatchesAnalyticGradients) {
   for (int64_t t = 0; t < T; ++t)
     for (int64_t j = 0; j < r; ++j)
       for (int64_t k = 0; k < n_out; ++k) dax[t * r + j] += scale * g[t * n_out + k] * b[k * r + j];
-  auto expect_near = [](const std::vector<float>& got, const std::vector<double>& want, const char* what) {
+  auto expect_near = [&](const std::vector<float>& got, const std::vector<double>& want, const char* what) {
     ASSERT_EQ(got.size(), want.size());
     double err = 0, norm = 0;
     for (size_t i = 0; i < got.size(); ++i) {
       err = std::max(err, std::fabs(got[i] - want[i]));
       norm = std::max(norm, std::fabs(want[i]));
     }
-    EXPECT_LT(err, 1e-5 * norm) << what;
+    EXPECT_LT(err, tolerance * norm) << what;
   };
   std::vector<double> y(T * n_out, 0.5), dx(T * n_in, 0.25), da(r * n_in, 0.0), db(n_out * r, 0.0);
   for (int64_t t = 0; t < T; ++t)
@@ -284,6 +285,21 @@ TEST(Gemm, LoraBranchAtTrainingSizesMatchesAnalyticGradients) {
     EXPECT_EQ(other.db, o.db) << threads;
   }
 }
+
+TEST(Gemm, LoraBranchAtTrainingSizesMatchesAnalyticGradients) {
+  check_lora_branch(100, 300, 70, 8, ProductPrecision::kF32, 1e-5);
+}
+
+// With kBF16 on a CPU with a matrix engine, a rank-32 branch's factor products take bf16
+// operands there: within bf16's rounding of the same analytic gradients (operands rounded to
+// 2^-9 relative; 1e-2 of the largest value, where a wrong tile layout errs by order 1), and
+// still the same bits for any thread count.
+TEST(Gemm, LoraBranchOnTheMatrixEngineStaysWithinBf16) {
+  const MatrixEngine* e = active_level().matrix_engine;
+  if (!e || !e->available()) GTEST_SKIP() << "no matrix engine (AMX-BF16) on this CPU";
+  check_lora_branch(100, 320, 64, 32, ProductPrecision::kBF16, 1e-2);  // 100: 96 tokens on the engine, 4 in f32
+}
+
 
 // The vectorised masked add (the dropout's backward) against its scalar twin.
 TEST(Gemm, MaskedAddIsTheScalarTwins) {

@@ -227,8 +227,8 @@ TEST(TrainingPass, Bf16LoraComputesWithRoundedFactors) {
   EXPECT_EQ(f32.forward(b, PassMode::kEval, 0, 0), loss_bf16);
 }
 
-// Mixed precision on a CPU with a matrix engine (AMX): the base-weight products round their
-// operands to bf16 too. Against an f32 pass over the same (rounded) factors the loss stays
+// Mixed precision on a CPU with a matrix engine (AMX): the base-weight products (and the LoRA
+// branches' factor products) round their operands to bf16 too. Against an f32 pass over the same (rounded) factors the loss stays
 // within 1 % and every gradient within a relative L2 error of 10 % (bf16 operands add ~0.3 %
 // per product; that compounds through six layers, and on random data the gradients are sums
 // over tokens that largely cancel, so the measured error is ~4 %, while one swapped column
@@ -239,7 +239,8 @@ TEST(TrainingPass, Bf16BaseProductsStayCloseToF32) {
   if (!engine || !engine->available()) GTEST_SKIP() << "no AMX-BF16 on this CPU: bf16 products run in f32 here";
   LlamaModel base = random_model("small", 12);  // every width a multiple of 32
   const TrainBatch b = random_batch(base.config().vocab_size, {48, 40}, 13);
-  TrainableModel tm = std::move(TrainableModel::lora(base, all_projections(8, 0.1f), {}, 4).value());
+  // Rank 32: the LoRA branches' factor products take the engine too.
+  TrainableModel tm = std::move(TrainableModel::lora(base, all_projections(32, 0.1f), {}, 4).value());
   for (size_t i = 0; i < tm.params().size(); ++i)
     for (int64_t j = 0; j < tm.params()[i].value.elements(); ++j) {
       float& v = tm.params()[i].value.f32()[j];
