@@ -36,7 +36,8 @@ double ParameterSet::grad_norm() const {
   double ss = 0;
   for (const auto& p : params_) {
     const float* g = p->grad.f32();
-    for (int64_t i = 0; i < p->grad.elements(); ++i) ss += static_cast<double>(g[i]) * g[i];
+    const int64_t n = p->grad.elements();
+    for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(g[i]) * g[i];
   }
   return std::sqrt(ss);
 }
@@ -44,7 +45,8 @@ double ParameterSet::grad_norm() const {
 void ParameterSet::scale_grads(float factor) {
   for (auto& p : params_) {
     float* g = p->grad.f32();
-    for (int64_t i = 0; i < p->grad.elements(); ++i) g[i] *= factor;
+    const int64_t n = p->grad.elements();
+    for (int64_t i = 0; i < n; ++i) g[i] *= factor;
   }
 }
 

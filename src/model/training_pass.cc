@@ -190,8 +190,10 @@ void TrainingPass::round_lora_factors() {
   const int64_t L = model_.config().n_layers;
   rounded_.resize(static_cast<size_t>(L * 7));
   auto round = [](std::vector<float>& dst, const Tensor& src) {
-    dst.resize(static_cast<size_t>(src.elements()));
-    for (int64_t i = 0; i < src.elements(); ++i) dst[static_cast<size_t>(i)] = bf16_to_f32(f32_to_bf16(src.f32()[i]));
+    const int64_t n = src.elements();
+    const float* v = src.f32();
+    dst.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) dst[static_cast<size_t>(i)] = bf16_to_f32(f32_to_bf16(v[i]));
   };
   for (int64_t l = 0; l < L; ++l)
     for (Projection p : kAllProjections) {
