@@ -62,11 +62,18 @@ void dropout_apply(float* out, uint8_t* keep, const float* x, const Dropout& d, 
 
 namespace {
 
-// Transposes m [rows, cols] into out [cols, rows]: the factors are small (rank × width), and
-// in this orientation every product of the branch is a gemm with a wide right-hand side.
-void transpose(float* out, const float* m, int64_t rows, int64_t cols) {
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) out[j * rows + i] = m[i * cols + j];
+// out [cols, rows] = alpha · mᵀ (or += with accumulate), m [rows, cols]. The factors turned
+// this way make every product of the branch a wide one; at rank 256 these passes are millions
+// of elements, so they split over the pool, 16 columns of m (one line of each row) per task.
+void transpose_into(float* out, const float* m, int64_t rows, int64_t cols, float alpha, bool accumulate,
+                    ThreadPool& pool) {
+  pool.parallel_for(cols, 16, [&](int64_t j0, int64_t j1) {
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = j0; j < j1; ++j) {
+        const float v = alpha * m[i * cols + j];
+        out[j * rows + i] = accumulate ? out[j * rows + i] + v : v;
+      }
+  });
 }
 
 // From this many tokens on, the engine's products pay for packing the factors.
@@ -86,8 +93,10 @@ const MatrixEngine* engine_for(const LoraFactors& f, int64_t T, ProductPrecision
 }
 
 // out = alpha · m, element-wise (the engine's products take no scale: it goes into a factor).
-void scaled_copy(float* out, const float* m, int64_t n, float alpha) {
-  for (int64_t i = 0; i < n; ++i) out[i] = alpha * m[i];
+void scaled_copy(float* out, const float* m, int64_t n, float alpha, ThreadPool& pool) {
+  pool.parallel_for(n, kElementGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = alpha * m[i];
+  });
 }
 
 // Rows of tokens per task of the fused passes below.
@@ -107,15 +116,15 @@ void lora_forward(float* y, float* ax, const float* x, const LoraFactors& f, con
   // Aᵀ [in, r] and Bᵀ [r, out] in the caller's arena (the pool's tasks use other slots).
   float* at = pool.arena(0).floats(ScratchSlot::kLoraFactors, static_cast<size_t>(f.rank * (f.n_in + f.n_out)));
   float* bt = at + f.rank * f.n_in;
-  transpose(bt, f.b, f.n_out, f.rank);
   if (const MatrixEngine* e = engine_for(f, T, precision)) {
     e->run(ax, f.rank, xin, T, f32_view(f.a, f.rank, f.n_in), pool);  // ax = drop(x) · Aᵀ
     // y += ax · (scale · Bᵀ): the engine's transposed product, with the scale in the factor.
-    scaled_copy(bt, bt, f.rank * f.n_out, f.scale);
+    transpose_into(bt, f.b, f.n_out, f.rank, f.scale, false, pool);
     e->run_transposed(y, f.n_out, ax, T, f32_view(bt, f.rank, f.n_out), pool);
     return;
   }
-  transpose(at, f.a, f.rank, f.n_in);
+  transpose_into(bt, f.b, f.n_out, f.rank, 1.0f, false, pool);
+  transpose_into(at, f.a, f.rank, f.n_in, 1.0f, false, pool);
   zero(ax, T * f.rank, pool);
   matmul_nn_accumulate(ax, xin, at, T, f.n_in, f.rank, 1.0f, pool);     // ax = drop(x) · Aᵀ   [T, r]
   matmul_nn_accumulate(y, ax, bt, T, f.rank, f.n_out, f.scale, pool);   // y += scale · ax · Bᵀ
@@ -133,8 +142,7 @@ void factor_grads(float* da, float* db, const float* dy, const float* xin, const
   float* dbt = pool.arena(0).floats(ScratchSlot::kLoraFactorGrad, static_cast<size_t>(r * n_out));
   zero(dbt, r * n_out, pool);
   matmul_weight_grad(dbt, ax, dy, T, r, n_out, f.scale, pool);
-  for (int64_t o = 0; o < n_out; ++o)
-    for (int64_t j = 0; j < r; ++j) db[o * r + j] += dbt[j * n_out + o];
+  transpose_into(db, dbt, r, n_out, 1.0f, true, pool);
   matmul_weight_grad(da, dax, xin, T, r, f.n_in, 1.0f, pool);
 }
 
@@ -150,12 +158,11 @@ void factor_grads_on_engine(const MatrixEngine& e, float* da, float* db, const f
   float* dbt = pool.arena(0).floats(ScratchSlot::kLoraFactorGrad, static_cast<size_t>(r * n_out));
   float* side = pool.arena(0).floats(ScratchSlot::kLoraTransposed, static_cast<size_t>(r * te));
   zero(dbt, r * n_out, pool);
-  transpose(side, ax, te, r);
+  transpose_into(side, ax, te, r, 1.0f, false, pool);
   e.run_transposed(dbt, n_out, side, r, f32_view(dy, te, n_out), pool);
   if (tail > 0) matmul_weight_grad(dbt, ax + te * r, dy + te * n_out, tail, r, n_out, 1.0f, pool);
-  for (int64_t o = 0; o < n_out; ++o)
-    for (int64_t j = 0; j < r; ++j) db[o * r + j] += f.scale * dbt[j * n_out + o];
-  transpose(side, dax, te, r);
+  transpose_into(db, dbt, r, n_out, f.scale, true, pool);
+  transpose_into(side, dax, te, r, 1.0f, false, pool);
   e.run_transposed(da, n_in, side, r, f32_view(xin, te, n_in), pool);
   if (tail > 0) matmul_weight_grad(da, dax + te * r, xin + te * n_in, tail, r, n_in, 1.0f, pool);
 }
@@ -169,8 +176,8 @@ void lora_backward_on_engine(const MatrixEngine& e, float* dx, float* da, float*
   // scale · B [out, r] and keep_scale · A [r, in]: the engine's products take no scale.
   float* sb = pool.arena(0).floats(ScratchSlot::kLoraFactors, static_cast<size_t>(r * (n_out + n_in)));
   float* sa = sb + r * n_out;
-  scaled_copy(sb, f.b, n_out * r, f.scale);
-  scaled_copy(sa, f.a, r * n_in, keep_scale);
+  scaled_copy(sb, f.b, n_out * r, f.scale, pool);
+  scaled_copy(sa, f.a, r * n_in, keep_scale, pool);
   zero(s.dax, T * r, pool);
   e.run_transposed(s.dax, r, dy, T, f32_view(sb, n_out, r), pool);  // dax = scale · dy · B
   const float* xin = x;
