@@ -17,13 +17,13 @@
 // (bench/kernels_bench kernel_compute/q4_k/interleaved).
 #include "kernels/cpu/x86/avx512/kernels_avx512.h"
 #include "kernels/cpu/x86/avx512/simd_util.h"
+#include "kernels/cpu/x86/avx512/super_interleaved.h"
 #include "kernels/super_act.h"
 #include "tensor/row_interleave.h"
 
 namespace limarp::kernels::avx512 {
 namespace {
 
-constexpr int64_t kSuper = 256;
 // Byte offsets inside a super-block column of a 16-row group.
 constexpr int kDmin = 32, kScales = 64, kCodes = 256;
 constexpr int64_t kColumn = 16 * 144;
@@ -71,9 +71,14 @@ inline __m512i lane_bytes16(__m512i v) {
   return _mm512_shuffle_epi8(v, _mm512_load_si512(kPick.v));
 }
 
-// 16 rows × TB tokens.
+// One group of 16 rows against TB tokens, for super_interleaved.h's tile.
+struct Groups {
+  template <int TB>
+  static void run(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t supers);
+};
+
 template <int TB>
-void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t supers) {
+void Groups::run(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t supers) {
   const __m512i lo4 = _mm512_set1_epi8(0x0F), hi4 = _mm512_set1_epi8(static_cast<char>(0xF0));
   __m512 acc[TB];
   for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
@@ -130,16 +135,8 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
   for (int t = 0; t < TB; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
-          int64_t tokens, int64_t n) {
-  interleaved_groups<4>(y, ldy, w, ldw, rows, px, ldx, tokens, [&]<int TB>(float* yg, const uint8_t* wg, const uint8_t* pg) {
-    group<TB>(yg, ldy, wg, pg, ldx, n / kSuper);
-  });
-}
-
 }  // namespace
 
-const WeightKernel kQ4_KR16 = {"q4_kr16/avx512", DType::kQ4_K,      Isa::kAvx512, kSuper, super_act_bytes,
-                               prepare_super_act, tile,              256,          RowLayout::kInterleaved16};
+constinit const WeightKernel kQ4_KR16 = super_interleaved_kernel<Groups>("q4_kr16/avx512", DType::kQ4_K);
 
 }  // namespace limarp::kernels::avx512

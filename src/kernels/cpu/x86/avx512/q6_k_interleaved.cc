@@ -19,13 +19,13 @@
 //   element 128h + l + 96 high nibble of ql[64h + l + 32] | bits 6-7 of qh[32h + l] << 4
 #include "kernels/cpu/x86/avx512/kernels_avx512.h"
 #include "kernels/cpu/x86/avx512/simd_util.h"
+#include "kernels/cpu/x86/avx512/super_interleaved.h"
 #include "kernels/super_act.h"
 #include "tensor/row_interleave.h"
 
 namespace limarp::kernels::avx512 {
 namespace {
 
-constexpr int64_t kSuper = 256;
 // Inside a super-block column of a 16-row group: the sixteen d, then 64-byte groups of four
 // bytes per row: ql in groups 0-31, qh in 32-47, the scales in 48-51.
 constexpr int kFirstGroup = 32;
@@ -37,9 +37,14 @@ inline const uint8_t* group_at(const uint8_t* col, int g) { return col + kFirstG
 // Byte k (0..3) of every lane, sign-extended to 32 bits.
 inline __m512i lane_int8(__m512i v, int k) { return _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * k), 24); }
 
-// 16 rows × TB tokens.
+// One group of 16 rows against TB tokens, for super_interleaved.h's tile.
+struct Groups {
+  template <int TB>
+  static void run(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t supers);
+};
+
 template <int TB>
-void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t supers) {
+void Groups::run(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ldx, int64_t supers) {
   const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
   __m512 acc[TB];
   for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
@@ -97,16 +102,8 @@ void group(float* y, int64_t ldy, const uint8_t* w, const uint8_t* px, size_t ld
   for (int t = 0; t < TB; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-void tile(float* y, int64_t ldy, const uint8_t* w, size_t ldw, int64_t rows, const uint8_t* px, size_t ldx,
-          int64_t tokens, int64_t n) {
-  interleaved_groups<4>(y, ldy, w, ldw, rows, px, ldx, tokens, [&]<int TB>(float* yg, const uint8_t* wg, const uint8_t* pg) {
-    group<TB>(yg, ldy, wg, pg, ldx, n / kSuper);
-  });
-}
-
 }  // namespace
 
-const WeightKernel kQ6_KR16 = {"q6_kr16/avx512", DType::kQ6_K,      Isa::kAvx512, kSuper, super_act_bytes,
-                               prepare_super_act, tile,              256,          RowLayout::kInterleaved16};
+constinit const WeightKernel kQ6_KR16 = super_interleaved_kernel<Groups>("q6_kr16/avx512", DType::kQ6_K);
 
 }  // namespace limarp::kernels::avx512
