@@ -18,7 +18,7 @@ namespace limarp {
 enum class ScratchSlot : uint8_t {
   kMatmulActivations,
   kMatmulPanel,
-  kMatmulRow,
+  kMatmulConverted,
   kAttentionQuery,
   kAttentionScores,
   kAttentionKeys,

@@ -64,15 +64,11 @@ namespace {
 
 // out [cols, rows] = alpha · mᵀ (or += with accumulate), m [rows, cols]. The factors turned
 // this way make every product of the branch a wide one; at rank 256 these passes are millions
-// of elements, so they split over the pool, 16 columns of m (one line of each row) per task.
+// of elements, so they split over the pool, 16 columns of m per task.
 void transpose_into(float* out, const float* m, int64_t rows, int64_t cols, float alpha, bool accumulate,
                     ThreadPool& pool) {
   pool.parallel_for(cols, 16, [&](int64_t j0, int64_t j1) {
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = j0; j < j1; ++j) {
-        const float v = alpha * m[i * cols + j];
-        out[j * rows + i] = accumulate ? out[j * rows + i] + v : v;
-      }
+    transpose_columns(out, m, rows, cols, j0, j1, alpha, accumulate);
   });
 }
 

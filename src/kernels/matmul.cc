@@ -95,7 +95,7 @@ void float_weight_gemm(float* y, const float* x, const TensorView& w, int64_t T,
   pool.parallel_for_indexed(panels, 1, [&](int64_t begin, int64_t end, int thread) {
     ScratchArena& arena = pool.arena(thread);
     float* wt = arena.floats(ScratchSlot::kMatmulPanel, static_cast<size_t>(n * kGemmPanelRows));
-    float* converted = arena.floats(ScratchSlot::kMatmulRow, static_cast<size_t>(n * kGemmPanelRows));
+    float* converted = arena.floats(ScratchSlot::kMatmulConverted, static_cast<size_t>(n * kGemmPanelRows));
     for (int64_t p = begin; p < end; ++p) {
       const int64_t o0 = p * kGemmPanelRows, rows = std::min(kGemmPanelRows, n_out - o0);
       const float* src = converted;
@@ -106,13 +106,7 @@ void float_weight_gemm(float* y, const float* x, const TensorView& w, int64_t T,
       } else {
         for (int64_t j = 0; j < rows; ++j) dequantize_row(w.type, w.row(o0 + j), converted + j * n, n);
       }
-      // Blocks of 16 columns: each row's 16 values are one line read, and the 16 lines of wt
-      // being written stay in the first-level cache across the rows.
-      for (int64_t k0 = 0; k0 < n; k0 += 16) {
-        const int64_t kn = std::min<int64_t>(16, n - k0);
-        for (int64_t j = 0; j < rows; ++j)
-          for (int64_t k = 0; k < kn; ++k) wt[(k0 + k) * rows + j] = src[j * lds + k0 + k];
-      }
+      transpose_columns(wt, src, rows, lds, 0, n, 1.0f, false);
       gemm_accumulate(y + o0, n_out, {x, n, 1}, wt, rows, T, rows, n, 1.0f);
     }
   });

@@ -112,6 +112,18 @@ void axpy(float* y, float a, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void transpose_columns(float* out, const float* m, int64_t rows, int64_t ldm, int64_t j0, int64_t j1, float alpha,
+                       bool accumulate) {
+  for (int64_t b0 = j0; b0 < j1; b0 += 16) {
+    const int64_t b1 = std::min(j1, b0 + 16);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = b0; j < b1; ++j) {
+        const float v = alpha * m[i * ldm + j];
+        out[j * rows + i] = accumulate ? out[j * rows + i] + v : v;
+      }
+  }
+}
+
 #define LIMARP_INSTANTIATE(F)                                                                           \
   template void rmsnorm<F>(F*, const F*, const F*, int64_t, float);                                     \
   template void rmsnorm_backward<F>(F*, F*, const F*, const F*, const F*, int64_t, float);              \

@@ -45,4 +45,10 @@ float dot_f32(const float* x, const float* y, int64_t n);
 // y[i] += a * x[i]
 void axpy(float* y, float a, const float* x, int64_t n);
 
+// Columns [j0, j1) of m [rows, ·] (rows ldm floats apart) into rows of out [·, rows]:
+// out[j * rows + i] = alpha * m[i * ldm + j], or += with accumulate. In blocks of 16 columns,
+// so each row of m is read a line at a time and the 16 rows of out being written stay cached.
+void transpose_columns(float* out, const float* m, int64_t rows, int64_t ldm, int64_t j0, int64_t j1, float alpha,
+                       bool accumulate);
+
 }  // namespace limarp::kernels
