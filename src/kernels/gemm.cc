@@ -8,18 +8,23 @@
 namespace limarp::kernels {
 
 namespace {
-// Must equal the SIMD cores' blocking so both sum each element in the same order.
-constexpr int64_t kKBlock = 256;
+// The span of B rows that may be streamed once per register tile: within the L2 of the CPUs
+// we target (512 KiB on Zen 3, more on later cores).
+constexpr int64_t kStreamedBBytes = int64_t{512} << 10;
 // Tasks: blocks of C large enough that one task's work dwarfs the cost of handing it out.
 constexpr int64_t kRowsPerTask = 48;
 constexpr int64_t kColsPerTask = 256;
 constexpr int64_t kMinParallelGemmWork = int64_t{1} << 16;
 }  // namespace
 
+bool gemm_streams_b(int64_t K, int64_t ldb) {
+  return K * ldb * static_cast<int64_t>(sizeof(float)) <= kStreamedBBytes;
+}
+
 void gemm_accumulate_scalar(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M,
                             int64_t N, int64_t K, float alpha) {
-  for (int64_t k0 = 0; k0 < K; k0 += kKBlock) {
-    const int64_t k1 = std::min(K, k0 + kKBlock);
+  for (int64_t k0 = 0; k0 < K; k0 += kGemmKBlock) {
+    const int64_t k1 = std::min(K, k0 + kGemmKBlock);
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) {
         float acc = 0;

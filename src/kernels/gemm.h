@@ -5,7 +5,7 @@
 //
 // One blocked core, C[M, N] += alpha · op(A)[M, K] · B[K, N], reads A through two strides so
 // the same code serves A and Aᵀ. Every element of C is summed over k in one fixed order
-// (blocks of kKBlock, ascending), so results do not depend on the thread count or on how the
+// (blocks of kGemmKBlock, ascending), so results do not depend on the thread count or on how the
 // callers split M and N across threads. The core of the active level (cpu/registry.h: AVX-512,
 // AVX2, NEON) is chosen at start-up; the scalar build is their twin (same blocking, same order
 // of additions per element).
@@ -19,6 +19,18 @@
 #include "kernels/cpu/cpu_features.h"
 
 namespace limarp::kernels {
+
+// Every core sums each element of C over blocks of this many k, ascending (the twins agree).
+inline constexpr int64_t kGemmKBlock = 256;
+
+// The SIMD cores visit their register tiles in one of two orders, which give the same sums.
+// When the rows of B that a strip of columns spans fit in a core's L2 (a packed weight panel),
+// each tile runs all its K blocks in a row: A's rows are read once, front to back, and the
+// tile of C is loaded and stored while still in L1. Otherwise (B rows far apart, as in a
+// weight gradient over many tokens) the K blocks are the outer loop, so each block of B stays
+// in cache while every row of A passes over it (kernels_bench training_product/*, gemm/*).
+// Out of line: the SIMD cores' files are built with flags the generic code must not inherit.
+bool gemm_streams_b(int64_t K, int64_t ldb);
 
 // A strided view of the left operand: element (i, k) is data[i * row_stride + k * col_stride].
 struct StridedMatrix {

@@ -112,6 +112,26 @@ void float_weight_gemm(float* y, const float* x, const TensorView& w, int64_t T,
   });
 }
 
+// dx += dy · W for many tokens: each task copies kGemmPanelRows columns of W, converted to f32,
+// into a contiguous [out, columns] panel in its arena, and runs the gemm core over all tokens
+// and all of W's rows for those columns, so A (dy) is read front to back and B stays in cache.
+void column_panel_gemm(float* dx, const float* dy, const TensorView& w, int64_t T, ThreadPool& pool) {
+  const int64_t n_out = w.rows(), n_in = w.cols();
+  const DTypeTraits& traits = dtype_traits(w.type);
+  const int64_t panels = (n_in + kGemmPanelRows - 1) / kGemmPanelRows;
+  pool.parallel_for_indexed(panels, 1, [&](int64_t begin, int64_t end, int thread) {
+    float* panel = pool.arena(thread).floats(ScratchSlot::kMatmulPanel, static_cast<size_t>(n_out * kGemmPanelRows));
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t c0 = p * kGemmPanelRows, cols = std::min(kGemmPanelRows, n_in - c0);
+      const uint64_t byte_offset =
+          static_cast<uint64_t>(c0 / traits.block_elems) * static_cast<uint64_t>(traits.block_bytes);
+      for (int64_t o = 0; o < n_out; ++o)
+        dequantize_row(w.type, w.row(o) + byte_offset, panel + o * cols, cols);
+      gemm_accumulate(dx + c0, n_in, {dy, n_out, 1}, panel, cols, T, cols, n_out, 1.0f);
+    }
+  });
+}
+
 }  // namespace
 
 void weight_row(float* out, const TensorView& w, int64_t r) {
@@ -178,6 +198,11 @@ void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& 
   }
   const DTypeTraits& traits = dtype_traits(w.type);
   const int64_t block = traits.block_elems;
+  if (precision != ProductPrecision::kDefault && T >= kGemmMinTokens && kGemmPanelRows % block == 0 &&
+      n_in >= kGemmPanelRows) {
+    column_panel_gemm(dx, dy, w, T, pool);
+    return;
+  }
   // Column chunks hold whole quantization blocks, so a chunk of a row dequantizes on its own.
   const int64_t chunk = std::max(block, (kPanelCols / block) * block);
   LIMARP_CHECK(chunk <= kPanelCols);

@@ -2,7 +2,8 @@
 // shapes (tails of every vector width and tile size): the blocked f32 core (every SIMD level
 // the CPU has, and the scalar twin), weight gradients, products with row-major matrices, and the transposed
 // product dx += dy · W against stored weights of every type (W dequantized exactly is the
-// derivative of the forward x · Wᵀ). Results must not depend on the thread count.
+// derivative of the forward x · Wᵀ). Results must not depend on the thread count, nor on the
+// core's loop order.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -65,6 +66,26 @@ TEST(Gemm, CoreMatchesDoubleReferenceOnOddShapes) {
   }
 }
 
+// The SIMD cores walk their tiles in two orders (gemm_streams_b: all K blocks of a tile in a
+// row when B's rows lie close, K blocks outermost otherwise); both must sum every element in
+// the same order. The same B, once packed and once with rows far apart, gives the same bits.
+TEST(Gemm, BothLoopOrdersGiveTheSameBits) {
+  Rng rng(18);
+  const int64_t M = 13, N = 70, K = 3 * kGemmKBlock + 17, wide = 512;
+  ASSERT_TRUE(gemm_streams_b(K, N));
+  ASSERT_FALSE(gemm_streams_b(K, wide));
+  const std::vector<float> a = random_f32(rng, M * K), packed = random_f32(rng, K * N), c0 = random_f32(rng, M * N);
+  std::vector<float> spread(static_cast<size_t>(K * wide), NAN);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < N; ++j) spread[k * wide + j] = packed[k * N + j];
+  for (const KernelLevel& level : runnable_levels()) {
+    std::vector<float> streamed = c0, blocked = c0;
+    gemm_accumulate_at(level.isa, streamed.data(), N, {a.data(), K, 1}, packed.data(), N, M, N, K, 0.5f);
+    gemm_accumulate_at(level.isa, blocked.data(), N, {a.data(), K, 1}, spread.data(), wide, M, N, K, 0.5f);
+    EXPECT_EQ(streamed, blocked) << isa_name(level.isa);
+  }
+}
+
 TEST(Gemm, WeightGradAndRowMajorProductsAreThreadIndependent) {
   Rng rng(12);
   const int64_t T = 301, n_out = 97, n_in = 70;
@@ -102,7 +123,9 @@ TEST(Gemm, TransposedProductAgainstEveryWeightType) {
   for (Case c : {Case{DType::kF32, 172}, {DType::kF16, 100}, {DType::kBF16, 48}, {DType::kQ8_0, 96},
                  {DType::kQ4_0, 320}, {DType::kQ4_K, 512}, {DType::kQ6_K, 256}, {DType::kNF4, 192},
                  {DType::kNF4, 640}}) {
-    for (int64_t T : {1, 5, 300}) {  // 300 spans two token tiles
+    // 300 tokens span two token tiles and, for training's kF32, take the column panels.
+    for (auto [T, precision] : {std::pair{int64_t{1}, ProductPrecision::kDefault}, {5, ProductPrecision::kDefault},
+                                {300, ProductPrecision::kDefault}, {300, ProductPrecision::kF32}}) {
       const int64_t n_out = 77;
       const std::vector<float> wf = random_f32(rng, n_out * c.n_in);
       Tensor w = std::move(quantize(wf.data(), {n_out, c.n_in}, c.type).value());
@@ -116,8 +139,8 @@ TEST(Gemm, TransposedProductAgainstEveryWeightType) {
             want[t * c.n_in + i] += static_cast<double>(dy[t * n_out + o]) * wd.f32()[o * c.n_in + i];
       ThreadPool one(1), three(3);
       std::vector<float> dx1 = dx0, dx3 = dx0;
-      matmul_transposed_accumulate(dx1.data(), dy.data(), w.view(), T, one);
-      matmul_transposed_accumulate(dx3.data(), dy.data(), w.view(), T, three);
+      matmul_transposed_accumulate(dx1.data(), dy.data(), w.view(), T, one, precision);
+      matmul_transposed_accumulate(dx3.data(), dy.data(), w.view(), T, three, precision);
       EXPECT_EQ(dx1, dx3) << dtype_name(c.type) << " T=" << T;
       EXPECT_LT(rel_err(dx1, want), 1e-5) << dtype_name(c.type) << " T=" << T;
     }
