@@ -291,7 +291,8 @@ namespace {
 
 // The AMX prompt GEMM against the exact reference: operands are rounded to bf16 (relative
 // error <= 2^-9 each), so |error| <= 2^-8 · Σ|x·w| (plus f32 accumulation, far smaller).
-// Odd token and row counts exercise partial tiles and panels.
+// Odd token and row counts exercise partial tiles and panels; one thread packs three 32-row
+// panels per task (the last task partial), two threads one. Both give the same bits.
 TEST(Matmul, AmxMatrixEngineMatchesReferenceWithinBf16Rounding) {
   const MatrixEngine* amx = nullptr;
   for (const KernelLevel& level : runnable_levels())
@@ -308,11 +309,16 @@ TEST(Matmul, AmxMatrixEngineMatchesReferenceWithinBf16Rounding) {
     const bool rows16 = layout == RowLayout::kInterleaved16;
     Problem stored = make_problem(type, rows16 ? 208 : 203, 512, 70, 7);
     const Problem p = rows16 ? interleaved(stored) : std::move(stored);
-    std::vector<float> y(static_cast<size_t>(p.rows * p.tokens));
-    ThreadPool pool(2);
     TensorView w = p.w.view();
     w.layout = p.layout;
-    amx->run(y.data(), p.rows, p.x.data(), p.tokens, w, pool);
+    auto run_with = [&](int threads) {
+      std::vector<float> y(static_cast<size_t>(p.rows * p.tokens));
+      ThreadPool pool(threads);
+      amx->run(y.data(), p.rows, p.x.data(), p.tokens, w, pool);
+      return y;
+    };
+    const std::vector<float> y = run_with(1);
+    EXPECT_EQ(run_with(2), y) << dtype_name(type);
     std::vector<double> ref, bound;
     reference(p, 0, ref, bound);
     for (size_t i = 0; i < y.size(); ++i) {

@@ -92,7 +92,7 @@ inline void pack_tile(uint16_t* tile, const float* rows, int64_t K) {
 // are: each block column of a 16-row group (32 k values, one k-step) becomes one tile without
 // a transpose. Tile row kk holds k = 2kk, 2kk + 1, which are bytes 2c, 2c + 1 of each lane of
 // one code vector (Q4_0: low nibbles for kk < 8, high nibbles after).
-void pack_group_interleaved(uint16_t* panel, int64_t j, const uint8_t* group, int64_t steps, DType type) {
+void pack_group_interleaved(uint16_t* panel, int64_t tiles, int64_t j, const uint8_t* group, int64_t steps, DType type) {
   const bool q4 = type == DType::kQ4_0;
   const int64_t column = static_cast<int64_t>(interleaved_column_bytes(type));
   const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -102,7 +102,7 @@ void pack_group_interleaved(uint16_t* panel, int64_t j, const uint8_t* group, in
   const __m512i rows_hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
   for (int64_t s = 0; s < steps; ++s) {
     const uint8_t* col = group + s * column;
-    uint16_t* tile = panel + (s * 2 + j) * 512;
+    uint16_t* tile = panel + (s * tiles + j) * 512;
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col)));
     const __m512 d_lo = _mm512_permutexvar_ps(rows_lo, d), d_hi = _mm512_permutexvar_ps(rows_hi, d);
     auto values = [&](__m128i bytes, __m512 scale) {
@@ -129,10 +129,12 @@ void pack_group_interleaved(uint16_t* panel, int64_t j, const uint8_t* group, in
   }
 }
 
-// Rows [o0, o0 + 32) of w as B tiles: for k-step s and column tile j, 16 rows (k pairs) of
-// 16 columns × 2 bf16. Rows past the matrix are zero.
+// Rows [o0, o0 + 32) of w as B tiles j0 and j0 + 1 of a panel `tiles` wide: for k-step s and
+// column tile j, 16 rows (k pairs) of 16 columns × 2 bf16 at panel + (s · tiles + j) · 512.
+// Rows past the matrix are zero.
 // row: scratch for one stored row (interleaved layouts other than Q4_0/Q8_0).
-void pack_panel(uint16_t* panel, float* rowbuf, uint8_t* row, const TensorView& w, int64_t o0) {
+void pack_panel(uint16_t* panel, int64_t tiles, int64_t j0, float* rowbuf, uint8_t* row, const TensorView& w,
+                int64_t o0) {
   const int64_t K = w.cols(), rows = w.rows();
   const bool interleaved = w.layout == RowLayout::kInterleaved16;
   if (interleaved && (w.type == DType::kQ4_0 || w.type == DType::kQ8_0)) {
@@ -140,9 +142,9 @@ void pack_panel(uint16_t* panel, float* rowbuf, uint8_t* row, const TensorView& 
     for (int64_t j = 0; j < 2; ++j) {
       const int64_t r0 = o0 + j * kInterleaveRows;
       if (r0 < rows) {
-        pack_group_interleaved(panel, j, w.row(r0), K / kStepK, w.type);
+        pack_group_interleaved(panel, tiles, j0 + j, w.row(r0), K / kStepK, w.type);
       } else {
-        for (int64_t s = 0; s < K / kStepK; ++s) std::memset(panel + (s * 2 + j) * 512, 0, 1024);
+        for (int64_t s = 0; s < K / kStepK; ++s) std::memset(panel + (s * tiles + j0 + j) * 512, 0, 1024);
       }
     }
     return;
@@ -153,7 +155,7 @@ void pack_panel(uint16_t* panel, float* rowbuf, uint8_t* row, const TensorView& 
       w.row_stride() == static_cast<uint64_t>(K) * sizeof(float)) {
     const auto* f = reinterpret_cast<const float*>(w.row(o0));
     for (int64_t s = 0; s < K / kStepK; ++s)
-      for (int64_t j = 0; j < 2; ++j) pack_tile(panel + (s * 2 + j) * 512, f + j * 16 * K + s * kStepK, K);
+      for (int64_t j = 0; j < 2; ++j) pack_tile(panel + (s * tiles + j0 + j) * 512, f + j * 16 * K + s * kStepK, K);
     return;
   }
   // Other interleaved layouts (Q4_K, whose sub-block scales differ per row) go back to stored
@@ -172,7 +174,8 @@ void pack_panel(uint16_t* panel, float* rowbuf, uint8_t* row, const TensorView& 
     if (!avx512::dequantize_row(type, src, f, K)) dequantize_row(type, src, f, K);
   }
   for (int64_t s = 0; s < K / kStepK; ++s)
-    for (int64_t j = 0; j < 2; ++j) pack_tile(panel + (s * 2 + j) * 512, rowbuf + j * 16 * K + s * kStepK, K);
+    for (int64_t j = 0; j < 2; ++j)
+      pack_tile(panel + (s * tiles + j0 + j) * 512, rowbuf + j * 16 * K + s * kStepK, K);
 }
 
 // Rows [o0, o0 + 32) of W's transpose, i.e. columns [c0, c0 + width) of W, as B tiles for
@@ -265,8 +268,12 @@ void multiply_panel(const uint16_t* xb, int64_t K, int64_t t0, int64_t t1, const
   }
 }
 
-// Columns per panel of the backward product: whole quantization blocks, at least one k-step.
-int64_t column_width(DType type) { return std::max<int64_t>(kStepK, dtype_traits(type).block_elems); }
+// Panels of the forward product: up to this many 32-row panels side by side per task.
+constexpr int64_t kMaxSubPanels = 4;
+
+// Columns per panel of the backward product: whole quantization blocks, at least 8 column
+// tiles, so each block of activation tiles loaded serves that many.
+int64_t column_width(DType type) { return std::max<int64_t>(4 * kStepK, dtype_traits(type).block_elems); }
 
 }  // namespace
 
@@ -283,7 +290,12 @@ void matmul_bf16(float* y, int64_t ldy, const float* x, int64_t T, const TensorV
   const int64_t K = w.cols(), O = w.rows();
   const int64_t Tp = (T + 31) / 32 * 32;
   const uint16_t* xb = pack_activations(x, T, K, pool);
-  const int64_t panels = (O + kPanelRows - 1) / kPanelRows;
+  // Each task packs `sub` panels of 32 rows side by side, so every block of activation tiles
+  // loaded serves 2 · sub column tiles while it is in cache; fewer for short matrices, so
+  // every thread still gets a few tasks.
+  const int64_t sub = std::clamp<int64_t>(O / (kPanelRows * 2 * pool.size()), 1, kMaxSubPanels);
+  const int64_t rows_per_task = sub * kPanelRows;
+  const int64_t tasks = (O + rows_per_task - 1) / rows_per_task;
   std::atomic<int64_t> next{0};
   pool.run([&](int thread, int) {
     const TileConfig config = make_config();
@@ -291,12 +303,13 @@ void matmul_bf16(float* y, int64_t ldy, const float* x, int64_t T, const TensorV
     ScratchArena& arena = pool.arena(thread);
     float* rowbuf = arena.floats(ScratchSlot::kMatrixEngineRows, static_cast<size_t>(kPanelRows * K));
     auto* panel = static_cast<uint16_t*>(
-        arena.bytes(ScratchSlot::kMatrixEnginePanel, sizeof(uint16_t) * static_cast<size_t>(kPanelRows * K)));
+        arena.bytes(ScratchSlot::kMatrixEnginePanel, sizeof(uint16_t) * static_cast<size_t>(rows_per_task * K)));
     auto* row = static_cast<uint8_t*>(arena.bytes(ScratchSlot::kMatrixEngineRow, w.row_stride()));
-    for (int64_t p = next.fetch_add(1); p < panels; p = next.fetch_add(1)) {
-      const int64_t o0 = p * kPanelRows;
-      pack_panel(panel, rowbuf, row, w, o0);
-      multiply_panel(xb, K, 0, Tp, panel, 2, [&](int64_t tb, int64_t col, const float* c) {
+    for (int64_t task = next.fetch_add(1); task < tasks; task = next.fetch_add(1)) {
+      const int64_t o0 = task * rows_per_task;
+      const int64_t panels = std::min(sub, (O - o0 + kPanelRows - 1) / kPanelRows);
+      for (int64_t p = 0; p < panels; ++p) pack_panel(panel, 2 * panels, 2 * p, rowbuf, row, w, o0 + p * kPanelRows);
+      multiply_panel(xb, K, 0, Tp, panel, 2 * panels, [&](int64_t tb, int64_t col, const float* c) {
         const int64_t ob = o0 + col;
         for (int64_t i = 0; i < 16 && tb + i < T; ++i)
           for (int64_t n = 0; n < 16 && ob + n < O; ++n) y[(tb + i) * ldy + ob + n] = c[i * 16 + n];
