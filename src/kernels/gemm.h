@@ -32,6 +32,22 @@ inline constexpr int64_t kGemmKBlock = 256;
 // Out of line: the SIMD cores' files are built with flags the generic code must not inherit.
 bool gemm_streams_b(int64_t K, int64_t ldb);
 
+// Calls tile(i0, j0, k0) for every register tile of `rows` × `cols` and every K block, in the
+// order gemm_streams_b picks. Each core passes a lambda of its own file, so the instantiation
+// is that file's alone and is compiled with its flags.
+template <class Tile>
+void gemm_visit_tiles(int64_t M, int64_t N, int64_t K, int64_t ldb, int64_t rows, int64_t cols, Tile&& tile) {
+  if (gemm_streams_b(K, ldb)) {
+    for (int64_t j0 = 0; j0 < N; j0 += cols)
+      for (int64_t i0 = 0; i0 < M; i0 += rows)
+        for (int64_t k0 = 0; k0 < K; k0 += kGemmKBlock) tile(i0, j0, k0);
+    return;
+  }
+  for (int64_t k0 = 0; k0 < K; k0 += kGemmKBlock)
+    for (int64_t j0 = 0; j0 < N; j0 += cols)
+      for (int64_t i0 = 0; i0 < M; i0 += rows) tile(i0, j0, k0);
+}
+
 // A strided view of the left operand: element (i, k) is data[i * row_stride + k * col_stride].
 struct StridedMatrix {
   const float* data;

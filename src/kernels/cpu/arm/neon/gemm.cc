@@ -60,7 +60,7 @@ void rows(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, i
 void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int64_t ldb, int64_t M, int64_t N,
                      int64_t K, float alpha) {
   // Rows [i, i + 4) of C += alpha · A[i.., k0..k0+kb] · B[k0..k0+kb, all columns].
-  auto row_block = [&](int64_t i, int64_t k0) {
+  auto row_block = [&](int64_t i, int64_t, int64_t k0) {
     const int64_t kb = std::min(kGemmKBlock, K - k0);
     const float* bk = b + k0 * ldb;
     const StridedMatrix ai{a.data + i * a.row_stride + k0 * a.col_stride, a.row_stride, a.col_stride};
@@ -72,13 +72,7 @@ void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int
       default: rows<1>(ci, ldc, ai, bk, ldb, N, kb, alpha); break;
     }
   };
-  if (gemm_streams_b(K, ldb)) {
-    for (int64_t i = 0; i < M; i += 4)
-      for (int64_t k0 = 0; k0 < K; k0 += kGemmKBlock) row_block(i, k0);
-    return;
-  }
-  for (int64_t k0 = 0; k0 < K; k0 += kGemmKBlock)
-    for (int64_t i = 0; i < M; i += 4) row_block(i, k0);
+  gemm_visit_tiles(M, N, K, ldb, 4, N, row_block);
 }
 
 }  // namespace limarp::kernels::arm

@@ -67,15 +67,7 @@ void gemm_accumulate(float* c, int64_t ldc, StridedMatrix a, const float* b, int
       dispatch_tokens<kMaxVectors>(nv, [&]<int NV>() { micro<MR, NV>(ci, ldc, ai, bk, ldb, kb, alpha, last); });
     });
   };
-  if (gemm_streams_b(K, ldb)) {
-    for (int64_t j0 = 0; j0 < N; j0 += 16 * kMaxVectors)
-      for (int64_t i0 = 0; i0 < M; i0 += kMaxRows)
-        for (int64_t k0 = 0; k0 < K; k0 += kGemmKBlock) tile(i0, j0, k0);
-    return;
-  }
-  for (int64_t k0 = 0; k0 < K; k0 += kGemmKBlock)
-    for (int64_t j0 = 0; j0 < N; j0 += 16 * kMaxVectors)
-      for (int64_t i0 = 0; i0 < M; i0 += kMaxRows) tile(i0, j0, k0);
+  gemm_visit_tiles(M, N, K, ldb, kMaxRows, 16 * kMaxVectors, tile);
 }
 
 }  // namespace limarp::kernels::avx512
