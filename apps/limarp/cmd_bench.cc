@@ -1,7 +1,6 @@
 // `limarp bench`: prompt-processing and generation speed of a model, as mean ± sd over
 // repetitions (like llama-bench), next to the machine's measured read bandwidth and the
 // decode ceiling it implies for this file (bandwidth / weight bytes read per token).
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
@@ -10,6 +9,7 @@
 
 #include "base/json_util.h"
 #include "base/mapped_file.h"
+#include "base/memory_size.h"
 #include "base/rng.h"
 #include "base/thread_pool.h"
 #include "commands.h"
@@ -160,9 +160,7 @@ Status run_bench(const BenchOptions& o) {
   }
   if (fwd.profile().calls > 0) std::fprintf(stderr, "%s\n", fwd.profile().describe().c_str());
   // The model's peak, read before the bandwidth probe allocates its own 1 GiB buffer.
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
-  const double peak_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  const double peak_mib = static_cast<double>(peak_resident_bytes()) / (1024.0 * 1024.0);
   double bw = 0;
   if (!o.skip_bandwidth) bw = kernels::measure_read_bandwidth(pool).gb_per_s;
   uint64_t bpt = bytes_per_token(model);

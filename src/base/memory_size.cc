@@ -1,5 +1,6 @@
 #include "base/memory_size.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -19,6 +20,12 @@ std::optional<uint64_t> available_memory() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   if (pages > 0 && page > 0) return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
   return std::nullopt;
+}
+
+uint64_t peak_resident_bytes() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
 Result<uint64_t> parse_memory_size(std::string_view text) {

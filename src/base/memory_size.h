@@ -17,6 +17,9 @@ namespace limarp {
 // physical memory (sysconf); nullopt when neither can be read.
 std::optional<uint64_t> available_memory();
 
+// The most memory this process has held resident so far (getrusage's ru_maxrss).
+uint64_t peak_resident_bytes();
+
 // "8G", "512M", "64k", "1.5GiB", "1048576": binary units (K = 1024), case-insensitive, an
 // optional "B" / "iB". An error names the text.
 Result<uint64_t> parse_memory_size(std::string_view text);

@@ -147,6 +147,8 @@ int64_t default_classifier_rows(int64_t vocab_size) {
   return std::max<int64_t>(256, kLogitsBytes / (static_cast<int64_t>(sizeof(float)) * std::max<int64_t>(1, vocab_size)));
 }
 
+uint64_t TrainingPass::scratch_bytes() const { return backend_->workspace_bytes(); }
+
 uint64_t TrainingPass::buffer_bytes_for(const LlamaConfig& c, const PassBufferShape& s) {
   const uint64_t N = static_cast<uint64_t>(s.rows), D = static_cast<uint64_t>(c.dim),
                  KV = static_cast<uint64_t>(c.kv_dim()), H = static_cast<uint64_t>(c.hidden_dim),

@@ -113,6 +113,9 @@ class TrainingPass {
 
   // Bytes of the activation and gradient buffers held now.
   uint64_t buffer_bytes() const;
+  // Bytes of the kernels' scratch held now (every thread's arena: packed panels and
+  // activations), which buffer_bytes_for cannot know ahead: it depends on the CPU's kernels.
+  uint64_t scratch_bytes() const;
 
  private:
   struct LayerActs {

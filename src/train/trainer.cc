@@ -6,6 +6,7 @@
 
 #include "base/atomic_folder.h"
 #include "base/log.h"
+#include "base/memory_size.h"
 #include "base/rng.h"
 #include "base/thread_pool.h"
 #include "hub/hub_name.h"
@@ -312,6 +313,13 @@ Result<TrainSummary> Trainer::run() {
     m.state.micro_batch_cursor += ga;
     m.state.tokens_seen += rows;
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (m.state.step == first_step + 1)
+      log::info("after the first step: activations {} (planned {} for full micro-batches), kernel scratch {} (outside "
+                "the plan: it depends on this CPU's kernels and the thread count), peak resident memory {} (plan "
+                "total {})",
+                human_bytes(m.pass->buffer_bytes()), human_bytes(m.memory.activations),
+                human_bytes(m.pass->scratch_bytes()), human_bytes(peak_resident_bytes()),
+                human_bytes(m.memory.total()));
     if (!bench || m.state.step > first_step + 1) {  // a benchmark skips its warm-up step
       timed_tokens += rows;
       timed_seconds += dt;

@@ -8,6 +8,7 @@ Then Ctrl-C during a run writes a checkpoint and exits 0, and --resume finishes 
 full-parameter run writes a model that generates."""
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -71,6 +72,10 @@ c.check(s1["steps"] == 40 and not s1["interrupted"], "pass 1 ran 40 steps")
 c.check(s1["last_eval_loss"] < s1["first_eval_loss"],
         f"pass 1 lowers held-out loss: {s1['first_eval_loss']:.4f} -> {s1['last_eval_loss']:.4f}")
 c.check("memory plan for this run" in err and "Llama-2-7B" in err, "memory plans printed (this run and the card's)")
+measured = re.search(r"after the first step: activations .*?, kernel scratch ([0-9.]+ [KMG]iB) .*?"
+                     r"peak resident memory ([0-9.]+ [KMG]iB)", err)
+c.check(measured is not None and not measured.group(1).startswith("0.0 "),
+        f"memory measured after the first step, kernel scratch included: {measured.groups() if measured else err[-400:]}")
 lines = log_lines(pass1_out)
 steps = [l for l in lines if "loss" in l]
 c.check(len(steps) == 40 and all(k in steps[0] for k in ("step", "loss", "lr", "grad_norm", "tokens_per_s")),
