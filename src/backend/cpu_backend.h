@@ -9,8 +9,8 @@
 
 #include "backend/backend.h"
 #include "backend/cpu_kv_storage.h"
-#include "kernels/matmul.h"
 #include "base/thread_pool.h"
+#include "kernels/matmul.h"
 
 namespace limarp {
 

@@ -198,8 +198,7 @@ void matmul_transposed_accumulate(float* dx, const float* dy, const TensorView& 
   }
   const DTypeTraits& traits = dtype_traits(w.type);
   const int64_t block = traits.block_elems;
-  if (precision != ProductPrecision::kDefault && T >= kGemmMinTokens && kGemmPanelRows % block == 0 &&
-      n_in >= kGemmPanelRows) {
+  if (T >= kGemmMinTokens && kGemmPanelRows % block == 0 && n_in >= kGemmPanelRows) {
     column_panel_gemm(dx, dy, w, T, pool);
     return;
   }
